@@ -1,0 +1,101 @@
+"""The sqlite cache shared by the library index and the analysis cache (``data_home()/cache.sqlite``).
+
+Everything in it can be rebuilt from the music files, so losing it costs only time.
+
+Concurrency: the database is in WAL mode (readers never block the writer) with a busy timeout, so
+several moodtui processes can use it at once. Each thread gets its own connection (sqlite
+connections must not be shared between threads that use them at the same time); write through
+:meth:`Cache.transaction`, which takes the write lock up front (``BEGIN IMMEDIATE``) so that two
+writers queue on the busy timeout instead of failing with "database is locked" half way through.
+
+Adding a table: a module keeps its ``CREATE TABLE IF NOT EXISTS ...`` script in a constant and
+calls :meth:`Cache.ensure_schema` with a name of its own before its first query (see
+``moodtui.library.LibraryIndex``). To change a table's layout, give the table a new name (for
+example ``analysis_v2``): old databases then simply grow the new table.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from moodtui.errors import MoodtuiError, display_path
+from moodtui.paths import data_home
+
+CACHE_FILE_NAME = "cache.sqlite"
+BUSY_TIMEOUT_S = 30.0
+
+
+class Cache:
+    """One sqlite database file, with one connection per thread and per-module schemas."""
+
+    def __init__(self, path: str | Path | None = None) -> None:
+        """Open (lazily) the cache at ``path``, by default ``data_home()/cache.sqlite``."""
+        self.path = Path(path) if path is not None else data_home() / CACHE_FILE_NAME
+        self._local = threading.local()
+        self._lock = threading.Lock()
+        self._connections: list[sqlite3.Connection] = []
+        self._schemas_done: set[str] = set()
+
+    def connect(self) -> sqlite3.Connection:
+        """The calling thread's connection (created on first use), in autocommit mode."""
+        connection = getattr(self._local, "connection", None)
+        if connection is not None:
+            return connection
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            # isolation_level=None: no implicit transactions; writers use transaction().
+            # check_same_thread=False only so that close() can close every thread's connection.
+            connection = sqlite3.connect(
+                self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False
+            )
+            connection.execute("PRAGMA journal_mode=WAL")
+            # NORMAL is durable enough for a cache and avoids an fsync per transaction in WAL mode.
+            connection.execute("PRAGMA synchronous=NORMAL")
+        except sqlite3.DatabaseError as error:
+            raise MoodtuiError(
+                f"{display_path(self.path)}: cannot open the cache ({error}); delete it and it is rebuilt"
+            ) from error
+        self._local.connection = connection
+        with self._lock:
+            self._connections.append(connection)
+        return connection
+
+    def ensure_schema(self, name: str, script: str) -> None:
+        """Run a module's idempotent ``CREATE ... IF NOT EXISTS`` script once per Cache object."""
+        with self._lock:
+            if name in self._schemas_done:
+                return
+        connection = self.connect()
+        try:
+            # One script in one write transaction, so concurrent processes create tables once.
+            connection.executescript(f"BEGIN IMMEDIATE;\n{script}\nCOMMIT;")
+        except BaseException:
+            if connection.in_transaction:
+                connection.execute("ROLLBACK")
+            raise
+        with self._lock:
+            self._schemas_done.add(name)
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """A write transaction on this thread's connection: committed on success, else rolled back."""
+        connection = self.connect()
+        connection.execute("BEGIN IMMEDIATE")
+        try:
+            yield connection
+        except BaseException:
+            connection.execute("ROLLBACK")
+            raise
+        connection.execute("COMMIT")
+
+    def close(self) -> None:
+        """Close every thread's connection; the Cache reconnects if used again."""
+        with self._lock:
+            connections, self._connections = self._connections, []
+        for connection in connections:
+            connection.close()
+        self._local = threading.local()

@@ -1,0 +1,338 @@
+"""The music library: find audio files under a folder and read their tags, with an index cache.
+
+:func:`scan` walks a folder and yields batches of :class:`Track` as it goes, so that a table can
+fill while a big library is still being scanned. Tags are read with mutagen only for files that
+the :class:`LibraryIndex` (a table in the sqlite cache) does not already know with the same size
+and modification time, so a second start is close to instant. A file whose tags cannot be read
+still becomes a Track, with ``error`` set to a one-line reason: a scan never fails on one file.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import mutagen
+
+from moodtui.cache import Cache
+from moodtui.errors import MoodtuiError, display_path
+from moodtui.paths import demo_library_dir
+
+AUDIO_EXTENSIONS = frozenset(
+    {
+        ".mp3", ".flac", ".ogg", ".oga", ".opus", ".wav", ".m4a", ".aac", ".mp4",
+        ".wma", ".aiff", ".aif", ".alac", ".ape", ".wv", ".mpc",
+    }
+)  # fmt: skip
+"""File name extensions (lower case, with the dot) that the scan picks up."""
+
+DEFAULT_BATCH_SIZE = 200
+
+
+@dataclass(frozen=True, slots=True)
+class Track:
+    """One audio file of the library, as its tags describe it."""
+
+    path: Path
+    title: str
+    """The title tag, or the file name without its extension when the tag is missing."""
+    artist: str | None
+    album: str | None
+    track_number: int | None
+    duration_s: float | None
+    size: int
+    mtime_ns: int
+    error: str | None = None
+    """Why the file's tags could not be read (one line), or None."""
+
+
+@dataclass(slots=True)
+class ScanStats:
+    """What a scan did; a caller passes one in and reads it during or after the scan."""
+
+    files: int = 0
+    """Tracks yielded so far."""
+    tag_reads: int = 0
+    """Files whose tags were read with mutagen (the others came from the index)."""
+    removed: int = 0
+    """Index entries dropped because their file has vanished (known once the scan completes)."""
+
+
+LIBRARY_SCHEMA = """
+CREATE TABLE IF NOT EXISTS library_tracks (
+    path BLOB PRIMARY KEY,  -- os.fsencode(path): file names need not be valid UTF-8
+    size INTEGER NOT NULL,
+    mtime_ns INTEGER NOT NULL,
+    title TEXT NOT NULL,
+    artist TEXT,
+    album TEXT,
+    track_number INTEGER,
+    duration_s REAL,
+    error TEXT
+) WITHOUT ROWID;
+"""
+
+_COLUMNS = "path, size, mtime_ns, title, artist, album, track_number, duration_s, error"
+
+
+class LibraryIndex:
+    """The tags of files already seen, keyed by path and valid for one (size, mtime_ns)."""
+
+    def __init__(self, cache: Cache | None = None) -> None:
+        """Use the ``library_tracks`` table of ``cache`` (by default the data folder's cache)."""
+        self.cache = cache if cache is not None else Cache()
+        self.cache.ensure_schema("library", LIBRARY_SCHEMA)
+
+    def entries_under(self, directory: str | Path) -> dict[bytes, Track]:
+        """Every indexed track below ``directory``, keyed by its ``os.fsencode`` path."""
+        prefix = os.fsencode(os.path.join(directory, ""))
+        # Paths below DIR/ sort between b"DIR/" and b"DIR0" ("0" follows "/" in ASCII).
+        upper = prefix[:-1] + bytes([prefix[-1] + 1])
+        rows = self.cache.connect().execute(
+            f"SELECT {_COLUMNS} FROM library_tracks WHERE path >= ? AND path < ?", (prefix, upper)
+        )
+        return {row[0]: _track_from_row(row) for row in rows}
+
+    def put(self, tracks: Iterable[Track]) -> None:
+        """Store (or replace) tracks, all in one transaction."""
+        rows = [
+            (
+                os.fsencode(t.path), t.size, t.mtime_ns, t.title, t.artist, t.album,
+                t.track_number, t.duration_s, t.error,
+            )
+            for t in tracks
+        ]  # fmt: skip
+        if not rows:
+            return
+        with self.cache.transaction() as connection:
+            connection.executemany(
+                f"INSERT OR REPLACE INTO library_tracks ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                rows,
+            )
+
+    def remove(self, paths: Iterable[bytes | str | Path]) -> None:
+        """Forget these paths, all in one transaction."""
+        keys = [(p if isinstance(p, bytes) else os.fsencode(p),) for p in paths]
+        if not keys:
+            return
+        with self.cache.transaction() as connection:
+            connection.executemany("DELETE FROM library_tracks WHERE path = ?", keys)
+
+
+def _track_from_row(row: tuple) -> Track:
+    path, size, mtime_ns, title, artist, album, track_number, duration_s, error = row
+    return Track(
+        path=Path(os.fsdecode(path)), title=title, artist=artist, album=album,
+        track_number=track_number, duration_s=duration_s, size=size, mtime_ns=mtime_ns, error=error,
+    )  # fmt: skip
+
+
+def scan(
+    directory: str | Path,
+    index: LibraryIndex | None = None,
+    *,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    stats: ScanStats | None = None,
+) -> Iterator[list[Track]]:
+    """Yield the audio files below ``directory`` as batches of Tracks, while walking.
+
+    The walk is recursive and sorted by name; it follows symbolic links but never enters a
+    folder twice (no loops) and skips hidden files and folders (names starting with "."), and
+    folders it may not read. With an ``index``, tags are read only for new or changed files,
+    new tags are stored batch by batch, and once the walk completes, entries for files below
+    ``directory`` that no longer exist are removed (not when the caller stops early).
+
+    Raises MoodtuiError (on the first ``next``) when ``directory`` is not a readable folder.
+    """
+    root = Path(directory).expanduser().absolute()
+    if not root.is_dir():
+        raise MoodtuiError(f"{display_path(root)}: no such folder")
+    stats = stats if stats is not None else ScanStats()
+    known = index.entries_under(root) if index is not None else {}
+    seen: set[bytes] = set()
+    batch: list[Track] = []
+    fresh: list[Track] = []  # read with mutagen in this batch: to store in the index
+
+    for entry in _walk_audio_files(root):
+        key = os.fsencode(entry.path)
+        try:
+            info = entry.stat()
+        except OSError as error:
+            # A dangling symbolic link, or a file removed during the scan: nothing to index.
+            batch.append(_error_track(Path(entry.path), 0, 0, _reason(error)))
+        else:
+            seen.add(key)
+            cached = known.get(key)
+            if cached is not None and cached.size == info.st_size and cached.mtime_ns == info.st_mtime_ns:
+                batch.append(cached)
+            else:
+                track = read_track(Path(entry.path), info.st_size, info.st_mtime_ns)
+                stats.tag_reads += 1
+                batch.append(track)
+                fresh.append(track)
+        if len(batch) >= batch_size:
+            yield _flush(batch, fresh, index, stats)
+            batch, fresh = [], []
+    if batch:
+        yield _flush(batch, fresh, index, stats)
+    if index is not None:
+        vanished = known.keys() - seen
+        index.remove(vanished)
+        stats.removed = len(vanished)
+
+
+def _flush(batch: list[Track], fresh: list[Track], index: LibraryIndex | None, stats: ScanStats) -> list[Track]:
+    if index is not None:
+        index.put(fresh)
+    stats.files += len(batch)
+    return batch
+
+
+def _walk_audio_files(root: Path) -> Iterator[os.DirEntry[str]]:
+    """Depth-first, name-sorted; files of a folder before its subfolders."""
+    visited: set[tuple[int, int]] = set()
+    pending = [str(root)]
+    while pending:
+        folder = pending.pop()
+        try:
+            folder_stat = os.stat(folder)
+            if (folder_stat.st_dev, folder_stat.st_ino) in visited:
+                continue  # a symbolic link back to a folder already walked
+            visited.add((folder_stat.st_dev, folder_stat.st_ino))
+            with os.scandir(folder) as entries:
+                children = sorted(entries, key=lambda e: e.name)
+        except OSError:
+            continue  # unreadable folder: skip it rather than fail the whole scan
+        subfolders = []
+        for child in children:
+            if child.name.startswith("."):
+                continue
+            try:
+                is_dir = child.is_dir()  # follows symbolic links
+            except OSError:
+                continue
+            if is_dir:
+                subfolders.append(child.path)
+            elif os.path.splitext(child.name)[1].lower() in AUDIO_EXTENSIONS:
+                yield child
+        pending.extend(reversed(subfolders))
+
+
+# Tag keys in mutagen's "easy" interface, then the names it does not translate: raw ID3 frames
+# (ID3 in wav and aiff files has no easy interface) and ASF (wma) attributes.
+_TAG_KEYS = {
+    "title": ("title", "TIT2", "Title"),
+    "artist": ("artist", "albumartist", "TPE1", "TPE2", "Author", "WM/AlbumArtist"),
+    "album": ("album", "TALB", "WM/AlbumTitle"),
+    "track_number": ("tracknumber", "TRCK", "WM/TrackNumber"),
+}
+
+
+def read_track(path: Path, size: int, mtime_ns: int) -> Track:
+    """Read one file's tags with mutagen; failures become a Track with ``error`` set."""
+    if size == 0:
+        return _error_track(path, size, mtime_ns, "empty file")
+    try:
+        audio = mutagen.File(path, easy=True)
+    except Exception as error:  # mutagen raises many kinds on broken files; none may stop a scan
+        return _error_track(path, size, mtime_ns, f"cannot read tags: {_reason(error)}")
+    if audio is None:
+        return _error_track(path, size, mtime_ns, "unsupported format")
+    tags = audio.tags or {}
+    length = getattr(audio.info, "length", None)
+    number = _first_tag(tags, _TAG_KEYS["track_number"])
+    return Track(
+        path=path,
+        title=_first_tag(tags, _TAG_KEYS["title"]) or _title_from_name(path),
+        artist=_first_tag(tags, _TAG_KEYS["artist"]),
+        album=_first_tag(tags, _TAG_KEYS["album"]),
+        track_number=_parse_track_number(number),
+        duration_s=float(length) if length else None,
+        size=size,
+        mtime_ns=mtime_ns,
+    )
+
+
+def _first_tag(tags, keys: tuple[str, ...]) -> str | None:
+    for key in keys:
+        try:
+            values = tags.get(key)
+        except (KeyError, ValueError):  # easy interfaces raise on keys they do not know
+            values = None
+        if values:
+            text = _clean_text(str(values[0] if isinstance(values, list) else values))
+            if text:
+                return text
+    return None
+
+
+def _clean_text(text: str) -> str:
+    # Tags may hold NULs, line breaks or lone surrogates that a table or sqlite cannot take.
+    text = " ".join(text.replace("\x00", " ").split())
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def _parse_track_number(text: str | None) -> int | None:
+    """ "3", "3/12", "03" -> 3; anything else -> None."""
+    if not text:
+        return None
+    head = text.split("/")[0].strip()
+    return int(head) if head.isdigit() else None
+
+
+def _title_from_name(path: Path) -> str:
+    return display_path(path.stem)
+
+
+def _error_track(path: Path, size: int, mtime_ns: int, reason: str) -> Track:
+    return Track(
+        path=path, title=_title_from_name(path), artist=None, album=None, track_number=None,
+        duration_s=None, size=size, mtime_ns=mtime_ns, error=reason,
+    )  # fmt: skip
+
+
+def _reason(error: BaseException) -> str:
+    if isinstance(error, OSError) and error.strerror:
+        return error.strerror
+    text = " ".join(str(error).split())
+    return text or type(error).__name__
+
+
+def resolve_library_dir(arg: str | None) -> tuple[Path, str | None]:
+    """The folder to play from, and a notice for the user when it is not the one asked for.
+
+    An explicit ``arg`` must be an existing folder (MoodtuiError otherwise). Without it the
+    library is ~/Music; when that does not exist or holds no audio file, the bundled demo
+    library is used instead, with a notice saying so.
+    """
+    if arg is not None:
+        folder = Path(arg).expanduser()
+        if not folder.is_dir():
+            raise MoodtuiError(f"{display_path(folder)}: no such folder")
+        return folder, None
+    music = Path.home() / "Music"
+    if not music.is_dir():
+        reason = f"{display_path(music)} does not exist"
+    elif not _holds_audio(music):
+        reason = f"no audio files in {display_path(music)}"
+    else:
+        return music, None
+    return demo_library_dir(), f"{reason}: playing the demo library"
+
+
+def _holds_audio(folder: Path) -> bool:
+    """True as soon as the walk finds one audio file (it does not walk the whole folder)."""
+    return next(_walk_audio_files(folder), None) is not None
+
+
+__all__ = [
+    "AUDIO_EXTENSIONS",
+    "LibraryIndex",
+    "ScanStats",
+    "Track",
+    "read_track",
+    "resolve_library_dir",
+    "scan",
+]
