@@ -1,0 +1,191 @@
+"""Decoding audio files to mono float32 at one fixed sample rate, streamed in blocks.
+
+mp3, flac, ogg/vorbis, opus, wav and aiff are decoded natively by libsndfile (through soundfile);
+every other container (m4a/aac, wma, ...) goes through the ``ffmpeg`` executable when it is
+installed. A file is never loaded whole: a 3-hour mix is read, down-mixed and resampled block by
+block, so memory stays bounded by the block size.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import soundfile
+import soxr
+
+from moodtui.errors import AudioError
+
+SAMPLE_RATE = 22_050
+
+# Extensions libsndfile decodes itself (libsndfile >= 1.1 for mp3, >= 1.0.29 for opus).
+NATIVE_EXTENSIONS = frozenset({".wav", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".aiff", ".aif"})
+# Containers that need ffmpeg.
+FFMPEG_EXTENSIONS = frozenset({".m4a", ".aac", ".mp4", ".m4b", ".wma", ".webm", ".mka", ".ape", ".wv"})
+AUDIO_EXTENSIONS = NATIVE_EXTENSIONS | FFMPEG_EXTENSIONS
+
+
+def ffmpeg_path() -> str | None:
+    return shutil.which("ffmpeg")
+
+
+def check_readable(path: Path) -> None:
+    """Raise a one-line AudioError for the common reasons a path cannot be decoded at all."""
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        raise AudioError(path, "no such file") from None
+    except PermissionError:
+        raise AudioError(path, "permission denied") from None
+    except OSError as exc:
+        raise AudioError(path, f"cannot read ({exc.strerror or exc})") from None
+    if path.is_dir():
+        raise AudioError(path, "is a directory, not an audio file")
+    if st.st_size == 0:
+        raise AudioError(path, "empty file (0 bytes)")
+    if not os.access(path, os.R_OK):
+        raise AudioError(path, "permission denied")
+
+
+def decode_blocks(path: str | os.PathLike[str], block_samples: int, first_block_samples: int | None = None,
+                  ) -> Iterator[np.ndarray]:
+    """Yield the track as mono float32 blocks at SAMPLE_RATE.
+
+    Every block but the last has exactly ``block_samples`` samples (the first has
+    ``first_block_samples`` when given, so a player can show the first slice quickly). Raises
+    AudioError naming the file and the cause.
+    """
+    path = Path(path)
+    check_readable(path)
+    ext = path.suffix.lower()
+    if ext in FFMPEG_EXTENSIONS:
+        source = _ffmpeg_chunks(path)
+    else:
+        source = _native_chunks(path)
+    yield from _rechunk(source, block_samples, first_block_samples or block_samples)
+
+
+def decode(path: str | os.PathLike[str]) -> np.ndarray:
+    """The whole track as one mono float32 array (for short files; analysis streams instead)."""
+    blocks = list(decode_blocks(path, block_samples=SAMPLE_RATE * 60))
+    return np.concatenate(blocks) if blocks else np.zeros(0, dtype=np.float32)
+
+
+def _rechunk(source: Iterator[np.ndarray], block: int, first: int) -> Iterator[np.ndarray]:
+    pending: list[np.ndarray] = []
+    pending_len = 0
+    want = first
+    for chunk in source:
+        if chunk.size == 0:
+            continue
+        pending.append(chunk)
+        pending_len += chunk.size
+        while pending_len >= want:
+            joined = np.concatenate(pending) if len(pending) > 1 else pending[0]
+            yield joined[:want]
+            rest = joined[want:]
+            pending = [rest] if rest.size else []
+            pending_len = rest.size
+            want = block
+    if pending_len:
+        yield np.concatenate(pending) if len(pending) > 1 else pending[0]
+
+
+def _native_chunks(path: Path) -> Iterator[np.ndarray]:
+    try:
+        sound = soundfile.SoundFile(path)
+    except soundfile.LibsndfileError as exc:
+        # libsndfile refused the file; ffmpeg sometimes copes (odd mp3 headers, ...).
+        if ffmpeg_path():
+            try:
+                yield from _ffmpeg_chunks(path)
+                return
+            except AudioError:
+                pass
+        raise AudioError(path, f"not a readable {_kind(path)} file ({_sndfile_reason(exc)})") from None
+    except OSError as exc:
+        raise AudioError(path, f"cannot read ({exc.strerror or exc})") from None
+    with sound:
+        if sound.samplerate <= 0 or sound.channels <= 0:
+            raise AudioError(path, "invalid audio header (no sample rate or channels)")
+        resampler = None
+        if sound.samplerate != SAMPLE_RATE:
+            resampler = soxr.ResampleStream(sound.samplerate, SAMPLE_RATE, 1, dtype="float32", quality="HQ")
+        # Read ~10 s at a time: large enough to amortise call overhead, small enough to bound memory.
+        frames_per_read = sound.samplerate * 10
+        decoded_any = False
+        while True:
+            try:
+                data = sound.read(frames_per_read, dtype="float32", always_2d=True)
+            except (soundfile.LibsndfileError, RuntimeError) as exc:
+                if decoded_any:
+                    # A truncated file: keep what decoded, like every player does.
+                    break
+                raise AudioError(path, f"cannot decode ({_sndfile_reason(exc)})") from None
+            if data.shape[0] == 0:
+                break
+            decoded_any = True
+            mono = data.mean(axis=1) if data.shape[1] > 1 else data[:, 0]
+            mono = np.ascontiguousarray(mono, dtype=np.float32)
+            if resampler is not None:
+                mono = resampler.resample_chunk(mono, last=False)
+            yield mono
+            if data.shape[0] < frames_per_read:
+                break
+        if resampler is not None:
+            yield resampler.resample_chunk(np.zeros(0, dtype=np.float32), last=True)
+        if not decoded_any:
+            raise AudioError(path, "no audio data in file")
+
+
+def _ffmpeg_chunks(path: Path) -> Iterator[np.ndarray]:
+    exe = ffmpeg_path()
+    if exe is None:
+        raise AudioError(path, f"{_kind(path)} files need ffmpeg to decode; install ffmpeg")
+    cmd = [exe, "-nostdin", "-hide_banner", "-v", "error", "-i", os.fspath(path), "-vn",
+           "-f", "f32le", "-acodec", "pcm_f32le", "-ac", "1", "-ar", str(SAMPLE_RATE), "-"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert proc.stdout is not None and proc.stderr is not None
+    decoded = 0
+    leftover = b""
+    try:
+        while True:
+            raw = proc.stdout.read(SAMPLE_RATE * 4 * 10)
+            if not raw:
+                break
+            raw = leftover + raw
+            usable = len(raw) - len(raw) % 4
+            leftover = raw[usable:]
+            if usable:
+                decoded += usable // 4
+                yield np.frombuffer(raw[:usable], dtype="<f4").astype(np.float32, copy=False)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        stderr = proc.stderr.read().decode("utf-8", "replace")
+        proc.wait()
+        proc.stdout.close()
+        proc.stderr.close()
+    if decoded == 0:
+        reason = stderr.strip().splitlines()[-1] if stderr.strip() else "no audio stream"
+        raise AudioError(path, f"ffmpeg cannot decode it ({_strip_path(reason, path)})")
+
+
+def _kind(path: Path) -> str:
+    return path.suffix.lower().lstrip(".") or "extensionless"
+
+
+def _sndfile_reason(exc: Exception) -> str:
+    text = str(exc)
+    # soundfile prefixes the message with the path; keep only libsndfile's reason.
+    if ": " in text:
+        text = text.rsplit(": ", 1)[-1]
+    return text.strip().rstrip(".") or "unknown format"
+
+
+def _strip_path(message: str, path: Path) -> str:
+    return message.replace(os.fspath(path), "").strip(" :") or message

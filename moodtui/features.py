@@ -1,0 +1,181 @@
+"""The one feature function: mono audio -> normalised 128-band log-mel slices.
+
+Training (``moodtui train``) and inference (the player, ``moodtui predict``) both call
+:func:`slice_features`, so the model always sees exactly what it was trained on. The parameters
+are written into every model's metadata and checked when a model is loaded.
+
+Slicing a whole-block spectrogram equals computing each 3-s slice on its own: the STFT is not
+centred and the hop (441 samples) divides the slice length (66,150 samples = 150 hops), so the
+146 frames of slice k are frames 150k .. 150k+145 of the block. The spectrogram is therefore
+computed once per block and cut, never once per slice.
+
+The mel filterbank is computed here with numpy (Slaney mel scale and area normalisation, the
+same as ``librosa.filters.mel``; a test checks the two agree) so that the player never pays
+librosa's multi-second first-call cost.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+import scipy.fft
+
+from moodtui.audio import SAMPLE_RATE
+
+SLICE_SECONDS = 3
+SLICE_SAMPLES = SAMPLE_RATE * SLICE_SECONDS
+N_FFT = 2048
+HOP = 441
+N_MELS = 128
+FMIN = 30.0
+FMAX = SAMPLE_RATE / 2
+HOPS_PER_SLICE = SLICE_SAMPLES // HOP  # 150
+FRAMES_PER_SLICE = 1 + (SLICE_SAMPLES - N_FFT) // HOP  # 146
+DB_FLOOR_POWER = 1e-10
+# Fixed normalisation (not per slice) so loudness, which carries mood, survives: measured on
+# music decoded by this code (dB of mel power spectra, mean about -30 dB, spread about 20 dB).
+NORM_MEAN_DB = -30.0
+NORM_STD_DB = 20.0
+# A tail of at least this much audio after the last full slice becomes one more slice made of
+# the track's last 3 s; a shorter tail is dropped.
+MIN_TAIL_SECONDS = 1.0
+
+assert SLICE_SAMPLES % HOP == 0
+
+FEATURE_PARAMS: dict[str, object] = {
+    "sample_rate": SAMPLE_RATE,
+    "slice_seconds": SLICE_SECONDS,
+    "n_fft": N_FFT,
+    "hop_length": HOP,
+    "window": "hann",
+    "center": False,
+    "n_mels": N_MELS,
+    "fmin": FMIN,
+    "fmax": FMAX,
+    "mel_scale": "slaney",
+    "mel_norm": "slaney",
+    "power": 2.0,
+    "db_floor_power": DB_FLOOR_POWER,
+    "norm_mean_db": NORM_MEAN_DB,
+    "norm_std_db": NORM_STD_DB,
+    "frames_per_slice": FRAMES_PER_SLICE,
+    "min_tail_seconds": MIN_TAIL_SECONDS,
+    "input_shape": [N_MELS, FRAMES_PER_SLICE, 1],
+}
+
+
+@lru_cache(maxsize=1)
+def mel_filterbank() -> np.ndarray:
+    """(N_MELS, N_FFT//2+1) float32 Slaney mel filterbank, area-normalised."""
+    fft_freqs = np.linspace(0.0, SAMPLE_RATE / 2, N_FFT // 2 + 1)
+    mel_points = np.linspace(_hz_to_mel(FMIN), _hz_to_mel(FMAX), N_MELS + 2)
+    hz_points = _mel_to_hz(mel_points)
+    fdiff = np.diff(hz_points)
+    ramps = hz_points[:, None] - fft_freqs[None, :]
+    lower = -ramps[:-2] / fdiff[:-1, None]
+    upper = ramps[2:] / fdiff[1:, None]
+    weights = np.maximum(0.0, np.minimum(lower, upper))
+    weights *= (2.0 / (hz_points[2:] - hz_points[:-2]))[:, None]
+    return weights.astype(np.float32)
+
+
+def _hz_to_mel(hz: np.ndarray | float) -> np.ndarray:
+    hz = np.asanyarray(hz, dtype=np.float64)
+    f_sp = 200.0 / 3
+    min_log_hz = 1000.0
+    min_log_mel = min_log_hz / f_sp
+    logstep = np.log(6.4) / 27.0
+    return np.where(hz >= min_log_hz, min_log_mel + np.log(np.maximum(hz, 1e-10) / min_log_hz) / logstep, hz / f_sp)
+
+
+def _mel_to_hz(mel: np.ndarray) -> np.ndarray:
+    f_sp = 200.0 / 3
+    min_log_hz = 1000.0
+    min_log_mel = min_log_hz / f_sp
+    logstep = np.log(6.4) / 27.0
+    return np.where(mel >= min_log_mel, min_log_hz * np.exp(logstep * (mel - min_log_mel)), f_sp * mel)
+
+
+@lru_cache(maxsize=1)
+def _window() -> np.ndarray:
+    # Periodic Hann, as scipy.signal.get_window("hann", N_FFT) and librosa use.
+    n = np.arange(N_FFT)
+    return (0.5 - 0.5 * np.cos(2 * np.pi * n / N_FFT)).astype(np.float32)
+
+
+def log_mel(samples: np.ndarray) -> np.ndarray:
+    """Normalised log-mel spectrogram (N_MELS, frames) float32 of mono audio at SAMPLE_RATE."""
+    samples = np.ascontiguousarray(samples, dtype=np.float32)
+    if samples.size < N_FFT:
+        return np.zeros((N_MELS, 0), dtype=np.float32)
+    frames = np.lib.stride_tricks.sliding_window_view(samples, N_FFT)[::HOP]
+    basis = mel_filterbank()
+    out = np.empty((N_MELS, frames.shape[0]), dtype=np.float32)
+    # Chunks of frames bound the temporary complex spectrum to a few MB.
+    step = 1024
+    for start in range(0, frames.shape[0], step):
+        spectrum = scipy.fft.rfft(frames[start:start + step] * _window(), axis=1, workers=-1)
+        power = spectrum.real ** 2 + spectrum.imag ** 2
+        out[:, start:start + step] = basis @ power.T
+    np.maximum(out, DB_FLOOR_POWER, out=out)
+    np.log10(out, out=out)
+    out *= 10.0 / NORM_STD_DB
+    out -= NORM_MEAN_DB / NORM_STD_DB
+    return out
+
+
+def slice_mel(mel: np.ndarray, n_slices: int) -> np.ndarray:
+    """Cut a block spectrogram into ``n_slices`` model inputs (n, N_MELS, FRAMES_PER_SLICE, 1)."""
+    out = np.empty((n_slices, N_MELS, FRAMES_PER_SLICE, 1), dtype=np.float32)
+    for k in range(n_slices):
+        out[k, :, :, 0] = mel[:, k * HOPS_PER_SLICE:k * HOPS_PER_SLICE + FRAMES_PER_SLICE]
+    return out
+
+
+def slice_features(samples: np.ndarray) -> np.ndarray:
+    """THE feature function: audio holding whole 3-s slices -> (n, N_MELS, FRAMES_PER_SLICE, 1).
+
+    ``samples`` is mono float32 at SAMPLE_RATE; its length is cut down to a whole number of slices.
+    """
+    n_slices = samples.size // SLICE_SAMPLES
+    if n_slices == 0:
+        return np.zeros((0, N_MELS, FRAMES_PER_SLICE, 1), dtype=np.float32)
+    return slice_mel(log_mel(samples[:n_slices * SLICE_SAMPLES]), n_slices)
+
+
+@dataclass(frozen=True)
+class SliceBatch:
+    """Features of consecutive slices of one track, with their place in it (seconds)."""
+
+    features: np.ndarray  # (n, N_MELS, FRAMES_PER_SLICE, 1)
+    starts_s: np.ndarray  # (n,)
+
+
+def track_slices(blocks: Iterator[np.ndarray]) -> Iterator[SliceBatch]:
+    """Turn decoded blocks (each a whole number of slices but the last) into slice features.
+
+    Consecutive 3-s slices cover the track; a tail of at least MIN_TAIL_SECONDS becomes one more
+    slice made of the track's last 3 s. Yields nothing for audio shorter than one slice (the caller
+    reports "too short").
+    """
+    offset = 0  # samples consumed so far
+    previous_tail = np.zeros(0, dtype=np.float32)  # the last SLICE_SAMPLES of audio seen
+    for block in blocks:
+        n_full = block.size // SLICE_SAMPLES
+        if n_full:
+            yield SliceBatch(slice_features(block[:n_full * SLICE_SAMPLES]),
+                             (offset + np.arange(n_full) * SLICE_SAMPLES) / SAMPLE_RATE)
+        remainder = block[n_full * SLICE_SAMPLES:]
+        joined = np.concatenate([previous_tail, block])
+        previous_tail = joined[-SLICE_SAMPLES:]
+        offset += n_full * SLICE_SAMPLES
+        if remainder.size:
+            # Only the final block may hold a partial slice (decode_blocks guarantees it).
+            if offset >= SLICE_SAMPLES and remainder.size >= MIN_TAIL_SECONDS * SAMPLE_RATE:
+                total = offset + remainder.size
+                yield SliceBatch(slice_features(previous_tail),
+                                 np.array([(total - SLICE_SAMPLES) / SAMPLE_RATE]))
+            offset += remainder.size

@@ -1,0 +1,127 @@
+"""Serving a mood model with onnxruntime.
+
+A model is two files side by side: ``<name>.onnx`` and ``<name>.json`` (its metadata: version,
+class order, feature parameters, training data counts and validation figures). Loading refuses a
+model whose metadata does not match this code's feature function or class order: a model fed
+features it was not trained on would give confident nonsense.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from moodtui import CLASSES
+from moodtui.errors import ModelError, display_path
+from moodtui.features import FEATURE_PARAMS
+
+INPUT_NAME = "mel"
+PROBS_OUTPUT = "probs"
+EMBEDDING_OUTPUT = "embedding"
+METADATA_FORMAT = 1
+
+
+def metadata_path(onnx_path: Path) -> Path:
+    return onnx_path.with_suffix(".json")
+
+
+def read_metadata(onnx_path: Path) -> dict[str, Any]:
+    meta_path = metadata_path(onnx_path)
+    try:
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ModelError(f"{display_path(meta_path)}: model metadata missing") from None
+    except (OSError, ValueError) as exc:
+        raise ModelError(f"{display_path(meta_path)}: unreadable model metadata ({exc})") from None
+    if not isinstance(meta, dict):
+        raise ModelError(f"{display_path(meta_path)}: model metadata is not a JSON object")
+    return meta
+
+
+def check_metadata(meta: dict[str, Any], where: Path) -> None:
+    """Refuse metadata that does not describe this code's features and classes."""
+    if meta.get("format") != METADATA_FORMAT:
+        raise ModelError(f"{display_path(where)}: metadata format {meta.get('format')!r}, "
+                         f"this moodtui reads format {METADATA_FORMAT}")
+    if list(meta.get("classes", [])) != list(CLASSES):
+        raise ModelError(f"{display_path(where)}: class order {meta.get('classes')!r} does not match "
+                         f"{list(CLASSES)!r}")
+    feature = meta.get("feature")
+    if not isinstance(feature, dict):
+        raise ModelError(f"{display_path(where)}: metadata has no feature parameters")
+    mismatched = sorted(k for k in set(FEATURE_PARAMS) | set(feature) if feature.get(k) != FEATURE_PARAMS.get(k))
+    if mismatched:
+        details = ", ".join(f"{k}: model {feature.get(k)!r} vs code {FEATURE_PARAMS.get(k)!r}" for k in mismatched[:3])
+        raise ModelError(f"{display_path(where)}: model was trained on other features ({details})")
+
+
+@dataclass(frozen=True)
+class SlicePredictions:
+    probs: np.ndarray  # (n, 3) float32, CLASSES order
+    embeddings: np.ndarray  # (n, E) float32
+
+
+@dataclass
+class MoodModel:
+    """A loaded ONNX mood model; ``predict`` is safe to call from several threads."""
+
+    path: Path
+    metadata: dict[str, Any]
+    _session: Any = field(repr=False)
+
+    @property
+    def version(self) -> str:
+        return str(self.metadata.get("version", "unknown"))
+
+    @property
+    def embedding_id(self) -> str:
+        """Identifies the network up to the embedding: equal ids give equal embeddings."""
+        return str(self.metadata.get("embedding_id", self.version))
+
+    @classmethod
+    def load(cls, onnx_path: str | os.PathLike[str], threads: int | None = None) -> MoodModel:
+        onnx_path = Path(onnx_path)
+        if not onnx_path.is_file():
+            raise ModelError(f"{display_path(onnx_path)}: model file missing")
+        meta = read_metadata(onnx_path)
+        check_metadata(meta, metadata_path(onnx_path))
+        import onnxruntime  # deferred: ~0.3 s to import, not needed for `moodtui --help`
+
+        options = onnxruntime.SessionOptions()
+        options.intra_op_num_threads = threads or min(2, os.cpu_count() or 1)
+        options.inter_op_num_threads = 1
+        options.log_severity_level = 3
+        try:
+            session = onnxruntime.InferenceSession(os.fspath(onnx_path), options,
+                                                   providers=["CPUExecutionProvider"])
+        except Exception as exc:  # onnxruntime raises its own untyped errors for bad files
+            reason = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
+            raise ModelError(f"{display_path(onnx_path)}: cannot load ONNX model ({reason})") from None
+        inputs = {i.name: i for i in session.get_inputs()}
+        outputs = {o.name for o in session.get_outputs()}
+        if INPUT_NAME not in inputs or PROBS_OUTPUT not in outputs or EMBEDDING_OUTPUT not in outputs:
+            raise ModelError(f"{display_path(onnx_path)}: ONNX graph lacks input '{INPUT_NAME}' or outputs "
+                             f"'{PROBS_OUTPUT}'/'{EMBEDDING_OUTPUT}'")
+        shape = list(inputs[INPUT_NAME].shape)[1:]
+        if shape != list(FEATURE_PARAMS["input_shape"]):
+            raise ModelError(f"{display_path(onnx_path)}: input shape {shape} does not match features "
+                             f"{FEATURE_PARAMS['input_shape']}")
+        return cls(onnx_path, meta, session)
+
+    def predict(self, features: np.ndarray, batch: int = 64) -> SlicePredictions:
+        """Probabilities and embeddings for a batch of slice features (n, 128, 146, 1)."""
+        if features.shape[0] == 0:
+            return SlicePredictions(np.zeros((0, len(CLASSES)), np.float32), np.zeros((0, 0), np.float32))
+        probs, embeddings = [], []
+        for start in range(0, features.shape[0], batch):
+            p, e = self._session.run([PROBS_OUTPUT, EMBEDDING_OUTPUT],
+                                     {INPUT_NAME: np.ascontiguousarray(features[start:start + batch])})
+            probs.append(p)
+            embeddings.append(e)
+        return SlicePredictions(np.concatenate(probs).astype(np.float32),
+                                np.concatenate(embeddings).astype(np.float32))

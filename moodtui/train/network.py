@@ -1,0 +1,52 @@
+"""The CNN, after the study: five Conv2D + MaxPooling2D blocks, dropout, flatten, dense softmax.
+
+Two named outputs reach the ONNX file: ``probs`` (softmax over positive / neutral / negative)
+and ``embedding`` (the penultimate dense layer). Personal retraining adapts only the last layer
+on embeddings (see job.py), so the embedding of a song is the same under every personal model
+built on one base, and cached embeddings stay valid across retrains.
+
+During base training, optional auxiliary regression heads (teacher energy, danceability, ...)
+hang off the embedding so it also carries energy and texture; they are dropped before export.
+"""
+
+from __future__ import annotations
+
+import keras
+from keras import layers
+
+from moodtui import CLASSES
+from moodtui.features import FEATURE_PARAMS
+
+# Small on purpose: inference over every slice of a song must cost less than decoding it.
+CONV_FILTERS = (8, 16, 24, 32, 48)
+EMBEDDING_SIZE = 64
+HEAD_LAYER = "probs"
+EMBEDDING_LAYER = "embedding"
+
+
+def build_network(aux_names: tuple[str, ...] = (), dropout: float = 0.3, seed: int = 0) -> keras.Model:
+    """The mood CNN; with ``aux_names`` an extra sigmoid regression output per name."""
+    keras.utils.set_random_seed(seed)
+    mel = keras.Input(shape=tuple(FEATURE_PARAMS["input_shape"]), name="mel")
+    x = mel
+    for i, filters in enumerate(CONV_FILTERS, start=1):
+        x = layers.Conv2D(filters, 3, padding="same", use_bias=False, name=f"conv{i}")(x)
+        x = layers.BatchNormalization(name=f"bn{i}")(x)
+        x = layers.Activation("relu", name=f"relu{i}")(x)
+        x = layers.MaxPooling2D(2, name=f"pool{i}")(x)
+    x = layers.Flatten(name="flatten")(x)
+    x = layers.Dropout(dropout, name="dropout1")(x)
+    embedding = layers.Dense(EMBEDDING_SIZE, activation="relu", name=EMBEDDING_LAYER)(x)
+    x = layers.Dropout(dropout, name="dropout2")(embedding)
+    probs = layers.Dense(len(CLASSES), activation="softmax", name=HEAD_LAYER)(x)
+    outputs = {HEAD_LAYER: probs, EMBEDDING_LAYER: embedding}
+    for name in aux_names:
+        outputs[f"aux_{name}"] = layers.Dense(1, activation="sigmoid", name=f"aux_{name}")(embedding)
+    return keras.Model(mel, outputs, name="moodtui_cnn")
+
+
+def serving_network(model: keras.Model) -> keras.Model:
+    """The model as exported: only ``probs`` and ``embedding``."""
+    return keras.Model(model.input, {HEAD_LAYER: model.get_layer(HEAD_LAYER).output,
+                                     EMBEDDING_LAYER: model.get_layer(EMBEDDING_LAYER).output},
+                       name="moodtui_serving")
