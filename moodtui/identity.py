@@ -1,0 +1,120 @@
+"""Who a music file is, independently of where it lives: a cheap content fingerprint.
+
+A label must follow a song when the listener moves or renames the file, so labels are keyed by
+content, not by path. Hashing a whole 200 MB file on every lookup would be far too slow, so
+:func:`fingerprint` hashes the file size plus four 64 KiB windows: the start (container headers
+and the usual place of ID3v2 / FLAC / MP4 tags), one third, two thirds, and the end (ID3v1 / APE
+tags, the last frames). That is at most 256 KiB of reading whatever the file size.
+
+Why that is enough: compressed audio is high-entropy, so two different recordings practically
+never share their exact byte size *and* the same bytes at four places; two copies of one file
+always give the same fingerprint, wherever they are.
+
+What it misses, by design:
+- An edit that changes the size or touches a sampled window (re-tagging, most tag editors
+  rewrite the header; adding cover art) gives a new fingerprint: to the store it looks like a new
+  file. ``moodtui.store`` then falls back to the path, so a song re-tagged in place keeps its
+  label; a song re-tagged *and* moved loses it.
+- An edit that keeps the size and falls only between the windows (a tag rewritten in place
+  inside its padding) keeps the fingerprint: the song is still taken for the same song, which is
+  what a listener expects of a tag edit.
+- The same recording in two encodings (an mp3 and a flac of one song) is two different files.
+"""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import os
+import stat
+from dataclasses import dataclass
+from functools import cached_property
+
+from moodtui.errors import AudioError
+
+CHUNK_BYTES = 64 * 1024
+# Window starts as fractions of the file size; the last window is aligned on the end of the file.
+_WINDOW_FRACTIONS = (0.0, 1 / 3, 2 / 3)
+# Versioned salt: changing the sampling scheme must change every fingerprint, never collide.
+_SALT = b"moodtui-fingerprint-v1"
+
+_CAUSES = {
+    errno.ENOENT: "no such file",
+    errno.EISDIR: "is a directory",
+    errno.EACCES: "permission denied",
+    errno.EPERM: "permission denied",
+}
+
+
+def fingerprint(path: str | os.PathLike[str]) -> str:
+    """A content fingerprint of the file at ``path`` (32 hex digits), the same wherever it lives.
+
+    Reads at most 256 KiB (see the module docstring for what it sees and what it misses).
+    Raises :class:`AudioError` naming the file when it is missing, not a regular file or unreadable.
+    """
+    try:
+        with open(path, "rb") as handle:
+            info = os.fstat(handle.fileno())
+            if not stat.S_ISREG(info.st_mode):
+                raise AudioError(path, "not a regular file")
+            return _fingerprint_open_file(handle, info.st_size)
+    except OSError as error:
+        raise AudioError(path, _cause(error)) from error
+
+
+def _fingerprint_open_file(handle, size: int) -> str:
+    digest = hashlib.blake2b(_SALT, digest_size=16)
+    digest.update(size.to_bytes(8, "little"))
+    if size <= CHUNK_BYTES * (len(_WINDOW_FRACTIONS) + 1):
+        # Small file: the windows would overlap, so hash it whole.
+        digest.update(handle.read())
+    else:
+        starts = [int(size * fraction) for fraction in _WINDOW_FRACTIONS] + [size - CHUNK_BYTES]
+        for start in starts:
+            handle.seek(start)
+            digest.update(handle.read(CHUNK_BYTES))
+    return digest.hexdigest()
+
+
+def _cause(error: OSError) -> str:
+    if error.errno in _CAUSES:
+        return _CAUSES[error.errno]
+    return f"cannot read ({error.strerror or error})"
+
+
+@dataclass(frozen=True)
+class FileIdentity:
+    """What a cache needs to know whether a file changed: its path, size and modification time.
+
+    The fingerprint is computed on first access only, so building identities for a whole library
+    is just one ``stat`` per file; a cache that stores the fingerprint beside ``size`` and
+    ``mtime_ns`` can reuse it as long as :meth:`is_unchanged` holds.
+    """
+
+    path: str
+    size: int
+    mtime_ns: int
+
+    @classmethod
+    def of(cls, path: str | os.PathLike[str]) -> FileIdentity:
+        """The identity of the regular file at ``path`` now (absolute path; raises AudioError)."""
+        try:
+            info = os.stat(path)
+        except OSError as error:
+            raise AudioError(path, _cause(error)) from error
+        if not stat.S_ISREG(info.st_mode):
+            raise AudioError(path, "not a regular file")
+        return cls(os.path.abspath(os.fsdecode(path)), info.st_size, info.st_mtime_ns)
+
+    @cached_property
+    def fingerprint(self) -> str:
+        """The content fingerprint (read from the file on first access, then remembered)."""
+        return fingerprint(self.path)
+
+    def is_unchanged(self) -> bool:
+        """True when the file still exists with the same size and modification time."""
+        try:
+            info = os.stat(self.path)
+        except OSError:
+            return False
+        return info.st_size == self.size and info.st_mtime_ns == self.mtime_ns
