@@ -87,13 +87,17 @@ class LibraryIndex:
 
     def entries_under(self, directory: str | Path) -> dict[bytes, Track]:
         """Every indexed track below ``directory``, keyed by its ``os.fsencode`` path."""
+        return {key: _track_from_row(row) for key, row in self._rows_under(directory).items()}
+
+    def _rows_under(self, directory: str | Path) -> dict[bytes, tuple]:
+        # Raw rows: a scan builds Tracks only as it reaches their files, so its first batch is quick.
         prefix = os.fsencode(os.path.join(directory, ""))
         # Paths below DIR/ sort between b"DIR/" and b"DIR0" ("0" follows "/" in ASCII).
         upper = prefix[:-1] + bytes([prefix[-1] + 1])
         rows = self.cache.connect().execute(
             f"SELECT {_COLUMNS} FROM library_tracks WHERE path >= ? AND path < ?", (prefix, upper)
         )
-        return {row[0]: _track_from_row(row) for row in rows}
+        return {row[0]: row for row in rows}
 
     def put(self, tracks: Iterable[Track]) -> None:
         """Store (or replace) tracks, all in one transaction."""
@@ -121,10 +125,10 @@ class LibraryIndex:
             connection.executemany("DELETE FROM library_tracks WHERE path = ?", keys)
 
 
-def _track_from_row(row: tuple) -> Track:
-    path, size, mtime_ns, title, artist, album, track_number, duration_s, error = row
+def _track_from_row(row: tuple, path: Path | None = None) -> Track:
+    key, size, mtime_ns, title, artist, album, track_number, duration_s, error = row
     return Track(
-        path=Path(os.fsdecode(path)), title=title, artist=artist, album=album,
+        path=path if path is not None else Path(os.fsdecode(key)), title=title, artist=artist, album=album,
         track_number=track_number, duration_s=duration_s, size=size, mtime_ns=mtime_ns, error=error,
     )  # fmt: skip
 
@@ -150,7 +154,7 @@ def scan(
     if not root.is_dir():
         raise MoodtuiError(f"{display_path(root)}: no such folder")
     stats = stats if stats is not None else ScanStats()
-    known = index.entries_under(root) if index is not None else {}
+    known = index._rows_under(root) if index is not None else {}
     seen: set[bytes] = set()
     batch: list[Track] = []
     fresh: list[Track] = []  # read with mutagen in this batch: to store in the index
@@ -164,9 +168,9 @@ def scan(
             batch.append(_error_track(Path(entry.path), 0, 0, _reason(error)))
         else:
             seen.add(key)
-            cached = known.get(key)
-            if cached is not None and cached.size == info.st_size and cached.mtime_ns == info.st_mtime_ns:
-                batch.append(cached)
+            row = known.get(key)
+            if row is not None and row[1:3] == (info.st_size, info.st_mtime_ns):  # see _COLUMNS
+                batch.append(_track_from_row(row, Path(entry.path)))
             else:
                 track = read_track(Path(entry.path), info.st_size, info.st_mtime_ns)
                 stats.tag_reads += 1
