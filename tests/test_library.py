@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -12,6 +14,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
+import moodtui
 from moodtui.cache import Cache
 from moodtui.errors import MoodtuiError
 from moodtui.library import LibraryIndex, ScanStats, Track, resolve_library_dir, scan
@@ -209,6 +212,30 @@ def test_cache_is_shared_by_threads_in_wal_mode(tmp_path: Path) -> None:
     cache.close()
     with sqlite3.connect(tmp_path / "cache.sqlite") as connection:
         assert connection.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+
+
+WRITER_SCRIPT = """
+import sys
+from pathlib import Path
+from moodtui.cache import Cache
+from moodtui.library import LibraryIndex, Track
+index = LibraryIndex(Cache(sys.argv[1]))
+for i in range(100):  # one transaction each: the two processes interleave
+    index.put([Track(Path(f"/music/{sys.argv[2]}-{i}.mp3"), "t", None, None, None, 1.0, 1, 1)])
+"""
+
+
+def test_cache_is_shared_by_processes(tmp_path: Path) -> None:
+    cache_path = tmp_path / "cache.sqlite"
+    env = {**os.environ, "PYTHONPATH": str(Path(moodtui.__file__).resolve().parent.parent)}
+    writers = [
+        subprocess.Popen([sys.executable, "-c", WRITER_SCRIPT, str(cache_path), name], env=env, stderr=subprocess.PIPE)
+        for name in ("a", "b")
+    ]
+    for writer in writers:
+        _, stderr = writer.communicate(timeout=60)
+        assert writer.returncode == 0, stderr.decode()
+    assert len(LibraryIndex(Cache(cache_path)).entries_under("/music")) == 200
 
 
 def test_a_corrupt_cache_file_is_a_one_line_error(tmp_path: Path) -> None:
