@@ -132,6 +132,8 @@ class Player:
         May take a moment for files that need transcoding: call it from a worker thread.
         """
         path = Path(path)
+        if not path.is_file():
+            raise AudioError(path, "no such file")
         with self._lock:
             self._generation += 1
             generation = self._generation

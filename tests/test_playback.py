@@ -154,6 +154,8 @@ def test_a_broken_file_is_an_audio_error_naming_it(player: Player, tmp_path: Pat
         player.open(broken)
     assert "\n" not in str(caught.value)
     assert player.path is None and player.duration_s is None
+    with pytest.raises(AudioError, match=r"missing\.wav: no such file"):
+        player.open(tmp_path / "missing.wav")
 
 
 @needs_ffmpeg
