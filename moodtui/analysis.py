@@ -15,6 +15,7 @@ import numpy as np
 
 from moodtui import CLASSES
 from moodtui.audio import SAMPLE_RATE, decode_blocks
+from moodtui.cache import Cache
 from moodtui.errors import AudioError
 from moodtui.features import SLICE_SAMPLES, SLICE_SECONDS, track_slices
 from moodtui.model import MoodModel
@@ -123,3 +124,150 @@ def analyse_file(path: str | os.PathLike[str], model: MoodModel, *,
         raise AudioError(path, f"too short ({duration:.1f} s; at least {SLICE_SECONDS} s needed)")
     return SongMood(os.fsdecode(path), duration, np.concatenate(starts), np.concatenate(probs),
                     np.concatenate(embeddings), model.version)
+
+
+# --- cache -------------------------------------------------------------------------------------
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS analysis_v1 (
+    path BLOB NOT NULL, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL, model_version TEXT NOT NULL,
+    duration_s REAL NOT NULL, starts BLOB NOT NULL, probs BLOB NOT NULL,
+    PRIMARY KEY (path, model_version));
+CREATE TABLE IF NOT EXISTS embeddings_v1 (
+    path BLOB NOT NULL, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL, embedding_id TEXT NOT NULL,
+    embeddings BLOB NOT NULL, dim INTEGER NOT NULL,
+    PRIMARY KEY (path, embedding_id));
+CREATE TABLE IF NOT EXISTS analysis_errors_v1 (
+    path BLOB PRIMARY KEY, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL, error TEXT NOT NULL);
+"""
+
+
+class AnalysisCache:
+    """Analysis results keyed by file identity (path, size, mtime) and model version.
+
+    Probabilities and embeddings are stored as float16 (about 10 KB for a 4-minute song), so the
+    whole library's moods persist across starts. Embeddings are keyed by the model's
+    ``embedding_id`` rather than its version: personal models share the base's embedding, so a
+    retrain recomputes every cached song's mood from its embeddings without decoding anything.
+    """
+
+    def __init__(self, cache: Cache | None = None) -> None:
+        self.cache = cache or Cache()
+        self.cache.ensure_schema("analysis_v1", _SCHEMA)
+
+    @staticmethod
+    def _identity(path: str | os.PathLike[str]) -> tuple[bytes, int, int] | None:
+        try:
+            st = os.stat(path)
+        except OSError:
+            return None
+        return os.fsencode(path), st.st_size, st.st_mtime_ns
+
+    def get(self, path: str | os.PathLike[str], model: MoodModel) -> SongMood | None:
+        ident = self._identity(path)
+        if ident is None:
+            return None
+        conn = self.cache.connect()
+        row = conn.execute(
+            "SELECT duration_s, starts, probs FROM analysis_v1 WHERE path=? AND size=? AND mtime_ns=? AND model_version=?",
+            (*ident, model.version)).fetchone()
+        if row is None:
+            return None
+        emb_row = conn.execute(
+            "SELECT embeddings, dim FROM embeddings_v1 WHERE path=? AND size=? AND mtime_ns=? AND embedding_id=?",
+            (*ident, model.embedding_id)).fetchone()
+        starts = np.frombuffer(row[1], dtype=np.float32)
+        probs = np.frombuffer(row[2], dtype=np.float16).astype(np.float32).reshape(-1, len(CLASSES))
+        embeddings = (np.frombuffer(emb_row[0], dtype=np.float16).astype(np.float32).reshape(-1, emb_row[1])
+                      if emb_row else np.zeros((len(starts), 0), np.float32))
+        return SongMood(os.fsdecode(path), row[0], starts, probs, embeddings, model.version)
+
+    def get_error(self, path: str | os.PathLike[str]) -> str | None:
+        """The cached reason a file failed analysis (while the file is unchanged)."""
+        ident = self._identity(path)
+        if ident is None:
+            return None
+        row = self.cache.connect().execute(
+            "SELECT error FROM analysis_errors_v1 WHERE path=? AND size=? AND mtime_ns=?", ident).fetchone()
+        return row[0] if row else None
+
+    def put(self, mood: SongMood, model: MoodModel) -> None:
+        ident = self._identity(mood.path)
+        if ident is None:
+            return
+        with self.cache.transaction() as conn:
+            conn.execute("INSERT OR REPLACE INTO analysis_v1 VALUES (?,?,?,?,?,?,?)",
+                         (*ident, model.version, mood.duration_s, mood.starts_s.astype(np.float32).tobytes(),
+                          mood.slice_probs.astype(np.float16).tobytes()))
+            if mood.embeddings.size:
+                conn.execute("INSERT OR REPLACE INTO embeddings_v1 VALUES (?,?,?,?,?,?)",
+                             (*ident, model.embedding_id, mood.embeddings.astype(np.float16).tobytes(),
+                              mood.embeddings.shape[1]))
+            conn.execute("DELETE FROM analysis_errors_v1 WHERE path=?", (ident[0],))
+
+    def put_error(self, path: str | os.PathLike[str], error: str) -> None:
+        ident = self._identity(path)
+        if ident is None:
+            return
+        with self.cache.transaction() as conn:
+            conn.execute("INSERT OR REPLACE INTO analysis_errors_v1 VALUES (?,?,?,?)", (*ident, error))
+
+    def embeddings(self, path: str | os.PathLike[str], embedding_id: str) -> np.ndarray | None:
+        ident = self._identity(path)
+        if ident is None:
+            return None
+        row = self.cache.connect().execute(
+            "SELECT embeddings, dim FROM embeddings_v1 WHERE path=? AND size=? AND mtime_ns=? AND embedding_id=?",
+            (*ident, embedding_id)).fetchone()
+        return np.frombuffer(row[0], dtype=np.float16).astype(np.float32).reshape(-1, row[1]) if row else None
+
+    def rescore(self, model: MoodModel, paths: list[str | os.PathLike[str]] | None = None) -> int:
+        """Recompute moods under ``model`` from cached embeddings (no decoding); returns the count.
+
+        Works for models that carry their last layer in the metadata (``head``) and share the
+        embedding of the cached rows.
+        """
+        if not model.has_head:
+            return 0
+        conn = self.cache.connect()
+        rows = conn.execute(
+            "SELECT e.path, e.size, e.mtime_ns, e.embeddings, e.dim, a.duration_s, a.starts FROM embeddings_v1 e "
+            "JOIN analysis_v1 a ON a.path=e.path AND a.size=e.size AND a.mtime_ns=e.mtime_ns "
+            "WHERE e.embedding_id=? GROUP BY e.path", (model.embedding_id,)).fetchall()
+        wanted = {os.fsencode(p) for p in paths} if paths is not None else None
+        out = []
+        for path, size, mtime_ns, blob, dim, duration_s, starts in rows:
+            if wanted is not None and path not in wanted:
+                continue
+            emb = np.frombuffer(blob, dtype=np.float16).astype(np.float32).reshape(-1, dim)
+            probs = model.head_probs(emb)
+            out.append((path, size, mtime_ns, model.version, duration_s, starts, probs.astype(np.float16).tobytes()))
+        with self.cache.transaction() as conn:
+            conn.executemany("INSERT OR REPLACE INTO analysis_v1 VALUES (?,?,?,?,?,?,?)", out)
+        return len(out)
+
+    def song_moods(self, model_version: str) -> dict[str, tuple[np.ndarray, float]]:
+        """Song-level probabilities of every cached song under a model: path -> (probs, duration)."""
+        rows = self.cache.connect().execute(
+            "SELECT path, probs, duration_s FROM analysis_v1 WHERE model_version=?", (model_version,)).fetchall()
+        return {os.fsdecode(path): (np.frombuffer(probs, dtype=np.float16).astype(np.float32)
+                                    .reshape(-1, len(CLASSES)).mean(axis=0), duration)
+                for path, probs, duration in rows}
+
+
+def analyse_cached(path: str | os.PathLike[str], model: MoodModel, cache: AnalysisCache | None, **kwargs) -> SongMood:
+    """``analyse_file`` through the cache: a cached result for the same file and model is reused."""
+    if cache is not None:
+        hit = cache.get(path, model)
+        if hit is not None and (hit.embeddings.size or not kwargs.get("need_embeddings")):
+            return hit
+    kwargs.pop("need_embeddings", None)
+    try:
+        mood = analyse_file(path, model, **kwargs)
+    except AudioError as exc:
+        if cache is not None and exc.cause != "analysis cancelled":
+            cache.put_error(path, exc.cause)
+        raise
+    if cache is not None:
+        cache.put(mood, model)
+    return mood

@@ -83,6 +83,23 @@ class MoodModel:
         """Identifies the network up to the embedding: equal ids give equal embeddings."""
         return str(self.metadata.get("embedding_id", self.version))
 
+    @property
+    def has_head(self) -> bool:
+        head = self.metadata.get("head")
+        return isinstance(head, dict) and "kernel" in head and "bias" in head
+
+    def head_probs(self, embeddings: np.ndarray) -> np.ndarray:
+        """The model's last layer (softmax) applied to embeddings, from the weights in its metadata.
+
+        Lets the player re-score cached songs after a retrain without decoding them again; the
+        training job checks these weights reproduce the ONNX output.
+        """
+        head = self.metadata["head"]
+        logits = embeddings.astype(np.float32) @ np.asarray(head["kernel"], np.float32) + np.asarray(head["bias"], np.float32)
+        logits -= logits.max(axis=1, keepdims=True)
+        exp = np.exp(logits)
+        return exp / exp.sum(axis=1, keepdims=True)
+
     @classmethod
     def load(cls, onnx_path: str | os.PathLike[str], threads: int | None = None) -> MoodModel:
         onnx_path = Path(onnx_path)
@@ -93,7 +110,9 @@ class MoodModel:
         import onnxruntime  # deferred: ~0.3 s to import, not needed for `moodtui --help`
 
         options = onnxruntime.SessionOptions()
-        options.intra_op_num_threads = threads or min(2, os.cpu_count() or 1)
+        # One thread by default: measured faster than two on this 2-core machine while decoding runs
+        # beside it, and it leaves a core for the UI.
+        options.intra_op_num_threads = threads or 1
         options.inter_op_num_threads = 1
         options.log_severity_level = 3
         try:

@@ -43,7 +43,14 @@ def shipped_models_dir() -> Path:
 
 
 def shipped_model_path() -> Path:
-    """The base ONNX model that ships with moodtui (its metadata JSON sits beside it)."""
+    """The base ONNX model (metadata JSON, Keras weights and replay set beside it).
+
+    ``MOODTUI_BASE_MODEL`` names another base model file: the tests use it to run everything on a
+    small model they train themselves, and a developer can try a freshly trained base with it.
+    """
+    override = os.environ.get("MOODTUI_BASE_MODEL")
+    if override:
+        return Path(override).expanduser()
     return shipped_models_dir() / f"{BASE_MODEL_NAME}.onnx"
 
 

@@ -9,10 +9,10 @@ available as version ``base``; with no personal version the base is used.
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -109,7 +109,7 @@ def prune(home: Path | None = None, keep: int = KEEP_VERSIONS) -> None:
     for stale in root.glob(".staging-*"):
         # Left by a training job that was killed; only remove old ones (a job may be running).
         try:
-            if stale.stat().st_mtime < _now() - 24 * 3600:
+            if stale.stat().st_mtime < time.time() - 24 * 3600:
                 shutil.rmtree(stale, ignore_errors=True)
         except OSError:
             pass
@@ -155,12 +155,6 @@ def _fsync_dir(directory: Path) -> None:
         os.close(fd)
 
 
-def _now() -> float:
-    import time
-
-    return time.time()
-
-
 def describe(version: ModelVersion) -> dict[str, Any]:
     """The figures `moodtui models` shows for one version."""
     meta = version.metadata
@@ -177,7 +171,3 @@ def describe(version: ModelVersion) -> dict[str, Any]:
         "error": meta.get("error"),
         "path": str(version.onnx_path),
     }
-
-
-def dumps(obj: Any) -> str:
-    return json.dumps(obj, indent=2, sort_keys=True)

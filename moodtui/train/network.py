@@ -39,7 +39,7 @@ def build_network(aux_names: tuple[str, ...] = (), dropout: float = 0.3, seed: i
     embedding = layers.Dense(EMBEDDING_SIZE, activation="relu", name=EMBEDDING_LAYER)(x)
     x = layers.Dropout(dropout, name="dropout2")(embedding)
     probs = layers.Dense(len(CLASSES), activation="softmax", name=HEAD_LAYER)(x)
-    outputs = {HEAD_LAYER: probs, EMBEDDING_LAYER: embedding}
+    outputs = {HEAD_LAYER: probs}
     for name in aux_names:
         outputs[f"aux_{name}"] = layers.Dense(1, activation="sigmoid", name=f"aux_{name}")(embedding)
     return keras.Model(mel, outputs, name="moodtui_cnn")

@@ -1,0 +1,571 @@
+"""``moodtui train``: train or fine-tune the mood CNN and swap the exported ONNX model in atomically.
+
+Two modes:
+
+* ``full`` trains the whole CNN on slice features (the base model, and the small model the tests
+  build). It splits by song, never by slice.
+* ``personal`` (the default when the listener's labels are the source) adapts the last layer to the
+  listener: every slice of each labelled song, as embeddings from the base network, plus a
+  class-balanced replay sample of the base training data so it does not forget. The conv trunk
+  and the embedding stay those of the base model, which makes a retrain take seconds, keeps it
+  stable with a handful of labels, and lets the player re-score its whole cached library at once.
+
+Every step that can fail (reading data, training, exporting, checking the export) runs before
+anything is moved into place; a failure exits non-zero with the reason and leaves the previous
+model in use. Progress is printed on stdout as one JSON object per line (``{"event": ...}``),
+which the player follows; everything else goes to stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+import moodtui
+from moodtui import CLASSES
+from moodtui.errors import MoodtuiError, display_path
+from moodtui.features import FEATURE_PARAMS
+from moodtui.model import EMBEDDING_OUTPUT, INPUT_NAME, METADATA_FORMAT, PROBS_OUTPUT, MoodModel
+from moodtui.paths import data_home, shipped_model_path
+from moodtui.train.data import Song, read_manifest, song_features, song_folds, split_by_song
+
+PARITY_TOLERANCE = 1e-4
+MIN_PERSONAL_SONGS = 3
+
+
+def emit(event: str, **fields: Any) -> None:
+    """One machine-readable progress line on stdout."""
+    print(json.dumps({"event": event, **fields}, default=_json_default), flush=True)
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    return str(value)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--manifest", type=Path, action="append", default=[],
+                        help="CSV of labelled audio: header with path,label (+ optional aux_* columns, group)")
+    parser.add_argument("--listener", action="store_true",
+                        help="train on the listener's labels (the default when no manifest is given)")
+    parser.add_argument("--mode", choices=("full", "personal"), default=None,
+                        help="full: train the whole CNN; personal: adapt the last layer (default with --listener)")
+    parser.add_argument("--epochs", type=int, default=None)
+    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--learning-rate", type=float, default=None)
+    parser.add_argument("--val-fraction", type=float, default=0.2, help="share of songs held out (full mode)")
+    parser.add_argument("--max-slices-per-song", type=int, default=None,
+                        help="full mode: use at most this many slices per song, spread over it")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--base", type=Path, default=None,
+                        help="base ONNX model whose .keras weights and replay set the personal mode starts from")
+    parser.add_argument("--init", type=Path, default=None, help="full mode: start from these .keras weights")
+    parser.add_argument("--output", type=Path, default=None,
+                        help="write <OUTPUT>.onnx/.json/.keras here instead of a new version in the data folder")
+    parser.add_argument("--version", default=None, help="version name (default: a timestamp)")
+    parser.add_argument("--no-activate", action="store_true", help="install the version without making it current")
+    parser.add_argument("--replay-size", type=int, default=3000,
+                        help="full mode: slices of training data kept (as embeddings) for personal replay")
+
+
+def main(args: argparse.Namespace) -> int:
+    started = time.monotonic()
+    # No GPU here; keep TensorFlow's start-up chatter out of the parent's progress view.
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    os.environ.setdefault("CUDA_VISIBLE_DEVICES", "")
+    try:
+        if args.manifest:
+            songs = [song for manifest in args.manifest for song in read_manifest(manifest)]
+        else:
+            songs = []
+        if args.listener or not songs:
+            songs += listener_songs()
+        mode = args.mode or ("full" if args.manifest and not args.listener else "personal")
+        if not songs:
+            raise MoodtuiError("no labelled songs: label songs with p / n / x (or `moodtui label`) first")
+        version = args.version or dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+        emit("start", mode=mode, songs=len(songs), version=version)
+        if mode == "full":
+            result = train_full(songs, args, version)
+        else:
+            result = train_personal(songs, args, version)
+        path = install(result, args, version)
+        emit("done", version=version, path=os.fsdecode(path), seconds=round(time.monotonic() - started, 1),
+             validation=result.metadata.get("validation"), agreement=result.metadata.get("agreement"))
+        return 0
+    except MoodtuiError as exc:
+        emit("error", message=str(exc))
+        print(f"moodtui train: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        emit("error", message="interrupted")
+        return 130
+    except Exception as exc:  # an unexpected failure still must not touch the working model
+        emit("error", message=f"{type(exc).__name__}: {exc}")
+        raise
+
+
+def listener_songs() -> list[Song]:
+    from moodtui.store import default_store
+
+    songs = []
+    for record in default_store().current_labels():
+        path = Path(record.path)
+        songs.append(Song(path, CLASSES.index(record.label), group=record.fingerprint or os.fsdecode(path),
+                          source="listener"))
+    return songs
+
+
+# --- full training -------------------------------------------------------------------------------
+
+class Result:
+    """A trained, exported and checked model in a staging folder, ready to install."""
+
+    def __init__(self, staging: Path, metadata: dict[str, Any]) -> None:
+        self.staging = staging
+        self.metadata = metadata
+
+
+def load_features(songs: list[Song], max_slices: int | None) -> tuple[list[Song], list[np.ndarray]]:
+    """Features of every song; a song that cannot be read is reported and skipped."""
+    cache_dir = data_home() / "cache" / "features"
+    kept, features = [], []
+    for i, song in enumerate(songs, start=1):
+        try:
+            features.append(song_features(song.path, cache_dir, max_slices))
+            kept.append(song)
+        except MoodtuiError as exc:
+            emit("skip", path=display_path(song.path), reason=str(exc))
+        if i % 10 == 0 or i == len(songs):
+            emit("features", done=i, total=len(songs))
+    return kept, features
+
+
+def train_full(songs: list[Song], args: argparse.Namespace, version: str) -> Result:
+    songs, features = load_features(songs, args.max_slices_per_song)
+    train_songs, val_songs = split_by_song(songs, args.val_fraction, args.seed)
+    if not train_songs:
+        raise MoodtuiError("no readable training songs")
+    index = {id(s): i for i, s in enumerate(songs)}
+    aux_names = tuple(sorted({k for s in train_songs for k in s.aux}))
+
+    def stack(subset: list[Song]) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict[str, np.ndarray]]:
+        if not subset:
+            return (np.zeros((0, *FEATURE_PARAMS["input_shape"]), np.float16), np.zeros(0, int),
+                    np.zeros(0, int), {})
+        x = np.concatenate([features[index[id(s)]] for s in subset])
+        counts = [len(features[index[id(s)]]) for s in subset]
+        y = np.repeat([s.label for s in subset], counts)
+        song_of = np.repeat(np.arange(len(subset)), counts)
+        aux = {name: np.repeat([s.aux.get(name, np.nan) for s in subset], counts).astype(np.float32)
+               for name in aux_names}
+        return x, y, song_of, aux
+
+    x_train, y_train, song_train, aux_train = stack(train_songs)
+    x_val, y_val, song_val, aux_val = stack(val_songs)
+    emit("data", train_songs=len(train_songs), val_songs=len(val_songs), train_slices=len(x_train),
+         val_slices=len(x_val), aux=list(aux_names))
+
+    import keras  # TensorFlow enters here, in this process only
+
+    from moodtui.train.network import build_network
+
+    model = build_network(aux_names, seed=args.seed)
+    if args.init is not None:
+        model.load_weights(os.fsdecode(args.init)) if args.init.suffix == ".h5" else \
+            _copy_weights(keras.models.load_model(os.fsdecode(args.init), compile=False), model)
+    epochs = args.epochs or 30
+    lr = args.learning_rate or 1e-3
+    losses = {"probs": "sparse_categorical_crossentropy"}
+    loss_weights = {"probs": 1.0}
+    for name in aux_names:
+        losses[f"aux_{name}"] = "mse"
+        loss_weights[f"aux_{name}"] = 0.5
+    model.compile(optimizer=keras.optimizers.Adam(lr), loss=losses, loss_weights=loss_weights,
+                  metrics={"probs": ["accuracy"]})
+
+    class_weight = _balanced_weights(y_train)
+    rng = np.random.default_rng(args.seed)
+
+    def batches(x: np.ndarray, y: np.ndarray, aux: dict[str, np.ndarray], shuffle: bool):
+        order = rng.permutation(len(x)) if shuffle else np.arange(len(x))
+        for start in range(0, len(order), args.batch_size):
+            idx = order[start:start + args.batch_size]
+            xb = x[idx].astype(np.float32)
+            if shuffle:
+                # Gain augmentation: +-6 dB is a constant shift of the normalised log-mel.
+                xb += rng.uniform(-0.3, 0.3, size=(len(idx), 1, 1, 1)).astype(np.float32)
+            targets = {"probs": y[idx]}
+            weights = {"probs": class_weight[y[idx]]}
+            for name in aux_names:
+                values = aux[name][idx]
+                targets[f"aux_{name}"] = np.nan_to_num(values, nan=0.5)[:, None]
+                weights[f"aux_{name}"] = (~np.isnan(values)).astype(np.float32)
+            yield xb, targets, weights
+
+    best = (-1.0, None)
+    for epoch in range(1, epochs + 1):
+        t0 = time.monotonic()
+        stats = []
+        for xb, targets, weights in batches(x_train, y_train, aux_train, shuffle=True):
+            logs = model.train_on_batch(xb, targets, sample_weight=weights, return_dict=True)
+            stats.append((logs.get("loss", np.nan), logs.get("probs_accuracy", logs.get("accuracy", np.nan))))
+        line: dict[str, Any] = {"epoch": epoch, "epochs": epochs, "loss": round(float(np.mean([s[0] for s in stats])), 4),
+                                "accuracy": round(float(stats[-1][1]), 4), "seconds": round(time.monotonic() - t0, 2)}
+        if len(x_val):
+            val_probs = _predict_probs(model, x_val)
+            song_acc = _song_accuracy(val_probs, y_val, song_val)
+            line.update(val_slice_accuracy=round(float((val_probs.argmax(1) == y_val).mean()), 4),
+                        val_song_accuracy=round(song_acc, 4))
+            # Keep the weights of the best epoch by song-level validation accuracy.
+            if song_acc > best[0]:
+                best = (song_acc, model.get_weights())
+        emit("epoch", **line)
+    if best[1] is not None:
+        model.set_weights(best[1])
+
+    validation = _validation_report(model, x_val, y_val, song_val) if len(x_val) else None
+    staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=_staging_parent(args)))
+    try:
+        from moodtui.train.network import serving_network
+
+        serving = serving_network(model)
+        metadata = _base_metadata(version, "full", songs, train_songs, val_songs, x_train, validation)
+        metadata["embedding_id"] = version
+        metadata["training"] = {"mode": "full", "epochs": epochs, "learning_rate": lr, "aux_targets": list(aux_names),
+                                "max_slices_per_song": args.max_slices_per_song, "seed": args.seed}
+        export_checked(serving, staging, metadata, x_val if len(x_val) else x_train[:64])
+        # A replay sample of the training data, as embeddings, for personal retraining.
+        _write_replay(serving, x_train, y_train, args.replay_size, staging / "replay.npz", rng)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return Result(staging, metadata)
+
+
+def _copy_weights(source, target) -> None:
+    for layer in target.layers:
+        try:
+            layer.set_weights(source.get_layer(layer.name).get_weights())
+        except ValueError:
+            pass  # layers absent from the source (new auxiliary heads) keep their initial weights
+
+
+def _balanced_weights(y: np.ndarray) -> np.ndarray:
+    counts = np.bincount(y, minlength=len(CLASSES)).astype(np.float64)
+    weights = np.where(counts > 0, len(y) / (len(CLASSES) * np.maximum(counts, 1)), 0.0)
+    return weights.astype(np.float32)
+
+
+def _predict_probs(model, x: np.ndarray) -> np.ndarray:
+    out = []
+    for start in range(0, len(x), 256):
+        pred = model(x[start:start + 256].astype(np.float32), training=False)
+        out.append(np.asarray(pred["probs"]))
+    return np.concatenate(out)
+
+
+def _song_probs(probs: np.ndarray, song_of: np.ndarray) -> np.ndarray:
+    n = int(song_of.max()) + 1
+    sums = np.zeros((n, probs.shape[1]))
+    np.add.at(sums, song_of, probs)
+    return sums / np.bincount(song_of, minlength=n)[:, None]
+
+
+def _song_accuracy(probs: np.ndarray, y: np.ndarray, song_of: np.ndarray) -> float:
+    song_probs = _song_probs(probs, song_of)
+    song_labels = np.zeros(len(song_probs), int)
+    song_labels[song_of] = y
+    return float((song_probs.argmax(1) == song_labels).mean())
+
+
+def _confusion(true: np.ndarray, pred: np.ndarray) -> list[list[int]]:
+    matrix = np.zeros((len(CLASSES), len(CLASSES)), int)
+    np.add.at(matrix, (true, pred), 1)
+    return matrix.tolist()
+
+
+def _validation_report(model, x: np.ndarray, y: np.ndarray, song_of: np.ndarray) -> dict[str, Any]:
+    probs = _predict_probs(model, x)
+    song_probs = _song_probs(probs, song_of)
+    song_labels = np.zeros(len(song_probs), int)
+    song_labels[song_of] = y
+    return {
+        "songs": int(len(song_probs)),
+        "slices": int(len(x)),
+        "song_accuracy": round(float((song_probs.argmax(1) == song_labels).mean()), 4),
+        "slice_accuracy": round(float((probs.argmax(1) == y).mean()), 4),
+        "confusion": _confusion(song_labels, song_probs.argmax(1)),
+        "confusion_axes": "rows: true class, columns: predicted class, order positive/neutral/negative",
+    }
+
+
+def _base_metadata(version: str, kind: str, songs: list[Song], train_songs: list[Song], val_songs: list[Song],
+                   x_train: np.ndarray, validation: dict[str, Any] | None) -> dict[str, Any]:
+    def per_class(subset: list[Song]) -> dict[str, int]:
+        return {c: sum(1 for s in subset if s.label == i) for i, c in enumerate(CLASSES)}
+
+    return {
+        "format": METADATA_FORMAT,
+        "version": version,
+        "kind": kind,
+        "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "moodtui_version": moodtui.__version__,
+        "classes": list(CLASSES),
+        "feature": FEATURE_PARAMS,
+        "inputs": {INPUT_NAME: [None, *FEATURE_PARAMS["input_shape"]]},
+        "outputs": [PROBS_OUTPUT, EMBEDDING_OUTPUT],
+        "data": {"songs": len(songs), "train_songs": len(train_songs), "val_songs": len(val_songs),
+                 "train_slices": int(len(x_train)), "songs_per_class": per_class(songs),
+                 "train_songs_per_class": per_class(train_songs), "val_songs_per_class": per_class(val_songs)},
+        "validation": validation,
+    }
+
+
+def _write_replay(serving, x: np.ndarray, y: np.ndarray, size: int, path: Path, rng: np.random.Generator) -> None:
+    """A class-balanced sample of training slices as (embedding, label), float16."""
+    per_class = max(1, size // len(CLASSES))
+    chosen = []
+    for c in range(len(CLASSES)):
+        idx = np.flatnonzero(y == c)
+        if len(idx):
+            chosen.append(rng.choice(idx, size=min(per_class, len(idx)), replace=False))
+    idx = np.sort(np.concatenate(chosen)) if chosen else np.zeros(0, int)
+    embeddings = []
+    for start in range(0, len(idx), 256):
+        out = serving(x[idx[start:start + 256]].astype(np.float32), training=False)
+        embeddings.append(np.asarray(out["embedding"]))
+    emb = np.concatenate(embeddings) if embeddings else np.zeros((0, 0), np.float32)
+    np.savez_compressed(path, embeddings=emb.astype(np.float16), labels=y[idx].astype(np.int8))
+
+
+# --- export ------------------------------------------------------------------------------------
+
+def export_checked(serving, staging: Path, metadata: dict[str, Any], check_batch: np.ndarray) -> None:
+    """Export to ONNX in ``staging``, check it loads and matches Keras, write metadata and weights."""
+    import tensorflow as tf
+    import tf2onnx
+
+    spec = (tf.TensorSpec((None, *FEATURE_PARAMS["input_shape"]), tf.float32, name=INPUT_NAME),)
+
+    @tf.function(input_signature=spec)
+    def serve(mel):
+        out = serving(mel, training=False)
+        return {PROBS_OUTPUT: out[PROBS_OUTPUT], EMBEDDING_OUTPUT: out[EMBEDDING_OUTPUT]}
+
+    onnx_path = staging / "model.onnx"
+    tf2onnx.convert.from_function(serve, input_signature=spec, opset=17, output_path=os.fsdecode(onnx_path))
+    head = serving.get_layer(PROBS_OUTPUT)
+    kernel, bias = head.get_weights()
+    metadata["head"] = {"kernel": kernel.astype(float).tolist(), "bias": bias.astype(float).tolist()}
+    (staging / "model.json").write_text(json.dumps(metadata, indent=1), encoding="utf-8")
+    serving.save(os.fsdecode(staging / "model.keras"))
+
+    # The check: the exported file loads through the same code the player uses and agrees with Keras.
+    loaded = MoodModel.load(onnx_path)
+    batch = check_batch[:64].astype(np.float32)
+    expected = serving(batch, training=False)
+    got = loaded.predict(batch)
+    diff = max(float(np.abs(got.probs - np.asarray(expected[PROBS_OUTPUT])).max()),
+               float(np.abs(got.embeddings - np.asarray(expected[EMBEDDING_OUTPUT])).max()))
+    head_diff = float(np.abs(loaded.head_probs(got.embeddings) - got.probs).max())
+    if diff > PARITY_TOLERANCE or head_diff > PARITY_TOLERANCE:
+        raise MoodtuiError(f"exported ONNX model disagrees with Keras (max abs diff {max(diff, head_diff):.2e} "
+                           f"> {PARITY_TOLERANCE}); previous model kept")
+    metadata["export_check"] = {"max_abs_diff": diff, "head_max_abs_diff": head_diff, "batch": int(len(batch))}
+    (staging / "model.json").write_text(json.dumps(metadata, indent=1), encoding="utf-8")
+    emit("export", max_abs_diff=diff)
+
+
+def _staging_parent(args: argparse.Namespace) -> Path:
+    if args.output is not None:
+        args.output.parent.mkdir(parents=True, exist_ok=True)
+        return args.output.parent
+    from moodtui.registry import models_root
+
+    return models_root()
+
+
+def install(result: Result, args: argparse.Namespace, version: str) -> Path:
+    """Move the checked model into place (atomically) and clean the staging folder."""
+    try:
+        if args.output is not None:
+            # A named output (the shipped base model): each file is replaced atomically, the ONNX
+            # file last, so a reader never pairs a new ONNX file with old metadata it cannot load.
+            out = args.output
+            for suffix, name in ((".keras", "model.keras"), ("-replay.npz", "replay.npz"),
+                                 (".json", "model.json"), (".onnx", "model.onnx")):
+                source = result.staging / name
+                if source.exists():
+                    os.replace(source, out.parent / f"{out.name}{suffix}")
+            return out.parent / f"{out.name}.onnx"
+        from moodtui.registry import install_version
+
+        return install_version(result.staging, version, make_current=not args.no_activate)
+    finally:
+        shutil.rmtree(result.staging, ignore_errors=True)
+
+
+# --- personal training -------------------------------------------------------------------------
+
+def train_personal(songs: list[Song], args: argparse.Namespace, version: str) -> Result:
+    from moodtui.analysis import AnalysisCache, analyse_cached
+
+    base_onnx = args.base or shipped_model_path()
+    base_model = MoodModel.load(base_onnx)
+    base_keras = base_onnx.with_suffix(".keras")
+    replay_path = base_onnx.with_name(base_onnx.stem + "-replay.npz")
+    if not base_keras.is_file():
+        base_keras = base_onnx.parent / "model.keras"
+    if not replay_path.is_file():
+        replay_path = base_onnx.parent / "replay.npz"
+    for needed in (base_keras, replay_path):
+        if not needed.is_file():
+            raise MoodtuiError(f"{display_path(needed)}: missing; the base model cannot be fine-tuned")
+
+    distinct = {s.group for s in songs}
+    if len(distinct) < MIN_PERSONAL_SONGS:
+        raise MoodtuiError(f"only {len(distinct)} labelled song(s): label at least {MIN_PERSONAL_SONGS} songs "
+                           f"before retraining")
+
+    # Embeddings of every slice of every labelled song under the base network (cached by the player).
+    cache = AnalysisCache()
+    kept, embeddings = [], []
+    for i, song in enumerate(songs, start=1):
+        try:
+            mood = analyse_cached(song.path, base_model, cache, need_embeddings=True)
+            embeddings.append(mood.embeddings)
+            kept.append(song)
+        except MoodtuiError as exc:
+            emit("skip", path=display_path(song.path), reason=str(exc))
+        if i % 10 == 0 or i == len(songs):
+            emit("features", done=i, total=len(songs))
+    if len({s.group for s in kept}) < MIN_PERSONAL_SONGS:
+        raise MoodtuiError(f"only {len(kept)} labelled song(s) could be read: at least {MIN_PERSONAL_SONGS} needed")
+    replay = np.load(replay_path)
+    replay_x = replay["embeddings"].astype(np.float32)
+    replay_y = replay["labels"].astype(int)
+
+    import keras  # TensorFlow enters here, in this process only
+
+    serving = keras.models.load_model(os.fsdecode(base_keras), compile=False)
+    base_kernel, base_bias = serving.get_layer(PROBS_OUTPUT).get_weights()
+    epochs = args.epochs or 60
+    lr = args.learning_rate or 0.02
+
+    # Honest agreement: each labelled song is scored by a model trained without it (k-fold by song,
+    # leave-one-out when labels are few). The fold models and the final model (all songs) are
+    # trained side by side as parallel heads of one Keras model, in one fit: one graph trace
+    # instead of one per fold.
+    folds = song_folds(kept, min(5, len(kept)), args.seed)
+    x, y, w, song_of = _personal_training_set(embeddings, [s.label for s in kept], replay_x, replay_y)
+    heads = len(folds) + 1
+    weights = {}
+    for k in range(heads):
+        held = np.isin(song_of, folds[k]) if k < len(folds) else np.zeros(len(x), bool)
+        fold_w = np.where(held, 0.0, w)
+        weights[f"head{k}"] = (fold_w / fold_w.mean()).astype(np.float32)
+    inputs = keras.Input((x.shape[1],))
+    regulariser = keras.regularizers.L2(1e-3)
+    outputs = {f"head{k}": keras.layers.Dense(len(CLASSES), activation="softmax", kernel_regularizer=regulariser,
+                                              name=f"head{k}")(inputs) for k in range(heads)}
+    multi = keras.Model(inputs, outputs)
+    for k in range(heads):
+        multi.get_layer(f"head{k}").set_weights([base_kernel, base_bias])
+    multi.compile(optimizer=keras.optimizers.Adam(lr), loss={f"head{k}": "sparse_categorical_crossentropy"
+                                                             for k in range(heads)})
+    multi.fit(x, {f"head{k}": y for k in range(heads)}, sample_weight=weights, epochs=epochs,
+              batch_size=len(x), verbose=0, callbacks=[_EpochEmitter(epochs)])
+    agree = []
+    for k, fold in enumerate(folds):
+        kernel, bias = multi.get_layer(f"head{k}").get_weights()
+        for i in fold:
+            probs = _softmax(embeddings[i] @ kernel + bias).mean(axis=0)
+            agree.append(int(probs.argmax() == kept[i].label))
+    base_agree = [int(_softmax(e @ base_kernel + base_bias).mean(0).argmax() == s.label)
+                  for e, s in zip(embeddings, kept)]
+    kernel, bias = multi.get_layer(f"head{len(folds)}").get_weights()
+    serving.get_layer(PROBS_OUTPUT).set_weights([kernel, bias])
+
+    train_x = np.concatenate(embeddings)
+    metadata = _base_metadata(version, "personal", kept, kept, [], train_x, None)
+    metadata["embedding_id"] = base_model.embedding_id
+    metadata["base_version"] = base_model.version
+    metadata["data"]["replay_slices"] = int(len(replay_x))
+    metadata["agreement"] = {
+        "song_agreement": round(float(np.mean(agree)), 4),
+        "songs": len(agree),
+        "method": f"{len(folds)}-fold cross-validation by song: each song scored by a model trained without it",
+        "base_model_agreement": round(float(np.mean(base_agree)), 4),
+    }
+    metadata["training"] = {"mode": "personal", "epochs": epochs, "learning_rate": lr,
+                            "trained_layer": PROBS_OUTPUT, "seed": args.seed}
+    staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=_staging_parent(args)))
+    try:
+        # A check batch of real slice features: decode the first labelled song's opening slices.
+        check = song_features(kept[0].path, None, 8).astype(np.float32)
+        export_checked(serving, staging, metadata, check)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return Result(staging, metadata)
+
+
+def _personal_training_set(song_embeddings: list[np.ndarray], labels: list[int], replay_x: np.ndarray,
+                           replay_y: np.ndarray, replay_share: float = 0.3,
+                           ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """All slices of the labelled songs plus replay; weights balance classes and songs.
+
+    Each labelled song weighs the same whatever its length; each class of the listener's data
+    weighs the same; the replay sample, itself class-balanced, carries ``replay_share`` of the
+    total so the base knowledge anchors without outvoting the listener.
+    """
+    class_songs = np.bincount(labels, minlength=len(CLASSES))
+    present = int((class_songs > 0).sum())
+    xs, ys, ws, owners = [], [], [], []
+    for i, (emb, label) in enumerate(zip(song_embeddings, labels)):
+        owners.append(np.full(len(emb), i))
+        xs.append(emb)
+        ys.append(np.full(len(emb), label))
+        ws.append(np.full(len(emb), (1 - replay_share) / (present * class_songs[label] * len(emb))))
+    if len(replay_x):
+        replay_counts = np.bincount(replay_y, minlength=len(CLASSES))
+        xs.append(replay_x)
+        ys.append(replay_y)
+        ws.append(replay_share / (len(CLASSES) * np.maximum(replay_counts[replay_y], 1)))
+        owners.append(np.full(len(replay_x), -1))
+    w = np.concatenate(ws)
+    return (np.concatenate(xs).astype(np.float32), np.concatenate(ys), (w / w.mean()).astype(np.float32),
+            np.concatenate(owners))
+
+
+def _softmax(logits: np.ndarray) -> np.ndarray:
+    logits = logits - logits.max(axis=-1, keepdims=True)
+    e = np.exp(logits)
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+class _EpochEmitter:
+    """A Keras callback printing one progress line per epoch (created lazily: keras is imported late)."""
+
+    def __new__(cls, epochs: int):
+        import keras
+
+        class Emitter(keras.callbacks.Callback):
+            def on_epoch_end(self, epoch, logs=None):
+                emit("epoch", epoch=epoch + 1, epochs=epochs, loss=round(float((logs or {}).get("loss", np.nan)), 4))
+
+        return Emitter()
