@@ -256,13 +256,21 @@ class LabelStore:
             db = TinyDB(self.path, storage=_AtomicJSONStorage)
             try:
                 self._remove_stale_temp_files()
-                return change(db, snapshot)
+                result = change(db, snapshot)
             except OSError as error:
                 raise MoodtuiError(
                     f"cannot write labels database {display_path(self.path)}: {_reason(error)}"
                 ) from error
             finally:
                 db.close()
+            written = db.storage.written
+            if written is not None:
+                # What was just written is the database now: no need to read it back.
+                data, signature = written
+                self._snapshot = _Snapshot.build(
+                    signature, *_check_database(data, self.path, snapshot.documents)
+                )
+            return result
 
     def _current(self) -> _Snapshot:
         """The database as it is now (from memory when the file has not changed)."""
@@ -295,7 +303,8 @@ class LabelStore:
             raise MoodtuiError(
                 f"cannot read labels database {display_path(self.path)}: {_reason(error)}"
             ) from error
-        snapshot = _Snapshot.build(signature, *_parse_database(raw, self.path))
+        known = self._snapshot.documents if self._snapshot is not None else {}
+        snapshot = _Snapshot.build(signature, *_parse_database(raw, self.path, known))
         self._snapshot = snapshot
         return snapshot
 
@@ -463,47 +472,64 @@ class _Snapshot:
     """Current label per fingerprint, in event order."""
     by_path: Mapping[str, LabelRecord]
     """Current label per stored path."""
+    documents: Mapping[str, tuple[dict[str, Any], LabelRecord]]
+    """Document id -> (stored document, its record): the next read reuses unchanged ones."""
 
     @classmethod
     def build(
-        cls, signature: tuple[int, int, int, int] | None, has_meta: bool, history: tuple[LabelRecord, ...]
+        cls,
+        signature: tuple[int, int, int, int] | None,
+        has_meta: bool,
+        documents: Mapping[str, tuple[dict[str, Any], LabelRecord]],
     ) -> _Snapshot:
+        history = tuple(sorted((record for _, record in documents.values()), key=lambda r: r.id))
         current: dict[str, LabelRecord] = {}
         for record in history:
             if not record.undone:
                 current.pop(record.fingerprint, None)  # re-insert: keep event order
                 current[record.fingerprint] = record
         by_path = {record.path: record for record in current.values()}
-        return cls(signature, has_meta, history, current, by_path)
+        return cls(signature, has_meta, history, current, by_path, documents)
 
 
-_EMPTY_SNAPSHOT = _Snapshot.build(None, False, ())
+_EMPTY_SNAPSHOT = _Snapshot.build(None, False, {})
 
 
 class _AtomicJSONStorage(Storage):
     """TinyDB storage that replaces the whole file atomically on every write.
 
-    Callers hold the store's lock; reads re-open the file each time because every write
-    replaces it with a new file.
+    An instance lives for one change made under the store's lock, so nobody else writes the
+    file meanwhile: the file is parsed once, on the first read, and later reads return the data
+    as last read or written (TinyDB reads the table twice per insert).
     """
 
     def __init__(self, path: Path) -> None:
         self._path = path
+        self._data: dict[str, dict[str, Any]] | None = None
+        self.written: tuple[dict[str, dict[str, Any]], tuple[int, int, int, int]] | None = None
+        """The data last written and the file's signature, or None before any write."""
 
     def read(self) -> dict[str, dict[str, Any]] | None:
-        try:
-            raw = self._path.read_bytes()
-        except FileNotFoundError:
-            return None
-        return json.loads(raw) if raw.strip() else None
+        if self._data is None:
+            try:
+                raw = self._path.read_bytes()
+            except FileNotFoundError:
+                return None
+            self._data = json.loads(raw) if raw.strip() else None
+        return self._data
 
     def write(self, data: dict[str, dict[str, Any]]) -> None:
         # ensure_ascii (the default): file names that are not valid UTF-8 survive as \udcNN.
-        _atomic_write(self._path, json.dumps(data).encode("ascii"))
+        signature = _atomic_write(self._path, json.dumps(data).encode("ascii"))
+        self._data = data
+        self.written = (data, signature)
 
 
-def _atomic_write(path: Path, payload: bytes) -> None:
-    """Replace ``path`` by a file holding ``payload``, durably and atomically."""
+def _atomic_write(path: Path, payload: bytes) -> tuple[int, int, int, int]:
+    """Replace ``path`` by a file holding ``payload``, durably and atomically.
+
+    Returns the new file's signature (device, inode, size, mtime), as readers compute it.
+    """
     try:
         previous_mtime_ns = os.stat(path).st_mtime_ns
     except FileNotFoundError:
@@ -517,12 +543,14 @@ def _atomic_write(path: Path, payload: bytes) -> None:
             now = time.time_ns()
             os.utime(temp_name, ns=(now, max(now, previous_mtime_ns + 1)))
             os.fsync(handle.fileno())
+            info = os.fstat(handle.fileno())
         os.replace(temp_name, path)
     except BaseException:
         with suppress(FileNotFoundError):
             os.unlink(temp_name)
         raise
     _fsync_directory(path.parent)
+    return (info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns)
 
 
 def _fsync_directory(directory: Path) -> None:
@@ -549,14 +577,28 @@ def _lock_holder(fd: int) -> str:
     return f"pid {pid}" if pid.isdigit() else "pid unknown"
 
 
-def _parse_database(raw: bytes, path: Path) -> tuple[bool, tuple[LabelRecord, ...]]:
-    """(has meta, events in id order) of a database file's bytes; raises _CorruptDatabase."""
+def _parse_database(
+    raw: bytes, path: Path, known: Mapping[str, tuple[dict[str, Any], LabelRecord]]
+) -> tuple[bool, dict[str, tuple[dict[str, Any], LabelRecord]]]:
+    """(has meta, {document id: (document, record)}) of a database file's bytes.
+
+    ``known`` holds the documents of the previous read: an identical document reuses its
+    already-checked record, which makes re-reading after a write several times faster.
+    Raises _CorruptDatabase when the file is not a labels database.
+    """
     if not raw.strip():
-        return False, ()  # an empty file is an empty database (TinyDB's convention)
+        return False, {}  # an empty file is an empty database (TinyDB's convention)
     try:
         data = json.loads(raw)
     except ValueError as error:
         raise _CorruptDatabase(f"invalid JSON: {error}") from error
+    return _check_database(data, path, known)
+
+
+def _check_database(
+    data: object, path: Path, known: Mapping[str, tuple[dict[str, Any], LabelRecord]]
+) -> tuple[bool, dict[str, tuple[dict[str, Any], LabelRecord]]]:
+    """Like :func:`_parse_database`, for data already decoded from JSON."""
     if not isinstance(data, dict):
         raise _CorruptDatabase("not a JSON object")
     meta = data.get(_META_TABLE, {})
@@ -574,9 +616,14 @@ def _parse_database(raw: bytes, path: Path) -> tuple[bool, tuple[LabelRecord, ..
                 f"labels database {display_path(path)} has schema {schema}, newer than this "
                 f"moodtui's {SCHEMA_VERSION}: upgrade moodtui"
             )
-    records = [_record_from_document(doc_id, document) for doc_id, document in labels.items()]
-    records.sort(key=lambda record: record.id)
-    return bool(meta), tuple(records)
+    documents = {}
+    for doc_id, document in labels.items():
+        previous = known.get(doc_id)
+        if previous is not None and previous[0] == document:
+            documents[doc_id] = previous
+        else:
+            documents[doc_id] = (document, _record_from_document(doc_id, document))
+    return bool(meta), documents
 
 
 def _record_from_document(doc_id: str, document: object) -> LabelRecord:
