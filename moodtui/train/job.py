@@ -87,6 +87,9 @@ def main(args: argparse.Namespace) -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     os.environ.setdefault("CUDA_VISIBLE_DEVICES", "")
     try:
+        from moodtui.retrain import training_lock
+
+        lock = training_lock(data_home())  # noqa: F841 (held until the process ends)
         if args.manifest:
             songs = [song for manifest in args.manifest for song in read_manifest(manifest)]
         else:

@@ -1,0 +1,38 @@
+"""Which songs to label next: the unlabelled songs the model is least sure about.
+
+A label on a song the model already gets right with confidence teaches it little; a label on a
+song it hesitates about moves the decision boundary. Uncertainty is the entropy of the
+song-level probabilities (normalised to 0..1), so a 1/3-1/3-1/3 song comes first.
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+from moodtui.analysis import AnalysisCache
+from moodtui.model import MoodModel
+
+
+def uncertainty(song_probs: np.ndarray) -> float:
+    """Normalised entropy of a probability vector: 0 (certain) .. 1 (uniform)."""
+    p = np.clip(np.asarray(song_probs, dtype=np.float64), 1e-12, 1.0)
+    p = p / p.sum()
+    return float(-(p * np.log(p)).sum() / np.log(len(p)))
+
+
+def label_next(cache: AnalysisCache, model: MoodModel, labelled_paths: set[str], paths: list[str],
+               limit: int = 50) -> list[tuple[str, float, np.ndarray]]:
+    """Unlabelled analysed songs among ``paths``, most uncertain first: (path, uncertainty, probs)."""
+    moods = cache.song_moods(model.version)
+    labelled = {os.fsdecode(p) for p in labelled_paths}
+    ranked = []
+    for path in paths:
+        path = os.fsdecode(path)
+        if path in labelled or path not in moods:
+            continue
+        probs = moods[path][0]
+        ranked.append((path, uncertainty(probs), probs))
+    ranked.sort(key=lambda item: -item[1])
+    return ranked[:limit]

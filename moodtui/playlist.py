@@ -1,0 +1,79 @@
+"""``moodtui export``: an m3u playlist of the library's songs of one mood.
+
+A song's mood is the listener's own label when there is one, else the current model's
+prediction (from the analysis cache; songs not analysed yet are analysed now).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+from moodtui import CLASSES
+from moodtui.errors import MoodtuiError, display_path
+
+
+def song_moods(directory: str | None) -> tuple[list[tuple[Path, str, str, float | None]], list[str]]:
+    """(path, mood, source 'you' | 'model', duration) for every track of the library, and errors."""
+    from moodtui.analysis import AnalysisCache, analyse_cached
+    from moodtui.library import LibraryIndex, resolve_library_dir, scan
+    from moodtui.registry import load_current_model
+    from moodtui.store import default_store
+
+    folder, notice = resolve_library_dir(directory)
+    if notice:
+        print(f"moodtui: {notice}", file=sys.stderr)
+    model, model_notice = load_current_model()
+    if model_notice:
+        print(f"moodtui: {model_notice}", file=sys.stderr)
+    store = default_store()
+    cache = AnalysisCache()
+    cached = cache.song_moods(model.version)
+    out, errors = [], []
+    for batch in scan(folder, LibraryIndex(cache.cache)):
+        for track in batch:
+            if track.error:
+                errors.append(f"{display_path(track.path)}: {track.error}")
+                continue
+            record = store.label_for(track.path)
+            if record is not None:
+                out.append((track.path, record.label, "you", track.duration_s))
+                continue
+            key = os.fsdecode(track.path)
+            if key in cached:
+                probs = cached[key][0]
+            else:
+                try:
+                    probs = analyse_cached(track.path, model, cache).song_probs
+                except MoodtuiError as exc:
+                    errors.append(str(exc))
+                    continue
+            out.append((track.path, CLASSES[int(probs.argmax())], "model", track.duration_s))
+    return out, errors
+
+
+def write_m3u(entries: list[tuple[Path, float | None, str]], output: Path) -> None:
+    """Extended m3u, UTF-8, absolute paths; written to a temporary file and renamed into place."""
+    lines = ["#EXTM3U"]
+    for path, duration, title in entries:
+        lines.append(f"#EXTINF:{int(round(duration)) if duration else -1},{title}")
+        lines.append(display_path(Path(path).resolve()))
+    tmp = output.with_name(f".{output.name}.tmp")
+    tmp.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    os.replace(tmp, output)
+
+
+def run_export(mood: str, output: Path, directory: str | None) -> int:
+    songs, errors = song_moods(directory)
+    for error in errors:
+        print(f"moodtui: {error}", file=sys.stderr)
+    chosen = [(path, duration, path.stem) for path, label, _source, duration in songs if label == mood]
+    try:
+        write_m3u(chosen, output)
+    except OSError as exc:
+        raise MoodtuiError(f"{display_path(output)}: cannot write playlist ({exc.strerror or exc})") from None
+    mine = sum(1 for _p, label, source, _d in songs if label == mood and source == "you")
+    print(f"wrote {len(chosen)} {mood} song(s) to {display_path(output)} ({mine} by your labels, "
+          f"{len(chosen) - mine} by the model)")
+    return 0

@@ -1,0 +1,134 @@
+"""Running the training job from the player: a subprocess, its progress lines, one at a time.
+
+The player never imports TensorFlow: it starts ``python -m moodtui train --listener`` (the same
+interpreter) and follows the JSON progress lines the job prints. A lock file in the data folder
+(taken by the job itself, for its whole run) makes sure only one retrain runs at a time, across
+processes (two players, or a player and a ``moodtui train`` typed in a shell).
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+from moodtui.errors import MoodtuiError
+from moodtui.paths import data_home
+
+MIN_SONGS = 3
+
+
+@dataclass(frozen=True)
+class RetrainResult:
+    ok: bool
+    version: str | None
+    message: str
+    agreement: float | None
+
+
+class RetrainJob:
+    """One retrain: ``start()``, iterate ``events()``, then ``wait()``."""
+
+    def __init__(self, home: Path | None = None, extra_args: tuple[str, ...] = ()) -> None:
+        self.home = home or data_home()
+        self.extra_args = extra_args
+        self._process: subprocess.Popen[str] | None = None
+        self._last: dict[str, Any] | None = None
+        self._errors: list[str] = []
+        self._stderr_tail: list[str] = []
+
+    def start(self) -> None:
+        """Start the job; MoodtuiError when one already runs or there are too few labels."""
+        from moodtui.store import default_store
+
+        songs = len(default_store().current_labels())
+        if songs < MIN_SONGS:
+            raise MoodtuiError(f"{songs} song(s) labelled: label at least {MIN_SONGS} songs (p / n / x while "
+                               f"one plays) before retraining")
+        # Fail fast with the job's own message when another job runs (the job holds the lock).
+        training_lock(self.home).close()
+        env = dict(os.environ, MOODTUI_HOME=os.fspath(self.home), PYTHONUNBUFFERED="1")
+        try:
+            self._process = subprocess.Popen(
+                [sys.executable, "-m", "moodtui", "train", "--listener", *self.extra_args],
+                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+                # Its own process group so that cancel() also stops anything the job started.
+                start_new_session=True)
+        except OSError as exc:
+            raise MoodtuiError(f"cannot start the training job ({exc.strerror or exc})") from None
+
+    def events(self) -> Iterator[dict[str, Any]]:
+        """The job's progress events as they come (blocking); ends when the job's output ends."""
+        assert self._process is not None and self._process.stdout is not None
+        for line in self._process.stdout:
+            line = line.strip()
+            if not line.startswith("{"):
+                continue
+            try:
+                event = json.loads(line)
+            except ValueError:
+                continue
+            if event.get("event") == "error":
+                self._errors.append(str(event.get("message", "")))
+            self._last = event
+            yield event
+
+    def wait(self) -> RetrainResult:
+        """Wait for the job to end and say how it went."""
+        assert self._process is not None
+        for _ in self.events():
+            pass
+        stderr = self._process.stderr.read() if self._process.stderr else ""
+        code = self._process.wait()
+        if code == 0 and self._last is not None and self._last.get("event") == "done":
+            agreement = (self._last.get("agreement") or {}).get("song_agreement")
+            return RetrainResult(True, self._last.get("version"), f"new model {self._last.get('version')}", agreement)
+        if self._errors:
+            reason = self._errors[-1]
+        elif code < 0:
+            reason = f"training job killed by signal {-code}"
+        else:
+            tail = [ln for ln in stderr.strip().splitlines() if ln.strip()]
+            reason = tail[-1] if tail else f"training job exited with code {code}"
+        return RetrainResult(False, None, f"retrain failed: {reason}; the previous model stays in use", None)
+
+    def cancel(self) -> None:
+        if self._process is not None and self._process.poll() is None:
+            try:
+                os.killpg(self._process.pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid if self._process is not None else None
+
+
+
+def training_lock(home: Path) -> IO[str]:
+    """Take the data folder's training lock (held by the training job for its whole run).
+
+    Raises MoodtuiError naming the holder's pid when another job holds it. Closing the returned
+    handle (or the process ending, even by kill -9) releases it.
+    """
+    handle = open(home / "train.lock", "a+", encoding="utf-8")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.seek(0)
+        holder = handle.read().strip()
+        handle.close()
+        raise MoodtuiError(f"a retrain is already running{f' (pid {holder})' if holder else ''}; "
+                           f"wait for it to finish") from None
+    handle.seek(0)
+    handle.truncate()
+    handle.write(str(os.getpid()))
+    handle.flush()
+    return handle
