@@ -29,6 +29,7 @@ import os
 import stat
 from dataclasses import dataclass
 from functools import cached_property
+from typing import BinaryIO
 
 from moodtui.errors import AudioError
 
@@ -62,7 +63,7 @@ def fingerprint(path: str | os.PathLike[str]) -> str:
         raise AudioError(path, _cause(error)) from error
 
 
-def _fingerprint_open_file(handle, size: int) -> str:
+def _fingerprint_open_file(handle: BinaryIO, size: int) -> str:
     digest = hashlib.blake2b(_SALT, digest_size=16)
     digest.update(size.to_bytes(8, "little"))
     if size <= CHUNK_BYTES * (len(_WINDOW_FRACTIONS) + 1):

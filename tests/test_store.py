@@ -113,8 +113,10 @@ def test_label_and_undo_round_trip_through_the_file(tmp_path: Path) -> None:
     b = write_song(tmp_path / "b.wav", seed=1)
     store = LabelStore(db)
     assert store.undo_last() is None
-    first = store.add_label(a, "neutral", model_version="v1", model_probs=np.array([0.2, 0.5, 0.3], np.float32))
-    store.add_label(a, "positive", model_version="v1", model_probs={"positive": 0.6, "neutral": 0.3, "negative": 0.1})
+    model_row = np.array([0.2, 0.5, 0.3], np.float32)  # a model output row, in class order
+    first = store.add_label(a, "neutral", model_version="v1", model_probs=model_row)
+    probs = {"positive": 0.6, "neutral": 0.3, "negative": 0.1}
+    store.add_label(a, "positive", model_version="v1", model_probs=probs)
     store.add_label(b, "negative")
 
     undone = store.undo_last()
@@ -195,7 +197,8 @@ def test_a_label_written_by_another_process_is_seen(tmp_path: Path) -> None:
     store.add_label(song, "positive")
     assert store.label_for(song).label == "positive"  # now held in memory
     writer = python_process(
-        "import sys; from moodtui.store import LabelStore; LabelStore(sys.argv[1]).add_label(sys.argv[2], 'negative')",
+        "import sys; from moodtui.store import LabelStore; "
+        "LabelStore(sys.argv[1]).add_label(sys.argv[2], 'negative')",
         str(db),
         str(song),
     )
@@ -239,7 +242,9 @@ for i in range(count):
 def test_two_processes_writing_at_once_lose_nothing(tmp_path: Path) -> None:
     db = tmp_path / LABELS_FILE_NAME
     count = 40
-    writers = [python_process(WRITER, str(db), name, str(count), stdin=subprocess.PIPE) for name in ("a", "b")]
+    writers = [
+        python_process(WRITER, str(db), name, str(count), stdin=subprocess.PIPE) for name in ("a", "b")
+    ]
     for writer in writers:
         assert writer.stdout.readline().strip() == "ready"
     for writer in writers:
@@ -414,3 +419,13 @@ def test_default_store_lives_in_the_data_folder(tmp_path: Path, monkeypatch: pyt
     assert store.path == tmp_path / "home" / LABELS_FILE_NAME
     store.add_label("/music/a.mp3", "negative", fingerprint="f")
     assert store.path.exists() and store.lock_path.exists()
+
+
+def test_file_name_that_is_not_utf8_round_trips(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    song = Path(os.fsdecode(os.path.join(os.fsencode(tmp_path), b"caf\xe9.wav")))  # latin-1 name
+    write_song(tmp_path / "plain.wav", seconds=1.0).rename(song)  # soundfile wants UTF-8 names
+    home = tmp_path / "home"
+    assert run_label(str(song), "positive", home) == 0
+    assert capsys.readouterr().out == f"labelled {tmp_path}/caf\\xe9.wav positive\n"
+    record = LabelStore(home / LABELS_FILE_NAME).label_for(song)
+    assert record is not None and record.path == str(song) and record.label == "positive"
