@@ -31,7 +31,8 @@ def build_network(aux_names: tuple[str, ...] = (), dropout: float = 0.3, seed: i
     x = mel
     for i, filters in enumerate(CONV_FILTERS, start=1):
         x = layers.Conv2D(filters, 3, padding="same", use_bias=False, name=f"conv{i}")(x)
-        x = layers.BatchNormalization(name=f"bn{i}")(x)
+        # momentum 0.9: the moving statistics settle within a few dozen batches (small datasets).
+        x = layers.BatchNormalization(momentum=0.9, name=f"bn{i}")(x)
         x = layers.Activation("relu", name=f"relu{i}")(x)
         x = layers.MaxPooling2D(2, name=f"pool{i}")(x)
     x = layers.Flatten(name="flatten")(x)

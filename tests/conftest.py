@@ -1,0 +1,80 @@
+"""Shared fixtures: a small real model trained once per test session, and an isolated data folder."""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from audio_factory import write_song
+
+CLASSES = ("positive", "neutral", "negative")
+SONGS_PER_CLASS = 6
+
+
+def _build_small_model(root: Path) -> Path:
+    """Train the real CNN for a few epochs on synthesised songs through `moodtui train`."""
+    audio = root / "audio"
+    rows = ["path,label,aux_energy,group"]
+    for c, label in enumerate(CLASSES):
+        for k in range(SONGS_PER_CLASS):
+            path = write_song(audio / f"{label}{k}.wav", label, 6 + k % 3 * 3, seed=k)
+            rows.append(f"{path},{label},{0.2 + 0.3 * (2 - c)},{label}{k}")
+    manifest = root / "manifest.csv"
+    manifest.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    env = dict(os.environ, MOODTUI_HOME=str(root / "home"))
+    env.pop("MOODTUI_BASE_MODEL", None)
+    result = subprocess.run(
+        [sys.executable, "-m", "moodtui", "train", "--manifest", str(manifest), "--mode", "full",
+         "--epochs", "12", "--batch-size", "16", "--val-fraction", "0.25", "--output", str(root / "small"), "--version", "test-small"],
+        env=env, capture_output=True, text=True, timeout=600)
+    if result.returncode != 0:
+        raise RuntimeError(f"building the small model failed:\n{result.stdout}\n{result.stderr}")
+    (root / "train-stdout.jsonl").write_text(result.stdout, encoding="utf-8")
+    return root / "small.onnx"
+
+
+@pytest.fixture(scope="session")
+def small_model(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> Path:
+    """Path of a small real ONNX model (with .json, .keras and -replay.npz beside it).
+
+    Built once per test session; with pytest-xdist the workers share one build (file lock).
+    """
+    base = tmp_path_factory.getbasetemp()
+    root = (base if worker_id == "master" else base.parent) / "small-model"
+    root.mkdir(parents=True, exist_ok=True)
+    with open(root / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        onnx = root / "small.onnx"
+        if not onnx.is_file():
+            _build_small_model(root)
+    return onnx
+
+
+@pytest.fixture
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An empty data folder for this test (never the user's)."""
+    folder = tmp_path / "home"
+    folder.mkdir()
+    monkeypatch.setenv("MOODTUI_HOME", str(folder))
+    return folder
+
+
+@pytest.fixture
+def model_env(home: Path, small_model: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An empty data folder whose base model is the small test model; returns the data folder."""
+    monkeypatch.setenv("MOODTUI_BASE_MODEL", str(small_model))
+    return home
+
+
+def run_moodtui(*args: str, env_home: Path | None = None, timeout: float = 300, **kwargs) -> subprocess.CompletedProcess:
+    """Run the real `moodtui` command line (same interpreter) and capture its output."""
+    env = dict(os.environ)
+    if env_home is not None:
+        env["MOODTUI_HOME"] = str(env_home)
+    return subprocess.run([sys.executable, "-m", "moodtui", *args], env=env, capture_output=True,
+                          timeout=timeout, **kwargs)
