@@ -35,12 +35,9 @@ from mutagen.asf import ASFTags
 from mutagen.id3 import ID3
 
 from moodtui import CLASSES
+from moodtui.audio import AUDIO_EXTENSIONS
 from moodtui.errors import AudioError, MoodtuiError, display_path
 from moodtui.paths import imac_table_path
-
-AUDIO_EXTENSIONS = frozenset(
-    {".mp3", ".flac", ".ogg", ".oga", ".opus", ".wav", ".m4a", ".aac", ".mp4", ".wma", ".aiff"}
-)
 
 Counts = tuple[int, int, int]
 Key = tuple[str, str]
@@ -262,7 +259,9 @@ def _audio_files(directory: Path, scan: ImacScan) -> list[Path]:
     for folder, subfolders, files in os.walk(directory, onerror=skip_folder):
         subfolders.sort()
         found.extend(
-            Path(folder, name) for name in sorted(files) if os.path.splitext(name)[1].lower() in AUDIO_EXTENSIONS
+            Path(folder, name)
+            for name in sorted(files)
+            if os.path.splitext(name)[1].lower() in AUDIO_EXTENSIONS
         )
     return found
 
@@ -337,7 +336,7 @@ def run_imac_match(directory: Path, as_json: bool) -> int:
     if as_json:
         json.dump([_match_record(m) for m in scan.matches], sys.stdout, ensure_ascii=False, indent=2)
         sys.stdout.write("\n")
-    else:
+    elif scan.matches:
         _print_table(directory, scan.matches)
 
     for path, reason in scan.skipped:

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import mutagen
@@ -156,14 +159,20 @@ def test_label_is_the_strict_maximum(counts: tuple[int, int, int], label: str | 
 def test_rows_sharing_a_key_are_pooled() -> None:
     # "Sittin' On The Dock Of The Bay" and "(Sittin' On) The Dock Of The Bay" normalise alike.
     songs = shipped_index().lookup("Otis Redding", "Sittin' On the Dock of the Bay")
-    assert {song.title for song in songs} == {"(Sittin' On) The Dock Of The Bay", "Sittin' On The Dock Of The Bay"}
+    assert {song.title for song in songs} == {
+        "(Sittin' On) The Dock Of The Bay",
+        "Sittin' On The Dock Of The Bay",
+    }
     match = ImacMatch(Path("x.mp3"), "Otis Redding", "Sittin' On the Dock of the Bay", songs)
     assert match.counts == tuple(sum(column) for column in zip(*(s.counts for s in songs)))
 
 
 def test_pooled_counts_can_tie() -> None:
     index = ImacIndex(
-        [ImacSong("TR1", "Same Song", "Band", (1, 0, 0)), ImacSong("TR2", "Same Song (Live)", "Band", (0, 0, 1))]
+        [
+            ImacSong("TR1", "Same Song", "Band", (1, 0, 0)),
+            ImacSong("TR2", "Same Song (Live)", "Band", (0, 0, 1)),
+        ]
     )
     songs = index.lookup("band", "same song")
     assert [s.msd_track_id for s in songs] == ["TR1", "TR2"]
@@ -248,3 +257,25 @@ def test_run_imac_match_missing_folder(tmp_path: Path, capsys: pytest.CaptureFix
     out, err = capsys.readouterr()
     assert out == ""
     assert err == f"moodtui imac-match: {tmp_path / 'nowhere'}: no such folder\n"
+
+
+def test_cli_imac_match(music: Path, tmp_path: Path) -> None:
+    """The real command in a subprocess: JSON on stdout, summary on stderr."""
+    env = dict(os.environ, MOODTUI_HOME=str(tmp_path / "home"))
+    result = subprocess.run(
+        [sys.executable, "-m", "moodtui", "imac-match", str(music), "--json"],
+        capture_output=True, text=True, env=env, timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert sorted(Path(r["path"]).name for r in json.loads(result.stdout)) == [
+        "beyonce.flac", "bjork.ogg", "stride.mp3", "tostaky.wav", "trapeze.opus"
+    ]
+    assert "5 found in IMAC" in result.stderr
+
+
+def test_nothing_found_prints_no_table(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    tag(write_audio(tmp_path / "mine.ogg"), "Nobody", "Nothing")
+    assert run_imac_match(tmp_path, as_json=False) == 0
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err == "1 audio files: 0 found in IMAC (0 with a clear label, 0 tied), 1 not in IMAC, 0 skipped\n"
