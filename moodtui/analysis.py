@@ -16,7 +16,7 @@ import numpy as np
 from moodtui import CLASSES
 from moodtui.audio import SAMPLE_RATE, decode_blocks
 from moodtui.cache import Cache
-from moodtui.errors import AudioError
+from moodtui.errors import AudioError, display_path
 from moodtui.features import SLICE_SAMPLES, SLICE_SECONDS, track_slices
 from moodtui.model import MoodModel
 
@@ -35,6 +35,7 @@ class SongMood:
     slice_probs: np.ndarray  # (n, 3) CLASSES order
     embeddings: np.ndarray  # (n, E): the model's penultimate layer, reused by retraining
     model_version: str
+    warning: str | None = None  # e.g. a truncated file analysed as far as it decodes
 
     @property
     def ends_s(self) -> np.ndarray:
@@ -70,7 +71,8 @@ class SongMood:
         song["label"] = self.label
         song["votes"] = {c: round(float(v), 4) for c, v in zip(CLASSES, self.votes)}
         return {
-            "path": self.path,
+            # Printable even for a non-UTF-8 name (bytes shown as \xNN), so the JSON stays valid UTF-8.
+            "path": display_path(self.path),
             "duration_s": round(self.duration_s, 3),
             "slices": [
                 {"start_s": round(float(s), 3), "end_s": round(float(e), 3),
@@ -79,6 +81,7 @@ class SongMood:
             ],
             "song": song,
             "model": {"version": self.model_version},
+            **({"warning": self.warning} if self.warning else {}),
         }
 
 
@@ -106,7 +109,9 @@ def analyse_file(path: str | os.PathLike[str], model: MoodModel, *,
     slice. ``cancelled()`` is polled between blocks (raises AudioError "analysis cancelled").
     """
     path = Path(path)
-    counted = _CountingBlocks(decode_blocks(path, BLOCK_SLICES * SLICE_SAMPLES, first_block_slices * SLICE_SAMPLES))
+    warnings: list[str] = []
+    counted = _CountingBlocks(decode_blocks(path, BLOCK_SLICES * SLICE_SAMPLES, first_block_slices * SLICE_SAMPLES,
+                                            warnings))
     starts, probs, embeddings = [], [], []
     for batch in track_slices(iter(counted)):
         if cancelled is not None and cancelled():
@@ -123,7 +128,7 @@ def analyse_file(path: str | os.PathLike[str], model: MoodModel, *,
             raise AudioError(path, "no audio data in file")
         raise AudioError(path, f"too short ({duration:.1f} s; at least {SLICE_SECONDS} s needed)")
     return SongMood(os.fsdecode(path), duration, np.concatenate(starts), np.concatenate(probs),
-                    np.concatenate(embeddings), model.version)
+                    np.concatenate(embeddings), model.version, "; ".join(warnings) or None)
 
 
 # --- cache -------------------------------------------------------------------------------------

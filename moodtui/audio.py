@@ -1,7 +1,8 @@
 """Decoding audio files to mono float32 at one fixed sample rate, streamed in blocks.
 
-mp3, flac, ogg/vorbis, opus, wav and aiff are decoded natively by libsndfile (through soundfile);
-every other container (m4a/aac, wma, ...) goes through the ``ffmpeg`` executable when it is
+flac, ogg/vorbis, opus, wav and aiff are decoded by libsndfile (through soundfile); mp3 by
+miniaudio's dr_mp3, because the mpg123 inside libsndfile prints warnings about damaged mp3 files
+straight to fd 2, which is where the player draws its screen; every other container (m4a/aac, wma, ...) goes through the ``ffmpeg`` executable when it is
 installed. A file is never loaded whole: a 3-hour mix is read, down-mixed and resampled block by
 block, so memory stays bounded by the block size.
 """
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import stat
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -43,8 +45,11 @@ def check_readable(path: Path) -> None:
         raise AudioError(path, "permission denied") from None
     except OSError as exc:
         raise AudioError(path, f"cannot read ({exc.strerror or exc})") from None
-    if path.is_dir():
+    if stat.S_ISDIR(st.st_mode):
         raise AudioError(path, "is a directory, not an audio file")
+    if not stat.S_ISREG(st.st_mode):
+        # A FIFO or device would block or stream forever.
+        raise AudioError(path, "not a regular file")
     if st.st_size == 0:
         raise AudioError(path, "empty file (0 bytes)")
     if not os.access(path, os.R_OK):
@@ -52,20 +57,24 @@ def check_readable(path: Path) -> None:
 
 
 def decode_blocks(path: str | os.PathLike[str], block_samples: int, first_block_samples: int | None = None,
-                  ) -> Iterator[np.ndarray]:
+                  warnings: list[str] | None = None) -> Iterator[np.ndarray]:
     """Yield the track as mono float32 blocks at SAMPLE_RATE.
 
     Every block but the last has exactly ``block_samples`` samples (the first has
     ``first_block_samples`` when given, so a player can show the first slice quickly). Raises
-    AudioError naming the file and the cause.
+    AudioError naming the file and the cause. A damaged file that still decodes in part (a
+    truncated download) yields what decodes and appends a one-line reason to ``warnings``.
     """
     path = Path(path)
     check_readable(path)
     ext = path.suffix.lower()
+    sink = warnings if warnings is not None else []
     if ext in FFMPEG_EXTENSIONS:
         source = _ffmpeg_chunks(path)
+    elif ext == ".mp3":
+        source = _mp3_chunks(path, sink)
     else:
-        source = _native_chunks(path)
+        source = _native_chunks(path, sink)
     yield from _rechunk(source, block_samples, first_block_samples or block_samples)
 
 
@@ -95,10 +104,22 @@ def _rechunk(source: Iterator[np.ndarray], block: int, first: int) -> Iterator[n
         yield np.concatenate(pending) if len(pending) > 1 else pending[0]
 
 
-def _native_chunks(path: Path) -> Iterator[np.ndarray]:
+def _truncation(decoded_s: float, expected_s: float) -> str | None:
+    if expected_s > 0 and decoded_s < 0.97 * expected_s - 0.2:
+        return f"truncated or damaged: decoded {decoded_s:.1f} s of {expected_s:.1f} s"
+    return None
+
+
+def _native_chunks(path: Path, warnings: list[str]) -> Iterator[np.ndarray]:
     try:
-        sound = soundfile.SoundFile(path)
+        # A Python file object, not the name: libsndfile cannot open non-UTF-8 file names.
+        handle = open(path, "rb")
+    except OSError as exc:
+        raise AudioError(path, f"cannot read ({exc.strerror or exc})") from None
+    try:
+        sound = soundfile.SoundFile(handle)
     except soundfile.LibsndfileError as exc:
+        handle.close()
         # libsndfile refused the file; ffmpeg sometimes copes (odd mp3 headers, ...).
         if ffmpeg_path():
             try:
@@ -107,9 +128,10 @@ def _native_chunks(path: Path) -> Iterator[np.ndarray]:
             except AudioError:
                 pass
         raise AudioError(path, f"not a readable {_kind(path)} file ({_sndfile_reason(exc)})") from None
-    except OSError as exc:
-        raise AudioError(path, f"cannot read ({exc.strerror or exc})") from None
-    with sound:
+    except (OSError, RuntimeError) as exc:
+        handle.close()
+        raise AudioError(path, f"cannot read ({exc})") from None
+    with handle, sound:
         if sound.samplerate <= 0 or sound.channels <= 0:
             raise AudioError(path, "invalid audio header (no sample rate or channels)")
         resampler = None
@@ -118,6 +140,7 @@ def _native_chunks(path: Path) -> Iterator[np.ndarray]:
         # Read ~10 s at a time: large enough to amortise call overhead, small enough to bound memory.
         frames_per_read = sound.samplerate * 10
         decoded_any = False
+        decoded_frames = 0
         while True:
             try:
                 data = sound.read(frames_per_read, dtype="float32", always_2d=True)
@@ -129,6 +152,7 @@ def _native_chunks(path: Path) -> Iterator[np.ndarray]:
             if data.shape[0] == 0:
                 break
             decoded_any = True
+            decoded_frames += data.shape[0]
             mono = data.mean(axis=1) if data.shape[1] > 1 else data[:, 0]
             mono = np.ascontiguousarray(mono, dtype=np.float32)
             if resampler is not None:
@@ -140,6 +164,65 @@ def _native_chunks(path: Path) -> Iterator[np.ndarray]:
             yield resampler.resample_chunk(np.zeros(0, dtype=np.float32), last=True)
         if not decoded_any:
             raise AudioError(path, "no audio data in file")
+        problem = _truncation(decoded_frames / sound.samplerate, sound.frames / sound.samplerate)
+        if problem:
+            warnings.append(problem)
+
+
+class _FileSource:
+    """Feeds miniaudio from a Python file object (so any file name works, UTF-8 or not)."""
+
+    def __init__(self, handle) -> None:
+        import miniaudio
+
+        class Source(miniaudio.StreamableSource):
+            def read(self, num_bytes: int) -> bytes:
+                return handle.read(num_bytes)
+
+            def seek(self, offset: int, origin) -> bool:
+                handle.seek(offset, 1 if origin == miniaudio.SeekOrigin.CURRENT else 0)
+                return True
+
+        self.source = Source()
+
+
+def _mp3_chunks(path: Path, warnings: list[str]) -> Iterator[np.ndarray]:
+    import miniaudio
+    import mutagen.mp3
+
+    try:
+        info = mutagen.mp3.MP3(path).info
+    except (mutagen.MutagenError, OSError) as exc:
+        raise AudioError(path, f"not a readable mp3 file ({_first_line(exc)})") from None
+    with open(path, "rb") as handle:
+        stream = miniaudio.stream_any(_FileSource(handle).source, miniaudio.FileFormat.MP3,
+                                      miniaudio.SampleFormat.FLOAT32, nchannels=1,
+                                      sample_rate=info.sample_rate, frames_to_read=info.sample_rate * 10)
+        resampler = None
+        if info.sample_rate != SAMPLE_RATE:
+            resampler = soxr.ResampleStream(info.sample_rate, SAMPLE_RATE, 1, dtype="float32", quality="HQ")
+        decoded = 0
+        try:
+            for chunk in stream:
+                mono = np.frombuffer(chunk, dtype=np.float32)
+                decoded += mono.size
+                yield resampler.resample_chunk(mono, last=False) if resampler is not None else mono
+        except miniaudio.DecodeError as exc:
+            if decoded == 0:
+                raise AudioError(path, f"not a readable mp3 file ({_first_line(exc)})") from None
+        if resampler is not None:
+            yield resampler.resample_chunk(np.zeros(0, dtype=np.float32), last=True)
+    if decoded == 0:
+        raise AudioError(path, "not a readable mp3 file (no audio frames)")
+    # The length mutagen reads from the Xing/Info header is the encoder's frame count.
+    problem = _truncation(decoded / info.sample_rate, info.length)
+    if problem:
+        warnings.append(problem)
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
 
 
 def _ffmpeg_chunks(path: Path) -> Iterator[np.ndarray]:

@@ -152,6 +152,8 @@ def run_predict(files: list[Path], as_json: bool) -> int:
             err.print(f"moodtui: {exc}", markup=False, soft_wrap=True)
             results.append({"path": display_path(path), "error": getattr(exc, "cause", str(exc))})
             continue
+        if mood.warning:
+            err.print(f"moodtui: {display_path(path)}: {mood.warning}", markup=False, soft_wrap=True)
         if as_json:
             results.append(mood.to_json())
         else:

@@ -6,6 +6,7 @@ negative: low, dark filtered noise under a minor drone. Short files keep the sui
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -54,5 +55,8 @@ def write_song(path: Path, kind: str, seconds: float, seed: int = 0, sr: int = S
             data = synth(kind, seconds, seed, 48_000)
             sr = 48_000
     path.parent.mkdir(parents=True, exist_ok=True)
-    soundfile.write(path, data, sr, **kwargs)
+    # Written under a plain name and renamed: libsndfile cannot open non-UTF-8 names.
+    tmp = path.with_name(f".writing{ext}")
+    soundfile.write(tmp, data, sr, **kwargs)
+    os.replace(tmp, path)
     return path

@@ -71,7 +71,7 @@ def model_env(home: Path, small_model: Path, monkeypatch: pytest.MonkeyPatch) ->
     return home
 
 
-def run_moodtui(*args: str, env_home: Path | None = None, timeout: float = 300, **kwargs) -> subprocess.CompletedProcess:
+def run_moodtui(*args: str | bytes, env_home: Path | None = None, timeout: float = 300, **kwargs) -> subprocess.CompletedProcess:
     """Run the real `moodtui` command line (same interpreter) and capture its output."""
     env = dict(os.environ)
     if env_home is not None:

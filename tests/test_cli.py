@@ -1,0 +1,112 @@
+"""`moodtui predict` and friends through the real command line, on real (and really broken) files."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+
+from audio_factory import write_song
+from conftest import run_moodtui
+
+
+@pytest.fixture
+def bad_files(tmp_path):
+    """Every kind of bad input the issue lists, plus two good songs around them."""
+    d = tmp_path / "bad"
+    d.mkdir()
+    good_mp3 = write_song(d / "good.mp3", "positive", 10.0)
+    files = {"good_first": write_song(d / "first.wav", "neutral", 4.0)}
+    files["missing"] = d / "missing.mp3"
+    files["directory"] = d / "folder.mp3"
+    files["directory"].mkdir()
+    (d / "empty.mp3").write_bytes(b"")
+    files["empty"] = d / "empty.mp3"
+    data = good_mp3.read_bytes()
+    files["truncated"] = d / "truncated.mp3"
+    files["truncated"].write_bytes(data[: len(data) // 2])
+    files["text"] = d / "notes.mp3"
+    files["text"].write_text("these are my shopping notes, not music\n" * 50)
+    garbage = bytearray(write_song(d / "tmp.wav", "positive", 4.0).read_bytes())
+    garbage[12:40] = b"\xff" * 28
+    files["garbage_wav"] = d / "garbage.wav"
+    files["garbage_wav"].write_bytes(bytes(garbage))
+    files["short"] = write_song(d / "short.flac", "positive", 1.5)
+    files["fifo"] = d / "pipe.ogg"
+    os.mkfifo(files["fifo"])
+    files["non_utf8"] = write_song(d / os.fsdecode(b"caf\xe9-\xff.wav"), "negative", 4.0)
+    files["good_last"] = good_mp3
+    return files
+
+
+def test_bad_inputs_each_get_one_line_and_the_rest_is_processed(bad_files, model_env):
+    paths = [os.fsencode(p) for p in bad_files.values()]
+    result = run_moodtui("predict", "--json", *paths, timeout=120)
+    assert result.returncode == 1
+    stderr = result.stderr.decode("utf-8")
+    assert "Traceback" not in stderr
+    lines = [ln for ln in stderr.splitlines() if ln.strip()]
+    expected = {
+        "missing": "missing.mp3: no such file",
+        "directory": "folder.mp3: is a directory",
+        "empty": "empty.mp3: empty file (0 bytes)",
+        "text": "notes.mp3: not a readable mp3 file",
+        "garbage_wav": "garbage.wav: not a readable wav file",
+        "short": "short.flac: too short (1.5 s; at least 3 s needed)",
+        "fifo": "pipe.ogg: not a regular file",
+        "truncated": "truncated.mp3: truncated or damaged: decoded",
+    }
+    for key, text in expected.items():
+        matching = [ln for ln in lines if text in ln]
+        assert len(matching) == 1, f"{key}: {text!r} not found once in {lines}"
+        assert matching[0].startswith("moodtui: ") and str(bad_files[key].parent) in matching[0]
+    assert len(lines) == len(expected)
+    out = json.loads(result.stdout)
+    assert len(out) == len(bad_files)
+    by_name = {os.path.basename(o["path"]): o for o in out}
+    assert "error" in by_name["missing.mp3"] and "slices" in by_name["good.mp3"]
+    # The truncated file is analysed as far as it decodes, with a warning.
+    assert by_name["truncated.mp3"]["duration_s"] < 6 and "truncated" in by_name["truncated.mp3"]["warning"]
+    # A non-UTF-8 name is shown with escapes, never a crash.
+    assert any("caf\\xe9" in o["path"] and "slices" in o for o in out)
+
+
+def test_predict_json_schema(tmp_path, model_env):
+    song = write_song(tmp_path / "song.ogg", "positive", 7.5)
+    result = run_moodtui("predict", "--json", str(song))
+    assert result.returncode == 0, result.stderr
+    [entry] = json.loads(result.stdout)
+    assert set(entry) == {"path", "duration_s", "slices", "song", "model"}
+    assert entry["duration_s"] == pytest.approx(7.5, abs=0.05)
+    assert [s["start_s"] for s in entry["slices"]] == [0.0, 3.0, 4.5]
+    assert set(entry["slices"][0]) == {"start_s", "end_s", "positive", "neutral", "negative"}
+    song_level = entry["song"]
+    assert set(song_level) == {"positive", "neutral", "negative", "label", "votes"}
+    assert sum(song_level[c] for c in ("positive", "neutral", "negative")) == pytest.approx(1.0, abs=1e-3)
+    assert entry["model"]["version"] == "test-small"
+
+
+def test_predict_table_output(tmp_path, model_env):
+    song = write_song(tmp_path / "song.flac", "negative", 6.0)
+    result = run_moodtui("predict", str(song))
+    assert result.returncode == 0
+    out = result.stdout.decode()
+    assert "song (mean)" in out and "votes" in out and "0.0-" in out
+
+
+def test_home_option_and_env_select_the_data_folder(tmp_path, small_model, monkeypatch):
+    monkeypatch.setenv("MOODTUI_BASE_MODEL", str(small_model))
+    monkeypatch.delenv("MOODTUI_HOME", raising=False)
+    song = write_song(tmp_path / "song.wav", "neutral", 4.0)
+    result = run_moodtui("predict", "--home", str(tmp_path / "h"), str(song))
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "h" / "cache.sqlite").is_file()
+
+
+def test_no_model_at_all_is_a_clear_error(tmp_path, home, monkeypatch):
+    monkeypatch.setenv("MOODTUI_BASE_MODEL", str(tmp_path / "nowhere.onnx"))
+    song = write_song(tmp_path / "song.wav", "neutral", 4.0)
+    result = run_moodtui("predict", str(song))
+    assert result.returncode == 1
+    assert result.stderr.decode().strip() == f"moodtui: {tmp_path / 'nowhere.onnx'}: model file missing"
