@@ -1,0 +1,992 @@
+"""The moodtui player: a Textual app over the core modules.
+
+The UI thread only ever touches in-memory state. Everything that can take time runs in a thread
+worker and reports back with a message (``moodtui.tui.messages``):
+
+- ``load_model``: load the current model and warm numpy / scipy / onnxruntime, so the first slice
+  of the first song shows quickly;
+- ``scan_library``: walk the music folder (the index cache makes a second start instant), posting
+  batches so the table fills while a big library is scanned;
+- ``open_track`` and ``analyse_playing``: open the chosen track in the player and analyse it
+  block by block (first block one slice long) so its mood appears while it starts playing;
+- ``analyse_library``: analyse the rest of the library with the same model, yielding to the
+  playing track, posting results in batches; results and failures persist in the analysis cache;
+- ``write_label`` / ``undo_label``: the label store (file lock and fsync);
+- ``retrain``: the training job (a subprocess) and its progress; ``switch_model`` rescores the
+  cached moods under a new model (after a retrain or a rollback).
+
+Thread workers poll ``get_current_worker().is_cancelled`` so quitting is prompt.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from pathlib import Path
+
+import numpy as np
+from textual import on, work
+from textual.app import App, ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal
+from textual.widgets import Footer, ProgressBar, Static
+from textual.worker import Worker, WorkerState, get_current_worker
+
+from moodtui import CLASSES
+from moodtui.errors import AudioError, ModelError, MoodtuiError, display_path
+from moodtui.library import LibraryIndex, ScanStats, resolve_library_dir, scan
+from moodtui.playback import Player
+from moodtui.tui.commands import PlayerCommands
+from moodtui.tui.library_view import MOOD_FILTERS, LibraryView, SortColumn, TrackRow
+from moodtui.tui.messages import (
+    AnalysisProgress,
+    LabelChanged,
+    LabelsLoaded,
+    ModelReady,
+    ModelSwitched,
+    MoodsUpdated,
+    Notice,
+    RetrainFinished,
+    RetrainProgress,
+    ScanBatch,
+    ScanFailed,
+    SlicesAnalysed,
+    SongAnalysed,
+    TrackFailed,
+    TrackStarted,
+)
+from moodtui.tui.widgets.filter_input import FilterInput
+from moodtui.tui.widgets.now_playing import NowPlaying
+from moodtui.tui.widgets.track_list import TrackHeader, TrackList
+
+SEEK_STEP_S = 5.0
+POLL_INTERVAL_S = 0.25
+"""How often the playback position is read (the slice display and the playhead follow it)."""
+SCAN_POST_INTERVAL_S = 0.1
+ANALYSIS_POST_INTERVAL_S = 0.25
+SCAN_BATCH_SIZE = 50
+"""Files per scan batch: also how often the scan worker checks for cancellation."""
+WORKER_THREADS = 12
+"""Thread workers can run at once (the default executor has only 6 threads on 2 cores)."""
+
+SORT_NAMES = {
+    SortColumn.LIBRARY: "folder order",
+    SortColumn.TITLE: "title",
+    SortColumn.ARTIST: "artist",
+    SortColumn.ALBUM: "album",
+    SortColumn.DURATION: "duration",
+    SortColumn.MOOD: "mood",
+}
+RETRAIN_STAGES = {
+    "start": "retrain: starting",
+    "features": "retrain: reading your songs",
+    "epoch": "retrain: training",
+    "crossval": "retrain: measuring agreement on held-out songs",
+    "export": "retrain: exporting the model",
+    "skip": "retrain: skipping a song",
+}
+
+
+class MoodApp(App[int]):
+    """The player. ``MoodApp(folder)`` plays the audio files below ``folder``."""
+
+    CSS_PATH = "app.tcss"
+    TITLE = "moodtui"
+    COMMANDS = App.COMMANDS | {PlayerCommands}
+
+    BINDINGS = [
+        Binding("space", "toggle_pause", "Pause"),
+        Binding("left", "seek(-5)", "-5 s", show=False),
+        Binding("right", "seek(5)", "+5 s", show=False),
+        Binding("plus,equals_sign", "volume(1)", "Vol +", show=False, key_display="+"),
+        Binding("minus", "volume(-1)", "Vol -", show=False, key_display="-"),
+        Binding("right_square_bracket", "next_track", "Next", key_display="]"),
+        Binding("left_square_bracket", "previous_track", "Prev", show=False, key_display="["),
+        Binding("slash", "open_filter", "Filter", key_display="/"),
+        Binding("0", "mood_filter('all')", "All moods", show=False),
+        Binding("1", "mood_filter('positive')", "Positive only", show=False),
+        Binding("2", "mood_filter('neutral')", "Neutral only", show=False),
+        Binding("3", "mood_filter('negative')", "Negative only", show=False),
+        Binding("s", "cycle_sort", "Sort"),
+        Binding("S", "reverse_sort", "Reverse sort", show=False),
+        Binding("p", "label('positive')", "Positive", show=False),
+        Binding("n", "label('neutral')", "Neutral", show=False),
+        Binding("x", "label('negative')", "Negative", show=False),
+        Binding("u", "undo_label", "Undo label", show=False),
+        Binding("R", "retrain", "Retrain"),
+        Binding("l", "label_next", "Label next"),
+        Binding("m", "models", "Models"),
+        Binding("e", "errors", "Errors", show=False),
+        Binding("g", "goto_playing", "Go to playing", show=False),
+        Binding("question_mark", "help", "Help", key_display="?"),
+        Binding("q", "quit", "Quit"),
+    ]
+
+    def __init__(self, directory: str | os.PathLike[str], *, notice: str | None = None) -> None:
+        super().__init__()
+        from moodtui.cache import Cache
+
+        self.directory = Path(os.path.abspath(os.fspath(directory)))
+        self.start_notice = notice
+        self.view = LibraryView()
+        self.player = Player()
+        self.cache_db = Cache()  # opens nothing yet: each worker thread connects on first use
+        self.analysis_cache = None  # moodtui.analysis.AnalysisCache, made by load_model (sqlite I/O)
+        self.store = None  # moodtui.store.LabelStore, opened by load_labels (file I/O)
+        self.model = None  # moodtui.model.MoodModel, or None while loading / when none loads
+        self.model_state = "loading"  # "loading" | "ready" | "missing"
+        self.playing: TrackRow | None = None
+        self.notices: list[str] = []
+        """Every notice shown this session, oldest first (the errors screen lists them)."""
+        self.scan_done = False
+        self.scanned = 0
+        self.analysis_progress: tuple[int, int] | None = None
+        self.retraining = False
+        self.retrain_stage = ""
+        self.retrain_job = None  # the running moodtui.retrain.RetrainJob, for cancel on quit
+        self._labels: dict[str, str] = {}
+        self._known_moods: dict[str, np.ndarray] = {}
+        self._known_durations: dict[str, float] = {}
+        self._play_token = 0
+        self._analysis_token = 0
+        self._opened_token = -1  # the play request whose track the player holds
+        self._failures_in_a_row = 0
+        self._shown_second = -1
+        self._foreground_lock = threading.Lock()
+        self._foreground = 0  # analyses of the playing track running now (the library waits)
+
+    # -- layout -----------------------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="library-bar")
+        yield TrackHeader(id="track-header")
+        yield TrackList(id="tracks")
+        yield NowPlaying(id="now-playing")
+        yield FilterInput(placeholder="filter: words in title, artist, album or file name (Esc clears)", id="filter")
+        with Horizontal(id="status-bar"):
+            yield Static(id="status")
+            yield ProgressBar(id="retrain-progress", show_eta=False)
+        yield Footer()
+
+    @property
+    def track_list(self) -> TrackList:
+        return self.query_one(TrackList)
+
+    @property
+    def now_playing(self) -> NowPlaying:
+        return self.query_one(NowPlaying)
+
+    def on_mount(self) -> None:
+        asyncio.get_running_loop().set_default_executor(
+            ThreadPoolExecutor(max_workers=WORKER_THREADS, thread_name_prefix="moodtui"))
+        self.track_list.focus()
+        self.query_one("#filter").display = False
+        self.query_one("#retrain-progress").display = False
+        if self.start_notice:
+            self.show_notice(self.start_notice)
+        self._update_library_bar()
+        self._update_status()
+        self.set_interval(POLL_INTERVAL_S, self._poll_player)
+        self.load_model()
+        self.load_labels()
+        self.scan_library()
+
+    def show_notice(self, text: str, *, severity: str = "information", timeout: float | None = None) -> None:
+        """Show a one-line notice (a toast) and keep it in the session's notice list."""
+        self.notices.append(text)
+        self.notify(text, severity=severity, markup=False, timeout=timeout or (8 if severity != "information" else 5))
+
+    # -- start-up workers -------------------------------------------------------------------------
+
+    @work(thread=True, exclusive=True, group="model", exit_on_error=False)
+    def load_model(self) -> None:
+        from moodtui.analysis import AnalysisCache
+        from moodtui.registry import load_current_model
+
+        self.analysis_cache = AnalysisCache(self.cache_db)
+        try:
+            model, notice = load_current_model()
+        except ModelError as error:
+            self.post_message(ModelReady(None, f"{error}: no mood model, playing without mood analysis"))
+            return
+        _warm_up(model)
+        self.post_message(ModelReady(model, notice))
+
+    @work(thread=True, exclusive=True, group="labels", exit_on_error=False)
+    def load_labels(self) -> None:
+        from moodtui.store import default_store
+
+        try:
+            store = default_store()
+            labels = {record.path: record.label for record in store.current_labels()}
+        except MoodtuiError as error:
+            self.post_message(LabelsLoaded({}, f"{error}: labels are off for this session"))
+            return
+        self.store = store
+        self.post_message(LabelsLoaded(labels, store.recovery_message))
+
+    @work(thread=True, exclusive=True, group="scan", exit_on_error=False)
+    def scan_library(self) -> None:
+        worker = get_current_worker()
+        stats = ScanStats()
+        pending: list = []
+        last_post = time.monotonic()
+        try:
+            index = LibraryIndex(self.cache_db)
+            for batch in scan(self.directory, index, batch_size=SCAN_BATCH_SIZE, stats=stats):
+                if worker.is_cancelled:
+                    return
+                pending += batch
+                if time.monotonic() - last_post >= SCAN_POST_INTERVAL_S:
+                    self.post_message(ScanBatch(pending, stats.files, done=False))
+                    pending, last_post = [], time.monotonic()
+        except MoodtuiError as error:
+            self.post_message(ScanFailed(str(error)))
+            return
+        self.post_message(ScanBatch(pending, stats.files, done=True))
+
+    def on_model_ready(self, message: ModelReady) -> None:
+        self.model = message.model
+        self.model_state = "ready" if message.model is not None else "missing"
+        self.track_list.model_loaded = message.model is not None
+        if message.notice:
+            self.show_notice(message.notice, severity="warning")
+        if message.model is None:
+            self.now_playing.model_notice = "no mood model: playing without mood analysis"
+            self.now_playing.refresh()
+        else:
+            self.load_cached_moods(message.model)
+            if self.playing is not None:
+                self._analyse_playing(self.playing)
+        self.track_list.refresh()
+        self._update_status()
+
+    @property
+    def labelled_paths(self) -> set[str]:
+        """Paths of the songs the listener has labelled."""
+        return set(self._labels)
+
+    def on_labels_loaded(self, message: LabelsLoaded) -> None:
+        self._labels = dict(message.labels)
+        for row in self.view.rows:
+            row.user_label = self._labels.get(row.path)
+        if message.notice:
+            self.show_notice(message.notice, severity="warning")
+        self._moods_changed()
+
+    def on_scan_batch(self, message: ScanBatch) -> None:
+        for row in self.view.add_tracks(message.tracks):
+            row.user_label = self._labels.get(row.path)
+            row.predicted = self._known_moods.get(row.path)
+            if row.duration_s is None:
+                row.duration_s = self._known_durations.get(row.path)
+        self.scanned = message.scanned
+        if message.done:
+            self.scan_done = True
+            if not self.view.rows:
+                self.show_notice(f"no audio files in {display_path(self.directory)}", severity="warning")
+        self._refresh_list()
+        self._start_library_analysis()
+
+    def on_scan_failed(self, message: ScanFailed) -> None:
+        self.scan_done = True
+        self.show_notice(message.reason, severity="error")
+        self._update_library_bar()
+
+    # -- the list ---------------------------------------------------------------------------------
+
+    def _refresh_list(self) -> None:
+        """Re-apply the filters and the sort, keeping the cursor on the same track."""
+        self.track_list.show_rows(self.view.apply())
+        self._update_library_bar()
+
+    def _moods_changed(self) -> None:
+        if self.view.depends_on_moods:
+            self._refresh_list()
+        else:
+            self.track_list.refresh()
+            self._update_library_bar()
+
+    def _update_library_bar(self) -> None:
+        view = self.view
+        total = len(view.rows)
+        parts = [display_path(self.directory), f"{total:,} tracks" + ("" if self.scan_done else " (scanning…)")]
+        if view.text_filter or view.mood_filter != "all":
+            parts.append(f"{len(view.visible):,} shown")
+        if view.text_filter:
+            parts.append(f"filter “{view.text_filter}”")
+        if view.mood_filter != "all":
+            parts.append(f"mood: {view.mood_filter}")
+        arrow = " ▼" if view.sort_reverse else ""
+        parts.append(f"sorted by {SORT_NAMES[view.sort_column]}{arrow}")
+        self.query_one("#library-bar", Static).update(" · ".join(parts))
+        self.query_one(TrackHeader).set_sort(view.sort_column, view.sort_reverse)
+
+    def on_track_list_play_requested(self, message: TrackList.PlayRequested) -> None:
+        self.play_row(message.row)
+
+    def on_track_list_highlighted(self, message: TrackList.Highlighted) -> None:
+        self._update_status()
+
+    def on_track_header_sort_requested(self, message: TrackHeader.SortRequested) -> None:
+        self.view.sort_by(message.column)
+        self._refresh_list()
+
+    def action_cycle_sort(self) -> None:
+        self.view.cycle_sort()
+        self._refresh_list()
+
+    def action_reverse_sort(self) -> None:
+        self.view.sort_reverse = not self.view.sort_reverse
+        self._refresh_list()
+
+    def action_mood_filter(self, mood: str) -> None:
+        if mood not in MOOD_FILTERS:
+            return
+        self.view.mood_filter = mood
+        self._refresh_list()
+
+    def action_open_filter(self) -> None:
+        field = self.query_one("#filter", FilterInput)
+        field.display = True
+        field.focus()
+
+    @on(FilterInput.Changed, "#filter")
+    def _filter_changed(self, event: FilterInput.Changed) -> None:
+        self.view.text_filter = event.value.strip()
+        self._refresh_list()
+
+    @on(FilterInput.Submitted, "#filter")
+    def _filter_submitted(self) -> None:
+        field = self.query_one("#filter", FilterInput)
+        if not field.value:
+            field.display = False
+        self.track_list.focus()
+
+    def on_filter_input_closed(self) -> None:
+        self.track_list.focus()
+
+    def action_goto_playing(self) -> None:
+        if self.playing is not None and not self.track_list.move_to(self.playing):
+            self.show_notice("the playing track is hidden by the filter")
+
+    # -- playback ---------------------------------------------------------------------------------
+
+    def play_row(self, row: TrackRow) -> None:
+        """Start playing ``row`` (opening happens in a worker) and analyse it first."""
+        self._play_token += 1
+        self.playing = row
+        self.track_list.set_playing(row.path)
+        self.now_playing.start(row, row.duration_s)
+        self._shown_second = -1
+        self.open_track(row, self._play_token)
+        if self.model is not None:
+            self._analyse_playing(row)
+        self._update_status()
+
+    @work(thread=True, exclusive=True, group="open", exit_on_error=False)
+    def open_track(self, row: TrackRow, token: int) -> None:
+        try:
+            opened = self.player.open(row.track.path)
+        except AudioError as error:
+            self.post_message(TrackFailed(token, error.cause))
+            return
+        except MoodtuiError as error:
+            self.post_message(TrackFailed(token, str(error)))
+            return
+        if not opened or get_current_worker().is_cancelled:
+            return  # a newer play request took over
+        self.player.play()
+        self.post_message(TrackStarted(token, self.player.duration_s, self.player.take_notice()))
+
+    def on_track_started(self, message: TrackStarted) -> None:
+        if message.token != self._play_token:
+            return
+        self._opened_token = message.token
+        self._failures_in_a_row = 0
+        if message.duration_s and self.playing is not None:
+            self.now_playing.set_position(0.0, message.duration_s, False)
+        if message.notice:
+            self.show_notice(message.notice, severity="warning")
+        self._update_status()
+
+    def on_track_failed(self, message: TrackFailed) -> None:
+        if message.token != self._play_token or self.playing is None:
+            return
+        row = self.playing
+        self.show_notice(f"cannot play {row.track.title}: {message.reason}", severity="warning")
+        self._failures_in_a_row += 1
+        if self._failures_in_a_row >= max(len(self.view.visible), 1):
+            self._stop_playing("none of the tracks in the list can be played")
+            return
+        self._advance(+1, from_row=row)
+
+    def _stop_playing(self, notice: str | None = None) -> None:
+        self._play_token += 1
+        self._analysis_token += 1
+        self.playing = None
+        self.player.stop()
+        self.track_list.set_playing(None)
+        self.now_playing.stop()
+        if notice:
+            self.show_notice(notice)
+        self._update_status()
+
+    def _poll_player(self) -> None:
+        """About 4 times a second: follow the playback position; start the next track at the end."""
+        if self.playing is None or self.opening:
+            return
+        if self.player.at_end:
+            self._advance(+1, from_row=self.playing, at_end=True)
+            return
+        position = self.player.position_s
+        self.now_playing.set_position(position, self.player.duration_s, self.player.is_paused)
+        if int(position) != self._shown_second:
+            self._shown_second = int(position)
+            self._update_status()
+
+    def _advance(self, step: int, *, from_row: TrackRow | None = None, at_end: bool = False) -> None:
+        """Play the track ``step`` places away in the list as it is now (filtered and sorted)."""
+        rows = self.view.visible
+        if not rows:
+            self._stop_playing("the list is empty")
+            return
+        anchor = from_row or self.playing
+        try:
+            index = rows.index(anchor) + step
+        except ValueError:
+            # The playing track is filtered out: go on from the highlighted row.
+            index = self.track_list.cursor + (step if step < 0 else 0)
+        if not 0 <= index < len(rows):
+            if at_end or step > 0:
+                self._stop_playing("end of the list")
+            else:
+                self.show_notice("start of the list")
+            return
+        self.play_row(rows[index])
+
+    @property
+    def opening(self) -> bool:
+        """True between a play request and the player having the track (transport keys wait)."""
+        return self._opened_token != self._play_token
+
+    def action_toggle_pause(self) -> None:
+        if self.playing is None:
+            row = self.track_list.highlighted
+            if row is not None:
+                self.play_row(row)
+            return
+        if self.opening:
+            return
+        self.player.toggle()
+        self.now_playing.set_position(self.player.position_s, self.player.duration_s, self.player.is_paused)
+        self._update_status()
+
+    def action_seek(self, seconds: float) -> None:
+        if self.playing is None or self.opening:
+            return
+        self.player.seek_relative(seconds)
+        self.now_playing.set_position(self.player.position_s, self.player.duration_s, self.player.is_paused)
+        self._update_status()
+
+    def action_volume(self, direction: int) -> None:
+        if direction > 0:
+            self.player.volume_up()
+        else:
+            self.player.volume_down()
+        self._update_status()
+
+    def action_next_track(self) -> None:
+        self._advance(+1)
+
+    def action_previous_track(self) -> None:
+        self._advance(-1)
+
+    # -- analysis of the playing track ------------------------------------------------------------
+
+    def _analyse_playing(self, row: TrackRow) -> None:
+        self._analysis_token += 1
+        self.now_playing.reset_analysis()
+        if row.track.error is not None:
+            self.now_playing.set_song(None, row.track.error)
+            return
+        self.analyse_playing(row, self.model, self._analysis_token)
+
+    @work(thread=True, exclusive=True, group="playing", exit_on_error=False)
+    def analyse_playing(self, row: TrackRow, model, token: int) -> None:
+        from moodtui.analysis import analyse_cached
+
+        worker = get_current_worker()
+        with self._foreground_analysis():
+            try:
+                mood = analyse_cached(
+                    row.path, model, self.analysis_cache, first_block_slices=1,
+                    on_slices=lambda starts, probs: self.post_message(SlicesAnalysed(token, starts, probs)),
+                    cancelled=lambda: worker.is_cancelled)
+            except AudioError as error:
+                if not worker.is_cancelled:
+                    self.post_message(SongAnalysed(token, None, error.cause))
+                return
+        self.post_message(SongAnalysed(token, mood))
+        self.post_message(MoodsUpdated(model.version, {row.path: mood.song_probs},
+                                       durations={row.path: mood.duration_s}))
+
+    @contextmanager
+    def _foreground_analysis(self) -> Iterator[None]:
+        with self._foreground_lock:
+            self._foreground += 1
+        try:
+            yield
+        finally:
+            with self._foreground_lock:
+                self._foreground -= 1
+
+    def on_slices_analysed(self, message: SlicesAnalysed) -> None:
+        if message.token == self._analysis_token:
+            self.now_playing.add_slices(message.starts_s, message.probs)
+
+    def on_song_analysed(self, message: SongAnalysed) -> None:
+        if message.token != self._analysis_token or self.playing is None:
+            return
+        self.now_playing.set_song(message.mood, message.error)
+        if message.error is not None:
+            self.playing.analysis_error = message.error
+            self._moods_changed()
+
+    # -- analysis of the library ------------------------------------------------------------------
+
+    @work(thread=True, exclusive=True, group="cached-moods", exit_on_error=False)
+    def load_cached_moods(self, model) -> None:
+        """Every cached song mood under ``model``, in one query (the whole library at once)."""
+        moods = self.analysis_cache.song_moods(model.version)
+        self.post_message(MoodsUpdated(model.version, {p: probs for p, (probs, _) in moods.items()},
+                                       durations={p: d for p, (_, d) in moods.items()}, complete=True))
+
+    def on_moods_updated(self, message: MoodsUpdated) -> None:
+        if self.model is None or message.model_version != self.model.version:
+            return  # computed under a model that has since been replaced
+        if message.complete:
+            self._known_moods = dict(message.moods)
+            self._known_durations = dict(message.durations)
+            for row in self.view.rows:
+                row.predicted = message.moods.get(row.path)
+        else:
+            self._known_moods.update(message.moods)
+            self._known_durations.update(message.durations)
+            for path, probs in message.moods.items():
+                row = self.view.by_path.get(path)
+                if row is not None:
+                    row.predicted, row.analysis_error = probs, None
+        for path, duration in message.durations.items():
+            row = self.view.by_path.get(path)
+            if row is not None and row.duration_s is None:
+                row.duration_s = duration
+        for path, reason in message.errors.items():
+            row = self.view.by_path.get(path)
+            if row is not None:
+                row.analysis_error = reason
+        if message.complete:
+            self._start_library_analysis()
+        self._moods_changed()
+
+    def _start_library_analysis(self) -> None:
+        """Analyse every track without a mood, visible ones first (once the scan is complete)."""
+        if not self.scan_done or self.model is None or self.analysis_cache is None:
+            return
+        visible = self.view.visible
+        shown = set(visible)
+        order = visible + [row for row in self.view.rows if row not in shown]
+        paths = [row.path for row in order
+                 if row.track.error is None and row.predicted is None and row.analysis_error is None]
+        self.analyse_library(self.model, paths)
+
+    @work(thread=True, exclusive=True, group="library", exit_on_error=False)
+    def analyse_library(self, model, paths: list[str]) -> None:
+        from moodtui.analysis import analyse_cached
+
+        worker = get_current_worker()
+        cache = self.analysis_cache
+        moods: dict[str, np.ndarray] = {}
+        durations: dict[str, float] = {}
+        errors: dict[str, str] = {}
+        last_post = time.monotonic()
+
+        def post(finished: bool = False) -> None:
+            nonlocal moods, durations, errors, last_post
+            if moods or errors:
+                self.post_message(MoodsUpdated(model.version, moods, errors, durations))
+            self.post_message(AnalysisProgress(done, len(paths), finished))
+            moods, durations, errors, last_post = {}, {}, {}, time.monotonic()
+
+        def interrupted() -> bool:
+            return worker.is_cancelled or self._foreground > 0
+
+        done = 0
+        for path in paths:
+            while True:
+                while self._foreground > 0 and not worker.is_cancelled:
+                    time.sleep(0.02)  # the playing track goes first
+                if worker.is_cancelled:
+                    return
+                reason = cache.get_error(path)
+                if reason is not None:
+                    errors[path] = reason
+                    break
+                try:
+                    mood = analyse_cached(path, model, cache, cancelled=interrupted)
+                except AudioError as error:
+                    if error.cause == "analysis cancelled":
+                        continue  # interrupted by the playing track or by quitting: try again
+                    errors[path] = error.cause
+                    break
+                moods[path], durations[path] = mood.song_probs, mood.duration_s
+                break
+            done += 1
+            if time.monotonic() - last_post >= ANALYSIS_POST_INTERVAL_S:
+                post()
+            time.sleep(0)  # let the UI thread take the GIL between files
+        post(finished=True)
+
+    def on_analysis_progress(self, message: AnalysisProgress) -> None:
+        self.analysis_progress = None if message.finished else (message.done, message.total)
+        self._update_status()
+
+    # -- labels -----------------------------------------------------------------------------------
+
+    def action_label(self, label: str) -> None:
+        row = self.playing
+        if row is None:
+            self.show_notice("play a song first: p / n / x label the playing song")
+            return
+        if self.store is None:
+            self.show_notice("the labels database is not open yet")
+            return
+        probs = None
+        version = self.model.version if self.model is not None else None
+        song = self.now_playing.song
+        if song is not None and song.model_version == version:
+            probs = song.song_probs
+        elif row.predicted is not None:
+            probs = row.predicted
+        self.write_label(row.path, label, version, None if probs is None else [float(p) for p in probs])
+
+    @work(thread=True, group="labels-write", exit_on_error=False)
+    def write_label(self, path: str, label: str, model_version: str | None, probs: list[float] | None) -> None:
+        try:
+            previous = self.store.label_for(path)
+            self.store.add_label(path, label, model_version=model_version, model_probs=probs)
+        except MoodtuiError as error:
+            self.post_message(Notice(f"label not saved: {error}", "error"))
+            return
+        was = f" (was {previous.label})" if previous is not None and previous.label != label else ""
+        self.post_message(LabelChanged(path, label, f"labelled {_name(path)} {label}{was}"))
+
+    def action_undo_label(self) -> None:
+        if self.store is None:
+            self.show_notice("the labels database is not open yet")
+            return
+        self.undo_label()
+
+    @work(thread=True, group="labels-write", exit_on_error=False)
+    def undo_label(self) -> None:
+        try:
+            undone = self.store.undo_last()
+            if undone is None:
+                self.post_message(Notice("nothing to undo"))
+                return
+            now = self.store.label_for(undone.path, fingerprint=undone.fingerprint)
+        except MoodtuiError as error:
+            self.post_message(Notice(f"undo failed: {error}", "error"))
+            return
+        label = now.label if now is not None else None
+        after = f"; it is {label} again" if label else ""
+        self.post_message(LabelChanged(undone.path, label, f"undid {undone.label} on {_name(undone.path)}{after}"))
+
+    def on_label_changed(self, message: LabelChanged) -> None:
+        if message.label is None:
+            self._labels.pop(message.path, None)
+        else:
+            self._labels[message.path] = message.label
+        row = self.view.by_path.get(message.path)
+        if row is not None:
+            row.user_label = message.label
+        if self.playing is not None and self.playing.path == message.path:
+            self.now_playing.label_changed()
+        self.show_notice(message.message)
+        self._moods_changed()
+
+    def on_notice(self, message: Notice) -> None:
+        self.show_notice(message.text, severity=message.severity)
+
+    # -- retraining and model versions ------------------------------------------------------------
+
+    def action_retrain(self) -> None:
+        if self.retraining:
+            self.show_notice("a retrain is already running: wait for it to finish", severity="warning")
+            return
+        self.retraining = True
+        self.retrain_stage = "retrain: starting"
+        self._update_status()
+        self.retrain()
+
+    @work(thread=True, exclusive=True, group="retrain", exit_on_error=False)
+    def retrain(self) -> None:
+        from moodtui.registry import load_current_model
+        from moodtui.retrain import RetrainJob, RetrainResult
+
+        worker = get_current_worker()
+        job = RetrainJob()
+        try:
+            job.start()
+        except MoodtuiError as error:
+            self.post_message(RetrainFinished(RetrainResult(False, None, str(error), None), None))
+            return
+        self.retrain_job = job
+        try:
+            for event in job.events():
+                if worker.is_cancelled:
+                    job.cancel()
+                    break
+                self.post_message(RetrainProgress(event))
+            result = job.wait()
+        finally:
+            self.retrain_job = None
+        if worker.is_cancelled:
+            return
+        model = notice = None
+        if result.ok:
+            try:
+                model, notice = load_current_model()
+            except ModelError as error:
+                result = RetrainResult(False, result.version, f"the new model does not load: {error}", None)
+        self.post_message(RetrainFinished(result, model, notice))
+
+    def on_retrain_progress(self, message: RetrainProgress) -> None:
+        event = message.event
+        kind = event.get("event")
+        bar = self.query_one("#retrain-progress", ProgressBar)
+        self.retrain_stage = RETRAIN_STAGES.get(kind, self.retrain_stage)
+        if kind == "epoch" and event.get("epochs"):
+            bar.display = True
+            bar.update(total=int(event["epochs"]), progress=int(event.get("epoch", 0)))
+            self.retrain_stage = f"retrain: epoch {event.get('epoch')}/{event.get('epochs')}"
+        elif kind == "start":
+            self.retrain_stage = f"retrain: {event.get('songs', '?')} labelled songs"
+        self._update_status()
+
+    def on_retrain_finished(self, message: RetrainFinished) -> None:
+        self.retraining = False
+        self.retrain_stage = ""
+        self.query_one("#retrain-progress", ProgressBar).display = False
+        result = message.result
+        if message.notice:
+            self.show_notice(message.notice, severity="warning")
+        if result.ok and message.model is not None:
+            agreement = (f"agrees with you on {100 * result.agreement:.0f}% of held-out songs"
+                         if result.agreement is not None else "no held-out agreement figure")
+            self.switch_model(message.model, f"new model {result.version}: {agreement}")
+        else:
+            self.show_notice(result.message, severity="error")
+        self._update_status()
+
+    @work(thread=True, exclusive=True, group="switch", exit_on_error=False)
+    def switch_model(self, model, message: str) -> None:
+        """Rescore the cached moods under ``model`` (no decoding) and make it the app's model."""
+        _warm_up(model)
+        rescored = self.analysis_cache.rescore(model)
+        moods = self.analysis_cache.song_moods(model.version)
+        self.post_message(ModelSwitched(model, rescored, message))
+        self.post_message(MoodsUpdated(model.version, {p: probs for p, (probs, _) in moods.items()},
+                                       durations={p: d for p, (_, d) in moods.items()}, complete=True))
+
+    def on_model_switched(self, message: ModelSwitched) -> None:
+        self.workers.cancel_group(self, "library")
+        self.model = message.model
+        self.model_state = "ready"
+        self.track_list.model_loaded = True
+        self.now_playing.model_notice = None
+        self.show_notice(message.message)
+        if self.playing is not None:
+            self._analyse_playing(self.playing)
+        self._update_status()
+
+    def action_label_next(self) -> None:
+        from moodtui.tui.screens.label_next import LabelNextScreen
+
+        if self.model is None:
+            self.show_notice("no mood model: nothing to rank")
+            return
+
+        def chosen(path: str | None) -> None:
+            row = self.view.by_path.get(path) if path else None
+            if row is not None:
+                self.play_row(row)
+                self.track_list.move_to(row)
+
+        self.push_screen(LabelNextScreen(), chosen)
+
+    def action_models(self) -> None:
+        from moodtui.tui.screens.models import ModelsScreen
+
+        def chosen(name: str | None) -> None:
+            if name is not None:
+                self.roll_back(name)
+
+        self.push_screen(ModelsScreen(), chosen)
+
+    @work(thread=True, exclusive=True, group="rollback", exit_on_error=False)
+    def roll_back(self, name: str) -> None:
+        from moodtui.registry import load_current_model, set_current
+
+        try:
+            set_current(name)
+            model, notice = load_current_model()
+        except MoodtuiError as error:
+            self.post_message(Notice(f"cannot switch to model {name}: {error}", "error"))
+            return
+        if notice:
+            self.post_message(Notice(notice, "warning"))
+        self.switch_model(model, f"now using model {name} ({model.version})")
+
+    def action_errors(self) -> None:
+        from moodtui.tui.screens.errors import ErrorsScreen
+
+        self.push_screen(ErrorsScreen(self.view.error_rows(), list(self.notices)))
+
+    def action_help(self) -> None:
+        from moodtui.tui.screens.help import HelpScreen
+
+        self.push_screen(HelpScreen())
+
+    def action_export_playlist(self) -> None:
+        self.export_playlist([row for row in self.view.visible if row.error is None])
+
+    @work(thread=True, exclusive=True, group="export", exit_on_error=False)
+    def export_playlist(self, rows: list[TrackRow]) -> None:
+        from moodtui.paths import data_home
+        from moodtui.playlist import write_m3u
+
+        name = self.view.mood_filter if self.view.mood_filter != "all" else "all"
+        folder = data_home() / "playlists"
+        output = folder / f"{name}-{time.strftime('%Y%m%d-%H%M%S')}.m3u"
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            write_m3u([(row.track.path, row.duration_s, row.track.title) for row in rows], output)
+        except OSError as error:
+            self.post_message(Notice(f"playlist not written: {error.strerror or error}", "error"))
+            return
+        self.post_message(Notice(f"wrote {len(rows)} tracks to {display_path(output)}"))
+
+    # -- status and workers -----------------------------------------------------------------------
+
+    def _update_status(self) -> None:
+        parts = []
+        if self.playing is not None:
+            state = "⏸" if self.player.is_paused else "▶"
+            parts.append(f"{state} {_clock(self.player.position_s)} / {_clock(self.player.duration_s)}")
+        parts.append(f"vol {100 * self.player.volume:.0f}%")
+        if self.player.backend_is_null:
+            parts.append("silent: no sound device")
+        if self.model is not None:
+            parts.append(f"model {self.model.version}")
+        elif self.model_state == "loading":
+            parts.append("loading the model…")
+        else:
+            parts.append("no mood model")
+        if self.analysis_progress is not None:
+            done, total = self.analysis_progress
+            parts.append(f"analysing {done:,}/{total:,}")
+        if self.retraining:
+            parts.append(self.retrain_stage)
+        highlighted = self.track_list.highlighted
+        if highlighted is not None and highlighted.error is not None:
+            parts.append(f"✗ {highlighted.track.path.name}: {highlighted.error}")
+        self.query_one("#status", Static).update(" · ".join(parts))
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.state is WorkerState.ERROR:
+            # An unexpected failure (a bug): report it in one line and keep playing.
+            error = event.worker.error
+            self.show_notice(f"{event.worker.name} failed: {type(error).__name__}: {error}", severity="error")
+            if event.worker.group == "retrain":
+                self.retraining = False
+                self.query_one("#retrain-progress", ProgressBar).display = False
+                self._update_status()
+
+    async def action_quit(self) -> None:
+        """Stop the player and every worker, then exit (thread workers see the cancellation)."""
+        job = self.retrain_job
+        if job is not None:
+            job.cancel()
+        self.workers.cancel_all()
+        self.player.close()
+        self.exit(0)
+
+
+def _warm_up(model) -> None:
+    """Run one slice of silence through the feature function and the model (first-use costs)."""
+    from moodtui.features import SLICE_SAMPLES, track_slices
+
+    for batch in track_slices(iter([np.zeros(SLICE_SAMPLES, np.float32)])):
+        model.predict(batch.features)
+
+
+def _name(path: str) -> str:
+    return display_path(os.path.basename(path))
+
+
+def _clock(seconds: float | None) -> str:
+    from moodtui.tui.palette import format_time
+
+    return format_time(seconds)
+
+
+@contextmanager
+def native_stderr_to_log(log_path: Path) -> Iterator[None]:
+    """Send what native libraries write to file descriptor 2 to a log file while the app runs.
+
+    Textual draws on stderr; libmpg123 (inside libsndfile), ALSA and onnxruntime write warnings
+    straight to descriptor 2, which would scribble over the screen. Textual gets its own
+    descriptor for the terminal (``sys.__stderr__``, which it draws on) and descriptor 2 points
+    at the log file until the app exits.
+    """
+    if not os.isatty(2):
+        yield
+        return
+    terminal_fd = os.dup(2)
+    terminal = os.fdopen(terminal_fd, "w", encoding="utf-8", errors="backslashreplace", buffering=1)
+    log_fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    saved = sys.__stderr__, sys.stderr
+    sys.stderr.flush()
+    os.dup2(log_fd, 2)
+    os.close(log_fd)
+    sys.__stderr__ = sys.stderr = terminal
+    try:
+        yield
+    finally:
+        terminal.flush()
+        os.dup2(terminal_fd, 2)
+        sys.__stderr__, sys.stderr = saved
+        terminal.close()
+
+
+def run_app(directory: str | None) -> int:
+    """``moodtui [DIR]``: open the player on DIR (default ~/Music, else the demo library)."""
+    from moodtui.paths import data_home
+
+    try:
+        folder, notice = resolve_library_dir(directory)
+        log_path = data_home() / "moodtui.log"
+    except MoodtuiError as error:
+        print(f"moodtui: {error}", file=sys.stderr)
+        return 1
+    app = MoodApp(folder, notice=notice)
+    with native_stderr_to_log(log_path):
+        result = app.run()
+    return result if isinstance(result, int) else (app.return_code or 0)

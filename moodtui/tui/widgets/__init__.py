@@ -1,0 +1,1 @@
+"""The player's widgets: the virtual track list, the now-playing panel, the status bar."""
