@@ -117,7 +117,7 @@ def log_mel(samples: np.ndarray) -> np.ndarray:
     # Chunks of frames bound the temporary complex spectrum to a few MB.
     step = 1024
     for start in range(0, frames.shape[0], step):
-        spectrum = scipy.fft.rfft(frames[start:start + step] * _window(), axis=1, workers=-1)
+        spectrum = scipy.fft.rfft(frames[start:start + step] * _window(), axis=1, workers=1)
         power = spectrum.real ** 2 + spectrum.imag ** 2
         out[:, start:start + step] = basis @ power.T
     np.maximum(out, DB_FLOOR_POWER, out=out)
