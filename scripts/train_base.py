@@ -11,7 +11,7 @@ Steps:
    the personalisation benchmark (scripts/bench_personalise.py).
 2. Class labels come from the teacher's valence, cut at the terciles of the training tracks:
    negative < t1 <= neutral < t2 <= positive. The teacher's other scores (energy,
-   danceability, acousticness, ...) become auxiliary regression targets so the CNN's embedding
+   danceability, acousticness, ..., and valence itself) become auxiliary regression targets so the CNN's embedding
    also carries energy and texture, which the personalisation loop adapts to.
 3. With ``--imac DIR``, the listener's own songs that match IMAC (moodtui imac-match) join
    the training data with their human IMAC label (strict argmax of the tag counts).
@@ -92,7 +92,9 @@ def main() -> int:
     held_out = [t for t in tracks if t["package"] in HELD_OUT_PACKAGES]
     valence = np.array([t["scores"]["valence"] for t in train_pool])
     cuts = tuple(float(q) for q in np.quantile(valence, [1 / 3, 2 / 3]))
-    aux_names = sorted(k for k in train_pool[0]["scores"] if k != "valence")
+    # Every teacher score, valence included as a continuous target, so the embedding carries each
+    # of them along a direction a listener's linear head can pick up.
+    aux_names = sorted(train_pool[0]["scores"])
     # Auxiliary targets scaled to 0..1 over the training pool (the heads are sigmoid).
     ranges = {k: (min(t["scores"][k] for t in train_pool), max(t["scores"][k] for t in train_pool)) for k in aux_names}
 
