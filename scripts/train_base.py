@@ -18,7 +18,7 @@ Steps:
 4. Training runs through the same job as every retrain (`moodtui train --mode full`): split by
    song, ONNX export checked against Keras, atomic swap into models/moodtui-base.*.
 5. A summary (cut points, packages, held-out lists, prediction distributions) is written to
-   models/moodtui-base-training.json for the model card.
+   models/moodtui-base-training.json (beside --output) for the model card.
 """
 
 from __future__ import annotations
@@ -150,7 +150,7 @@ def main() -> int:
         "imac_songs": len(imac_rows), "training_minutes": round(minutes, 1),
         "licences": dict(Counter(t["licence"] for t in train_pool)),
     })
-    (MODELS / "moodtui-base-training.json").write_text(json.dumps(summary, indent=1), encoding="utf-8")
+    args.output.with_name(args.output.name + "-training.json").write_text(json.dumps(summary, indent=1), encoding="utf-8")
     print(json.dumps({k: v for k, v in summary.items() if k != "held_out_tracks"}, indent=1))
     return 0
 

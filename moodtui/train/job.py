@@ -227,7 +227,8 @@ def train_full(songs: list[Song], args: argparse.Namespace, version: str) -> Res
             logs = model.train_on_batch(xb, targets, sample_weight=weights, return_dict=True)
             stats.append((logs.get("loss", np.nan), logs.get("probs_accuracy", logs.get("accuracy", np.nan))))
         line: dict[str, Any] = {"epoch": epoch, "epochs": epochs, "loss": round(float(np.mean([s[0] for s in stats])), 4),
-                                "accuracy": round(float(stats[-1][1]), 4), "seconds": round(time.monotonic() - t0, 2)}
+                                "accuracy": round(float(np.mean([s[1] for s in stats])), 4),
+                                "seconds": round(time.monotonic() - t0, 2)}
         if len(x_val):
             val_probs = _predict_probs(model, x_val)
             song_acc = _song_accuracy(val_probs, y_val, song_val)
