@@ -225,8 +225,7 @@ def report(dest: Path) -> str:
             + " ".join(f"{x:5.3f}" for x in np.quantile(win_valence, qs))
         )
     say("")
-    valence = scores["valence"]
-    say(f"Valence clipped: {np.mean(valence <= 0) * 100:.0f}% of tracks at 0, {np.mean(valence >= 1) * 100:.0f}% at 1")
+    say(f"Valence clipped: {np.mean(scores['valence'] <= 0) * 100:.0f}% of tracks at 0, {np.mean(scores['valence'] >= 1) * 100:.0f}% at 1")
     say("")
     say("Pearson correlations between whole-track scores")
     matrix = np.corrcoef(np.stack([scores[k] for k in labels]))
@@ -235,16 +234,35 @@ def report(dest: Path) -> str:
     for k, line in zip(labels, matrix):
         say(f"{k:18s}" + " ".join(f"{x:6.2f}" for x in line))
     say("")
-    say("Per package (whole-track scores)")
-    say(f"{'package':20s} {'tracks':>6s} {'hours':>6s} {'val mean':>8s} {'val sd':>6s} {'val min':>7s} {'val max':>7s} {'energy':>6s}")
+    valence = scores["valence"]
+    t1, t2 = np.quantile(valence, [1 / 3, 2 / 3])
+    order = np.argsort(valence)
+    cum = np.cumsum(durations[order]) / durations.sum()
+    d1 = valence[order][np.searchsorted(cum, 1 / 3)]
+    d2 = valence[order][np.searchsorted(cum, 2 / 3)]
+
+    def tercile(v):
+        return np.digitize(v, [t1, t2])  # 0 negative, 1 neutral, 2 positive
+
+    say("Per package (whole-track scores; neg/neu/pos = tracks per class at the track terciles)")
+    say(
+        f"{'package':20s} {'tracks':>6s} {'hours':>6s} {'val mean':>8s} {'val sd':>6s} {'val min':>7s}"
+        f" {'val max':>7s} {'energy':>6s} {'neg':>4s} {'neu':>4s} {'pos':>4s}"
+    )
+    classes = tercile(valence)
     packages = sorted({manifest[r["path"]]["package"] for r in tracks})
     for package in packages:
         mask = np.array([manifest[r["path"]]["package"] == package for r in tracks])
-        v = scores["valence"][mask]
+        v = valence[mask]
+        counts = np.bincount(classes[mask], minlength=3)
         say(
             f"{package:20s} {mask.sum():6d} {durations[mask].sum() / 3600:6.2f} {v.mean():8.3f} {v.std():6.3f}"
             f" {v.min():7.3f} {v.max():7.3f} {scores['energy'][mask].mean():6.3f}"
+            f" {counts[0]:4d} {counts[1]:4d} {counts[2]:4d}"
         )
+    say("Mean energy per class: " + ", ".join(
+        f"{name} {scores['energy'][classes == c].mean():.3f}" for c, name in enumerate(["negative", "neutral", "positive"])
+    ))
     if len(windows):
         say("")
         say("Valence spread inside tracks (30-s windows): per-track std, quantiles 25/50/75/90 %")
@@ -254,12 +272,10 @@ def report(dest: Path) -> str:
         stds = np.array([np.std(v) for v in by_track.values() if len(v) > 1])
         if len(stds):
             say("  " + " ".join(f"{x:.3f}" for x in np.quantile(stds, [0.25, 0.5, 0.75, 0.9])))
+        track_valence = {r["path"]: float(r["valence"]) for r in tracks}
+        differs = np.mean([tercile(float(r["valence"])) != tercile(track_valence[r["path"]]) for r in windows])
+        say(f"  {differs * 100:.0f}% of windows fall in another tercile class than their whole track")
     say("")
-    t1, t2 = np.quantile(scores["valence"], [1 / 3, 2 / 3])
-    order = np.argsort(scores["valence"])
-    cum = np.cumsum(durations[order]) / durations.sum()
-    d1 = scores["valence"][order][np.searchsorted(cum, 1 / 3)]
-    d2 = scores["valence"][order][np.searchsorted(cum, 2 / 3)]
     say(f"Valence terciles over tracks: {t1:.3f} / {t2:.3f}")
     say(f"Valence terciles weighted by duration (= over 3-s slices with track labels): {d1:.3f} / {d2:.3f}")
     if len(win_valence):
