@@ -36,10 +36,10 @@ class HelpScreen(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         table = Table(title="moodtui keys", title_justify="left", expand=True, show_header=False,
                       box=None, padding=(0, 2))
-        table.add_column("key", style="bold", no_wrap=True)
-        table.add_column("action")
+        table.add_column("key", style="bold", no_wrap=True, width=22)
+        table.add_column("action", ratio=1)
         for binding in (*TrackList.BINDINGS, *self.app.BINDINGS, *FilterInput.BINDINGS):
-            table.add_row(_key_name(binding, self.app), binding.description)
+            table.add_row(_key_name(binding, self.app), binding.tooltip or binding.description)
         for key, action in EXTRA_KEYS:
             table.add_row(key, action)
         with VerticalScroll(id="help-body"):

@@ -10,7 +10,7 @@ from textual.widgets import Input
 class FilterInput(Input):
     """Enter keeps the filter and returns to the table; Escape clears it and closes."""
 
-    BINDINGS = [Binding("escape", "close", "Clear filter", show=False)]
+    BINDINGS = [Binding("escape", "close", "Clear filter", show=False, tooltip="in the filter: clear it and close it")]
 
     class Closed(Message):
         """The listener left the filter (its value is the filter that stays, "" after Escape)."""

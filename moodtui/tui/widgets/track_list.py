@@ -117,13 +117,13 @@ class TrackList(ScrollView, can_focus=True):
     COMPONENT_CLASSES = {"track-list--cursor", "track-list--playing"}
 
     BINDINGS = [
-        Binding("enter", "play", "Play", priority=False),
-        Binding("up", "cursor_up", "Up", show=False),
-        Binding("down", "cursor_down", "Down", show=False),
-        Binding("pageup", "page_up", "Page up", show=False),
-        Binding("pagedown", "page_down", "Page down", show=False),
-        Binding("home", "first", "First", show=False),
-        Binding("end", "last", "Last", show=False),
+        Binding("enter", "play", "Play", tooltip="play the highlighted track"),
+        Binding("up", "cursor_up", "Up", show=False, tooltip="previous row"),
+        Binding("down", "cursor_down", "Down", show=False, tooltip="next row"),
+        Binding("pageup", "page_up", "Page up", show=False, tooltip="one page up"),
+        Binding("pagedown", "page_down", "Page down", show=False, tooltip="one page down"),
+        Binding("home", "first", "First", show=False, tooltip="first row"),
+        Binding("end", "last", "Last", show=False, tooltip="last row"),
     ]
 
     @dataclass
