@@ -134,27 +134,23 @@ def append_rows(path: Path, columns: list[str], rows: list[dict]) -> None:
         os.fsync(fh.fileno())
 
 
-def drop_partial(windows_csv: Path, done: set[str]) -> None:
-    """Keep only windows of tracks finished in teacher.csv.
-
-    A track's windows are appended before its teacher.csv row, so a run stopped in
-    between leaves windows of a track that will be labelled again.
-    """
-    if not windows_csv.exists():
+def keep_only(path: Path, keep: set[str]) -> None:
+    """Rewrite a labels CSV without the rows whose track is not in ``keep``."""
+    if not path.exists():
         return
-    with windows_csv.open(newline="", encoding="utf-8") as fh:
+    with path.open(newline="", encoding="utf-8") as fh:
         reader = csv.DictReader(fh)
-        rows = [row for row in reader if row["path"] in done]
+        rows = [row for row in reader if row["path"] in keep]
         columns = reader.fieldnames
     if not columns:
-        windows_csv.unlink()
+        path.unlink()
         return
-    tmp = windows_csv.with_suffix(".csv.tmp")
+    tmp = path.with_suffix(".csv.tmp")
     with tmp.open("w", newline="", encoding="utf-8") as fh:
         writer = csv.DictWriter(fh, columns)
         writer.writeheader()
         writer.writerows(rows)
-    tmp.replace(windows_csv)
+    tmp.replace(path)
 
 
 def label_corpus(dest: Path) -> None:
@@ -163,8 +159,13 @@ def label_corpus(dest: Path) -> None:
     labels = list(vibenet.labels)
     manifest = read_rows(dest / "manifest.csv")
     teacher_csv, windows_csv = dest / "teacher.csv", dest / "teacher_windows.csv"
+    in_manifest = {row["path"] for row in manifest}
+    # Tracks dropped from the corpus lose their labels.
+    keep_only(teacher_csv, in_manifest)
     done = {row["path"] for row in read_rows(teacher_csv)}
-    drop_partial(windows_csv, done)
+    # A track's windows are appended before its teacher.csv row, so a run stopped in
+    # between leaves windows of a track that is labelled again now.
+    keep_only(windows_csv, done)
     todo = [row for row in manifest if row["path"] not in done]
     total_s = sum(float(row["duration_s"]) for row in todo)
     print(f"{len(done)} tracks already labelled, {len(todo)} to go ({total_s / 3600:.2f} h of audio)", flush=True)
