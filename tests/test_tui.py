@@ -67,13 +67,23 @@ def settled(app: MoodApp) -> bool:
     """Scan done, model and labels loaded, every track analysed (or failed)."""
     if not app.scan_done or app.model_state == "loading" or app.store is None:
         return False
+    if app.model is not None and app.moods_version != app.model.version:
+        return False
     if app.model_state == "ready" and any(row.predicted is None and row.error is None for row in app.view.rows):
         return False
     return app.analysis_progress is None
 
 
 async def wait_settled(pilot, app: MoodApp, timeout: float = 30.0) -> None:
-    await wait_until(pilot, lambda: settled(app), "the library to be scanned and analysed", timeout)
+    try:
+        await wait_until(pilot, lambda: settled(app), "the library to be scanned and analysed", timeout)
+    except AssertionError as error:
+        pending = [row.track.title for row in app.view.rows if row.predicted is None and row.error is None]
+        raise AssertionError(
+            f"{error}: scan_done={app.scan_done} model_state={app.model_state} store={app.store is not None} "
+            f"moods_version={app.moods_version} model={app.model and app.model.version} pending={pending} "
+            f"progress={app.analysis_progress} workers={[(w.group, w.state.name) for w in app.workers]} "
+            f"notices={app.notices}") from None
 
 
 def table_lines(app: MoodApp) -> list[str]:
@@ -430,6 +440,7 @@ def test_models_screen_rolls_back_and_reloads(model_env: Path, library: Path, sm
             await wait_until(pilot, lambda: app.model.version == "20990101-000000", "the rolled-back model")
             assert current_name() == "20990101-000000"
             await wait_settled(pilot, app)  # moods under the new version (rescored from embeddings)
+            assert all(row.predicted is not None for row in app.view.rows)
             assert f"model 20990101-000000" in screen_text(app)
             await pilot.press("m")
             await wait_until(pilot, lambda: app.screen.query_one("#models-table").row_count == 2, "versions")

@@ -154,6 +154,8 @@ class MoodApp(App[int]):
         self.retrain_stage = ""
         self.retrain_job = None  # the running moodtui.retrain.RetrainJob, for cancel on quit
         self._labels: dict[str, str] = {}
+        self.moods_version: str | None = None
+        """The model version of the last complete set of moods shown (all rows up to date)."""
         self._known_moods: dict[str, np.ndarray] = {}
         self._known_durations: dict[str, float] = {}
         self._play_token = 0
@@ -578,6 +580,7 @@ class MoodApp(App[int]):
         if self.model is None or message.model_version != self.model.version:
             return  # computed under a model that has since been replaced
         if message.complete:
+            self.moods_version = message.model_version
             self._known_moods = dict(message.moods)
             self._known_durations = dict(message.durations)
             for row in self.view.rows:
@@ -893,11 +896,20 @@ class MoodApp(App[int]):
     # -- status and workers -----------------------------------------------------------------------
 
     def _update_status(self) -> None:
+        """The status line, most important first (a narrow terminal cuts the end)."""
         parts = []
         if self.playing is not None:
             state = "⏸" if self.player.is_paused else "▶"
             parts.append(f"{state} {_clock(self.player.position_s)} / {_clock(self.player.duration_s)}")
         parts.append(f"vol {100 * self.player.volume:.0f}%")
+        if self.retraining:
+            parts.append(self.retrain_stage)
+        highlighted = self.track_list.highlighted
+        if highlighted is not None and highlighted.error is not None:
+            parts.append(f"✗ {display_path(highlighted.track.path.name)}: {highlighted.error}")
+        if self.analysis_progress is not None:
+            done, total = self.analysis_progress
+            parts.append(f"analysing {done:,}/{total:,}")
         if self.player.backend_is_null:
             parts.append("silent: no sound device")
         if self.model is not None:
@@ -906,14 +918,6 @@ class MoodApp(App[int]):
             parts.append("loading the model…")
         else:
             parts.append("no mood model")
-        if self.analysis_progress is not None:
-            done, total = self.analysis_progress
-            parts.append(f"analysing {done:,}/{total:,}")
-        if self.retraining:
-            parts.append(self.retrain_stage)
-        highlighted = self.track_list.highlighted
-        if highlighted is not None and highlighted.error is not None:
-            parts.append(f"✗ {highlighted.track.path.name}: {highlighted.error}")
         self.status_line.update(" · ".join(parts))
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:

@@ -1,0 +1,91 @@
+"""`R` in a running player: a real personal retrain (TensorFlow in its own process) on the small model."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+from test_tui import SIZE, make_library, run, screen_text, wait_settled, wait_until
+
+from moodtui.store import LabelStore
+from moodtui.tui.app import MoodApp
+
+# Labels that contradict the synthesised sound, so the personal model must move its predictions.
+OPPOSITE_LABELS = {"Sunny Days": "negative", "Night Drive": "positive", "Grey Morning": "negative",
+                   "Hum": "positive"}
+
+
+def label_library(home: Path, library: Path) -> None:
+    store = LabelStore(home / "labels.json")
+    for path in library.rglob("*.*"):
+        title = {"Sunny Days.flac": "Sunny Days", "Night Drive.ogg": "Night Drive",
+                 "Grey Morning.flac": "Grey Morning", "Hum.ogg": "Hum"}[path.name]
+        store.add_label(path, OPPOSITE_LABELS[title])
+
+
+def test_retrain_swaps_the_model_in_the_running_app(model_env: Path, tmp_path: Path) -> None:
+    library = make_library(tmp_path / "music")
+    label_library(model_env, library)
+
+    async def scenario() -> None:
+        app = MoodApp(library)
+        async with app.run_test(size=SIZE) as pilot:
+            await wait_settled(pilot, app)
+            old_version = app.model.version
+            before = {row.path: row.predicted.copy() for row in app.view.rows}
+            await pilot.press("enter")  # playback continues during the retrain
+            await wait_until(pilot, lambda: app.playing is not None and not app.opening, "playback")
+
+            await pilot.press("R")
+            assert app.retraining
+            await pilot.press("R")
+            assert any("already running" in text for text in app.notices)
+            await wait_until(pilot, lambda: app.retrain_bar.display, "epoch progress", timeout=120)
+            assert "retrain: epoch" in screen_text(app)
+            assert app.player.position_s > 0 and app.player.is_playing
+
+            await wait_until(pilot, lambda: app.model.version != old_version, "the new model", timeout=180)
+            await wait_until(pilot, lambda: app.moods_version == app.model.version, "the rescored moods")
+            await wait_settled(pilot, app)
+            assert not app.retraining and not app.retrain_bar.display
+            assert any(text.startswith("new model ") for text in app.notices), app.notices
+            new_model_notice = next(text for text in app.notices if text.startswith("new model "))
+            assert "held-out" in new_model_notice
+            assert f"model {app.model.version}" in screen_text(app)
+            changed = [not np.allclose(row.predicted, before[row.path], atol=1e-3) for row in app.view.rows]
+            assert all(changed), "the personal model should change every prediction"
+            # The playing song is analysed again under the new model.
+            await wait_until(pilot, lambda: app.now_playing.song is not None
+                             and app.now_playing.song.model_version == app.model.version, "re-analysis")
+
+    run(scenario)
+
+
+def test_quitting_during_a_retrain_stops_the_job(model_env: Path, tmp_path: Path) -> None:
+    library = make_library(tmp_path / "music")
+    label_library(model_env, library)
+    job: dict[str, int] = {}
+
+    async def scenario() -> None:
+        app = MoodApp(library)
+        async with app.run_test(size=SIZE) as pilot:
+            await wait_settled(pilot, app)
+            await pilot.press("R")
+            await wait_until(pilot, lambda: app.retrain_job is not None and app.retrain_job.pid, "the job")
+            job["pid"] = app.retrain_job.pid
+            job["q"] = time.monotonic()
+            await pilot.press("q")
+
+    run(scenario)
+    assert time.monotonic() - job["q"] < 5.0
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        try:
+            os.kill(job["pid"], 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.05)
+    else:
+        raise AssertionError("the training job is still running after quitting")
