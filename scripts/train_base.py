@@ -8,7 +8,8 @@
 Steps:
 1. Whole packages are held out of base training (HELD_OUT_PACKAGES): they are the "real
    recordings the base model never saw" for the model card's prediction distribution and for
-   the personalisation benchmark (scripts/bench_personalise.py).
+   the personalisation benchmark (scripts/bench_personalise.py). Packages whose music licence
+   is not clearly free are only ever in this pool.
 2. Class labels come from the teacher's valence, cut at the terciles of the training tracks:
    negative < t1 <= neutral < t2 <= positive. The teacher's other scores (energy,
    danceability, acousticness, ..., and valence itself) become auxiliary regression targets so the CNN's embedding
@@ -37,7 +38,10 @@ import numpy as np
 
 REPO = Path(__file__).resolve().parent.parent
 MODELS = REPO / "models"
-HELD_OUT_PACKAGES = ("naev-data", "supertuxkart-data", "blobwars-data")
+# Never in the base training data. drascula-music (custom freeware licence that forbids charging
+# a fee) and openclonk-data (the music's licence is not stated) are not free enough to train a
+# GPL-shipped model on; they join the evaluation pool, which is used only on a developer's machine.
+HELD_OUT_PACKAGES = ("naev-data", "supertuxkart-data", "blobwars-data", "drascula-music", "openclonk-data")
 CLASSES = ("positive", "neutral", "negative")
 
 
