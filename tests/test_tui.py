@@ -297,6 +297,23 @@ def test_text_filter_as_you_type_escape_clears(model_env: Path, library: Path) -
     run(scenario)
 
 
+def test_keys_typed_in_a_burst_after_slash_go_to_the_filter(model_env: Path, library: Path) -> None:
+    """A terminal delivers "/beta q" typed fast (or pasted) in one read: every key is filter text."""
+    from textual import events
+
+    async def scenario() -> None:
+        app = MoodApp(library)
+        async with app.run_test(size=SIZE) as pilot:
+            await wait_until(pilot, lambda: app.scan_done, "the scan")
+            for character in "/beta q":
+                key = {"/": "slash", " ": "space"}.get(character, character)
+                app.post_message(events.Key(key, character))  # no pause in between, as from the driver
+            await wait_until(pilot, lambda: app.filter_input.value == "beta q", "the filter text")
+            assert app.is_running and app.view.text_filter == "beta q"
+
+    run(scenario)
+
+
 def test_mood_filter_keys_use_own_labels_first(model_env: Path, library: Path) -> None:
     async def scenario() -> None:
         app = MoodApp(library)

@@ -32,7 +32,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
-from textual import on, work
+from textual import events, on, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
@@ -97,7 +97,7 @@ RETRAIN_STAGES = {
 class MoodApp(App[int]):
     """The player. ``MoodApp(folder)`` plays the audio files below ``folder``."""
 
-    CSS_PATH = "app.tcss"
+    CSS_PATH = Path(__file__).with_name("app.tcss")
     TITLE = "moodtui"
     COMMANDS = App.COMMANDS | {PlayerCommands}
 
@@ -363,7 +363,9 @@ class MoodApp(App[int]):
     def action_open_filter(self) -> None:
         field = self.filter_input
         field.display = True
-        field.focus()
+        # Focus now, not after a refresh (Widget.focus defers it): keys typed right after "/" are
+        # filter text, never commands ("q" must not quit).
+        self.screen.set_focus(field)
 
     @on(FilterInput.Changed, "#filter")
     def _filter_changed(self, event: FilterInput.Changed) -> None:
@@ -376,6 +378,13 @@ class MoodApp(App[int]):
         if not field.value:
             field.display = False
         self.track_list.focus()
+
+    def on_key(self, event: events.Key) -> None:
+        # Keys typed right after "/" (a fast typist, or a paste) were sent to the table before the
+        # filter took the focus; they reach the app unhandled and belong in the filter.
+        if self.focused is self.filter_input and event.is_printable and event.character:
+            event.stop()
+            self.filter_input.insert_text_at_cursor(event.character)
 
     def on_filter_input_closed(self) -> None:
         self.track_list.focus()
