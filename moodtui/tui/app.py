@@ -153,6 +153,7 @@ class MoodApp(App[int]):
         self.retraining = False
         self.retrain_stage = ""
         self.retrain_job = None  # the running moodtui.retrain.RetrainJob, for cancel on quit
+        self.last_retrain = None  # the moodtui.retrain.RetrainResult of the last retrain this session
         self._labels: dict[str, str] = {}
         self.moods_version: str | None = None
         """The model version of the last complete set of moods shown (all rows up to date)."""
@@ -289,7 +290,7 @@ class MoodApp(App[int]):
     def on_scan_batch(self, message: ScanBatch) -> None:
         for row in self.view.add_tracks(message.tracks):
             row.user_label = self._labels.get(row.path)
-            row.predicted = self._known_moods.get(row.path)
+            row.set_predicted(self._known_moods.get(row.path))
             if row.duration_s is None:
                 row.duration_s = self._known_durations.get(row.path)
         self.scanned = message.scanned
@@ -333,7 +334,7 @@ class MoodApp(App[int]):
         arrow = " ▼" if view.sort_reverse else ""
         parts.append(f"sorted by {SORT_NAMES[view.sort_column]}{arrow}")
         parts.append(_short_path(self.directory))
-        self.library_bar.update(" · ".join(parts))
+        self.library_bar.update(" · ".join(parts), layout=False)
         self.track_header.set_sort(view.sort_column, view.sort_reverse)
 
     def on_track_list_play_requested(self, message: TrackList.PlayRequested) -> None:
@@ -593,14 +594,15 @@ class MoodApp(App[int]):
             self._known_moods = dict(message.moods)
             self._known_durations = dict(message.durations)
             for row in self.view.rows:
-                row.predicted = message.moods.get(row.path)
+                row.set_predicted(message.moods.get(row.path))
         else:
             self._known_moods.update(message.moods)
             self._known_durations.update(message.durations)
             for path, probs in message.moods.items():
                 row = self.view.by_path.get(path)
                 if row is not None:
-                    row.predicted, row.analysis_error = probs, None
+                    row.set_predicted(probs)
+                    row.analysis_error = None
         for path, duration in message.durations.items():
             row = self.view.by_path.get(path)
             if row is not None and row.duration_s is None:
@@ -803,7 +805,7 @@ class MoodApp(App[int]):
         self.retraining = False
         self.retrain_stage = ""
         self.retrain_bar.display = False
-        result = message.result
+        result = self.last_retrain = message.result
         if message.notice:
             self.show_notice(message.notice, severity="warning")
         if result.ok and message.model is not None:
@@ -927,7 +929,7 @@ class MoodApp(App[int]):
             parts.append("loading the model…")
         else:
             parts.append("no mood model")
-        self.status_line.update(" · ".join(parts))
+        self.status_line.update(" · ".join(parts), layout=False)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         if event.state is WorkerState.ERROR:

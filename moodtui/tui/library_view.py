@@ -48,7 +48,12 @@ class TrackRow:
     search_text: str
     """Lower-cased title, artist, album and file name, for the text filter."""
     predicted: np.ndarray | None = None
-    """Song-level probabilities under the current model (CLASSES order), None until analysed."""
+    """Song-level probabilities under the current model (CLASSES order), None until analysed.
+
+    Set it with :meth:`set_predicted`, which also keeps the label and confidence (read on every
+    redraw of the row: cheaper than an argmax each time)."""
+    predicted_label: str | None = None
+    confidence: float | None = None
     user_label: str | None = None
     """The listener's own label, shown (and filtered on) instead of the prediction."""
     analysis_error: str | None = None
@@ -66,11 +71,13 @@ class TrackRow:
         """Why this file cannot be used: unreadable tags first, then a failed analysis."""
         return self.track.error or self.analysis_error
 
-    @property
-    def predicted_label(self) -> str | None:
-        if self.predicted is None:
-            return None
-        return CLASSES[int(np.argmax(self.predicted))]
+    def set_predicted(self, probs: np.ndarray | None) -> None:
+        self.predicted = probs
+        if probs is None:
+            self.predicted_label = self.confidence = None
+        else:
+            best = int(np.argmax(probs))
+            self.predicted_label, self.confidence = CLASSES[best], float(probs[best])
 
     @property
     def mood(self) -> str | None:
@@ -80,10 +87,6 @@ class TrackRow:
         if self.error is not None:
             return None
         return self.predicted_label
-
-    @property
-    def confidence(self) -> float | None:
-        return float(np.max(self.predicted)) if self.predicted is not None else None
 
 
 def _mood_sort_key(row: TrackRow) -> tuple[int, float]:

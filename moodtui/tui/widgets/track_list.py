@@ -16,6 +16,7 @@ from rich.style import Style
 from rich.text import Text
 from textual import events
 from textual.binding import Binding
+from textual.cache import LRUCache
 from textual.geometry import Size
 from textual.message import Message
 from textual.scroll_view import ScrollView
@@ -140,6 +141,9 @@ class TrackList(ScrollView, can_focus=True):
         self.cursor = 0
         self.playing_path: str | None = None
         self.model_loaded = False
+        # Rendered lines by everything they show: redrawing a screen of unchanged rows (mood
+        # updates arrive 4 times a second during analysis) costs a dictionary lookup per line.
+        self._line_cache: LRUCache[tuple, Strip] = LRUCache(1024)
 
     # -- content ----------------------------------------------------------------------------------
 
@@ -187,17 +191,26 @@ class TrackList(ScrollView, can_focus=True):
         if not 0 <= index < len(self.rows):
             return Strip.blank(width, base)
         row = self.rows[index]
+        playing, cursor = row.path == self.playing_path, index == self.cursor
+        key = (id(row), row.track, row.user_label, row.predicted_label, row.confidence, row.error, row.duration_s,
+               width, playing, cursor, self.has_focus, self.model_loaded, base)
+        line = self._line_cache.get(key)
+        if line is None:
+            line = self._line_cache[key] = self._render_row(row, width, base, playing, cursor)
+        return line
+
+    def _render_row(self, row: TrackRow, width: int, base: Style, playing: bool, cursor: bool) -> Strip:
         line_style = base
-        if row.path == self.playing_path:
+        if playing:
             line_style += self.get_component_rich_style("track-list--playing")
-        if index == self.cursor:
+        if cursor:
             line_style += self.get_component_rich_style("track-list--cursor")
         track = row.track
         title_w, artist_w, album_w, time_w, mood_w = column_widths(width)
         mood_text, mood_style = mood_cell(row, self.model_loaded)
         gap = Segment(" " * GAP, line_style)
         segments = [
-            Segment("▶ " if row.path == self.playing_path else "  ", line_style),
+            Segment("▶ " if playing else "  ", line_style),
             Segment(fit(track.title, title_w), line_style + ERROR_STYLE if row.error else line_style), gap,
             Segment(fit(track.artist or "", artist_w), line_style), gap,
             Segment(fit(track.album or "", album_w), line_style), gap,
