@@ -475,7 +475,11 @@ def train_personal(songs: list[Song], args: argparse.Namespace, version: str) ->
     # trained side by side as parallel heads of one Keras model, in one fit: one graph trace
     # instead of one per fold.
     folds = song_folds(kept, min(5, len(kept)), args.seed)
-    x, y, w, song_of = _personal_training_set(embeddings, [s.label for s in kept], replay_x, replay_y)
+    # Replay anchors a listener with few labels; with more labels it would mostly pull towards the
+    # base's taste, which measurably hurts listeners whose taste differs (scripts/bench_personalise.py):
+    # its share shrinks as labels grow (30 % up to 10 songs, 10 % at 30, 5 % at 60).
+    replay_share = min(0.3, 3.0 / len(kept))
+    x, y, w, song_of = _personal_training_set(embeddings, [s.label for s in kept], replay_x, replay_y, replay_share)
     heads = len(folds) + 1
     weights = {}
     for k in range(heads):
@@ -509,6 +513,7 @@ def train_personal(songs: list[Song], args: argparse.Namespace, version: str) ->
     metadata["embedding_id"] = base_model.embedding_id
     metadata["base_version"] = base_model.version
     metadata["data"]["replay_slices"] = int(len(replay_x))
+    metadata["data"]["replay_share"] = round(replay_share, 3)
     metadata["agreement"] = {
         "song_agreement": round(float(np.mean(agree)), 4),
         "songs": len(agree),
