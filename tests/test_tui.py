@@ -519,6 +519,69 @@ def test_labels_are_written_to_the_store_shown_and_undone(model_env: Path, libra
     run(scenario)
 
 
+def test_labels_typed_in_a_burst_are_written_in_key_order(model_env: Path, library: Path) -> None:
+    from textual import events
+
+    async def scenario() -> None:
+        app = MoodApp(library)
+        async with app.run_test(size=SIZE) as pilot:
+            await wait_settled(pilot, app)
+            await play_title(pilot, app, "Night Drive")
+            row = app.playing
+            for key in "pxnxp":
+                app.post_message(events.Key(key, key))
+            store = LabelStore(model_env / "labels.json")
+            await wait_until(pilot, lambda: len(store.history()) == 5, "five label events")
+            assert [record.label for record in store.history()] == [
+                "positive", "negative", "neutral", "negative", "positive"]
+            await wait_until(pilot, lambda: row.user_label == "positive", "the last label shown")
+
+    run(scenario)
+
+
+def test_a_file_name_that_is_not_utf8_plays_and_takes_a_label(model_env: Path, tmp_path: Path) -> None:
+    library = tmp_path / "music"
+    library.mkdir()
+    name = os.fsdecode(b"caf\xe9 \xff song.flac")  # Latin-1 bytes: not valid UTF-8
+    write_song(library / name, "positive", 5.0)
+
+    async def scenario() -> None:
+        app = MoodApp(library)
+        async with app.run_test(size=SIZE) as pilot:
+            await wait_settled(pilot, app)
+            (row,) = app.view.rows
+            assert row.error is None and row.predicted is not None
+            assert "caf\\xe9 \\xff song" in table_lines(app)[0]
+            await pilot.press("enter")
+            await wait_until(pilot, lambda: app.playing is row and app.now_playing.current_slice >= 0, "playback")
+            await pilot.press("n")
+            await wait_until(pilot, lambda: row.user_label == "neutral", "the label")
+            assert LabelStore(model_env / "labels.json").label_for(library / name).label == "neutral"
+            assert "caf\\xe9 \\xff song" in screen_text(app)
+
+    run(scenario)
+
+
+def test_export_the_visible_list_as_a_playlist_from_the_command_palette(model_env: Path, library: Path) -> None:
+    async def scenario() -> None:
+        app = MoodApp(library)
+        async with app.run_test(size=SIZE) as pilot:
+            await wait_settled(pilot, app)
+            await pilot.press("slash", *"alpha", "enter")
+            await pilot.press("ctrl+p", *"export")
+            await pilot.pause(0.3)
+            await pilot.press("enter")
+            await wait_until(pilot, lambda: any(text.startswith("wrote 2 tracks") for text in app.notices),
+                             "the export notice")
+            (playlist,) = (model_env / "playlists").glob("*.m3u")
+            lines = playlist.read_text(encoding="utf-8").splitlines()
+            assert lines[0] == "#EXTM3U"
+            assert sorted(Path(line).name for line in lines if not line.startswith("#")) == [
+                "Grey Morning.flac", "Sunny Days.flac"]
+
+    run(scenario)
+
+
 def test_labels_from_another_process_show_at_start(model_env: Path, library: Path) -> None:
     LabelStore(model_env / "labels.json").add_label(library / "Beta Crew/Hum.ogg", "negative")
 

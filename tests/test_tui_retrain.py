@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import time
 from pathlib import Path
 
@@ -89,3 +90,32 @@ def test_quitting_during_a_retrain_stops_the_job(model_env: Path, tmp_path: Path
         time.sleep(0.05)
     else:
         raise AssertionError("the training job is still running after quitting")
+
+
+def test_a_failed_retrain_keeps_the_model_and_says_why(model_env: Path, small_model: Path, tmp_path: Path,
+                                                         monkeypatch) -> None:
+    # A base model without its Keras weights: the personal retrain cannot start from it.
+    base = tmp_path / "no-keras"
+    base.mkdir()
+    for suffix in (".onnx", ".json"):
+        shutil.copy(small_model.with_suffix(suffix), base / f"model{suffix}")
+    monkeypatch.setenv("MOODTUI_BASE_MODEL", str(base / "model.onnx"))
+    library = make_library(tmp_path / "music")
+    label_library(model_env, library)
+
+    async def scenario() -> None:
+        app = MoodApp(library)
+        async with app.run_test(size=SIZE) as pilot:
+            await wait_settled(pilot, app)
+            version = app.model.version
+            before = {row.path: row.predicted.copy() for row in app.view.rows}
+            await pilot.press("R")
+            await wait_until(pilot, lambda: not app.retraining, "the retrain to end", timeout=120)
+            assert app.last_retrain is not None and not app.last_retrain.ok
+            failure = next(text for text in app.notices if text.startswith("retrain failed"))
+            assert "the previous model stays in use" in failure and len(failure.splitlines()) == 1
+            assert app.model.version == version
+            for row in app.view.rows:
+                np.testing.assert_array_equal(row.predicted, before[row.path])
+
+    run(scenario)

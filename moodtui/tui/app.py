@@ -23,12 +23,14 @@ from __future__ import annotations
 import asyncio
 import gc
 import os
+import queue
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -155,6 +157,7 @@ class MoodApp(App[int]):
         self.retrain_job = None  # the running moodtui.retrain.RetrainJob, for cancel on quit
         self.last_retrain = None  # the moodtui.retrain.RetrainResult of the last retrain this session
         self._labels: dict[str, str] = {}
+        self._label_requests: queue.Queue[Callable[[], None]] = queue.Queue()
         self.moods_version: str | None = None
         """The model version of the last complete set of moods shown (all rows up to date)."""
         self._known_moods: dict[str, np.ndarray] = {}
@@ -280,6 +283,8 @@ class MoodApp(App[int]):
         return set(self._labels)
 
     def on_labels_loaded(self, message: LabelsLoaded) -> None:
+        if self.store is not None:
+            self.label_writer()
         self._labels = dict(message.labels)
         for row in self.view.rows:
             row.user_label = self._labels.get(row.path)
@@ -695,10 +700,21 @@ class MoodApp(App[int]):
             probs = song.song_probs
         elif row.predicted is not None:
             probs = row.predicted
-        self.write_label(row.path, label, version, None if probs is None else [float(p) for p in probs])
+        self._label_requests.put(partial(self._write_label, row.path, label, version,
+                                         None if probs is None else [float(p) for p in probs]))
 
-    @work(thread=True, group="labels-write", exit_on_error=False)
-    def write_label(self, path: str, label: str, model_version: str | None, probs: list[float] | None) -> None:
+    @work(thread=True, exclusive=True, group="label-writer", exit_on_error=False)
+    def label_writer(self) -> None:
+        """Write labels and undos one at a time in the order of the keys (p then x: x stands)."""
+        worker = get_current_worker()
+        while not worker.is_cancelled:
+            try:
+                request = self._label_requests.get(timeout=0.1)
+            except queue.Empty:
+                continue
+            request()
+
+    def _write_label(self, path: str, label: str, model_version: str | None, probs: list[float] | None) -> None:
         try:
             previous = self.store.label_for(path)
             self.store.add_label(path, label, model_version=model_version, model_probs=probs)
@@ -712,10 +728,9 @@ class MoodApp(App[int]):
         if self.store is None:
             self.show_notice("the labels database is not open yet")
             return
-        self.undo_label()
+        self._label_requests.put(self._undo_label)
 
-    @work(thread=True, group="labels-write", exit_on_error=False)
-    def undo_label(self) -> None:
+    def _undo_label(self) -> None:
         try:
             undone = self.store.undo_last()
             if undone is None:

@@ -12,6 +12,7 @@ from textual.widgets import DataTable, Static
 from textual.screen import ModalScreen
 
 from moodtui import CLASSES
+from moodtui.errors import display_path
 from moodtui.tui.palette import MOOD_STYLES
 
 
@@ -48,7 +49,7 @@ class LabelNextScreen(ModalScreen[str | None]):
             return
         for path, uncertainty, probs in ranked:
             row = self.app.view.by_path.get(path)
-            title = row.track.title if row is not None else path
+            title = row.track.title if row is not None else display_path(path)
             artist = (row.track.artist or "") if row is not None else ""
             guess = CLASSES[int(np.argmax(probs))]
             table.add_row(f"{100 * uncertainty:.0f}%", Text(title), Text(artist),
