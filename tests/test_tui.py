@@ -245,7 +245,7 @@ def test_volume_keys(model_env: Path, library: Path) -> None:
 
 
 def test_next_previous_and_auto_advance_to_the_end_of_the_list(model_env: Path, tmp_path: Path) -> None:
-    songs = [(f"{i} short.ogg", "neutral", 1.2, f"Short {i}", "S", "T") for i in range(3)]
+    songs = [(f"{i} short.ogg", "neutral", 2.5, f"Short {i}", "S", "T") for i in range(3)]
     library = make_library(tmp_path / "music", songs)
 
     async def scenario() -> None:
@@ -258,7 +258,7 @@ def test_next_previous_and_auto_advance_to_the_end_of_the_list(model_env: Path, 
             await pilot.press("left_square_bracket")
             await wait_until(pilot, lambda: app.playing.track.title == "Short 0" and not app.opening, "previous")
             assert "▶ Short 0" in screen_text(app).replace("  ", " ")
-            # Each track is 1.2 s long: the player goes on to the next, then stops at the end.
+            # Each track is 2.5 s long: the player goes on to the next, then stops at the end.
             await wait_until(pilot, lambda: app.playing is not None and app.playing.track.title == "Short 1",
                              "auto-advance to Short 1", timeout=5)
             await wait_until(pilot, lambda: app.playing is not None and app.playing.track.title == "Short 2",
