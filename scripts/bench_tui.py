@@ -241,7 +241,7 @@ def bench_first_slice(folder: Path, home: Path, model_path: Path) -> tuple[float
     from moodtui.analysis import analyse_file
     from moodtui.model import MoodModel
 
-    songs = write_songs(folder, 30, 60.0)
+    songs = write_songs(folder, 20, 180.0)
     os.environ["MOODTUI_HOME"] = str(home)
     uncached, cached, sound, worst_at_start, worst = asyncio.run(first_slices(folder))
     model = MoodModel.load(model_path)
@@ -251,7 +251,7 @@ def bench_first_slice(folder: Path, home: Path, model_path: Path) -> tuple[float
         start = time.perf_counter()
         analyse_file(song, model)
         whole.append(time.perf_counter() - start)
-    print("3. Enter -> first slice on screen, warm app, 60-s songs (median / worst of 5)")
+    print("3. Enter -> first slice on screen, warm app, 3-minute songs (median / worst of 5)")
     print(f"   not analysed yet (library analysed meanwhile): {1000 * statistics.median(uncached):5.0f} ms"
           f" / {1000 * max(uncached):5.0f} ms;  Enter -> playing {1000 * statistics.median(sound):4.0f} ms")
     print(f"   cached:                                        {1000 * statistics.median(cached):5.0f} ms"
@@ -329,7 +329,7 @@ def main(argv: list[str] | None = None) -> int:
         stalls = bench_start(big, root / "home-big")
         songs = root / "songs"
         songs.mkdir()
-        stalls["start-up: model loading, scan"], stalls["analysing 60-s songs, pressing Enter"] = (
+        stalls["start-up: model loading, scan"], stalls["analysing 3-min songs, pressing Enter"] = (
             bench_first_slice(songs, root / "home-songs", model_path))
         retrain = bench_retrain(songs, root / "home-songs", model_path)
         if retrain is not None:

@@ -100,7 +100,8 @@ def screen_text(app: MoodApp) -> str:
 
 def row_line(app: MoodApp, title: str) -> str:
     lines = [line for line in table_lines(app) if title in line]
-    assert lines, f"{title!r} not in the table: {table_lines(app)}"
+    assert lines, (f"{title!r} not in the table: {table_lines(app)}; {len(app.track_list.rows)} rows shown, "
+                   f"{len(app.view.rows)} scanned, table size {app.track_list.size}, notices {app.notices}")
     return lines[0]
 
 
@@ -308,8 +309,8 @@ def test_keys_typed_in_a_burst_after_slash_go_to_the_filter(model_env: Path, lib
             for character in "/beta q":
                 key = {"/": "slash", " ": "space"}.get(character, character)
                 app.post_message(events.Key(key, character))  # no pause in between, as from the driver
-            await wait_until(pilot, lambda: app.filter_input.value == "beta q", "the filter text")
-            assert app.is_running and app.view.text_filter == "beta q"
+            await wait_until(pilot, lambda: app.view.text_filter == "beta q", "the filter text")
+            assert app.is_running and app.filter_input.value == "beta q"
 
     run(scenario)
 

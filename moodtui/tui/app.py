@@ -41,12 +41,13 @@ from textual.containers import Horizontal
 from textual.widgets import Footer, ProgressBar, Static
 from textual.worker import Worker, WorkerState, get_current_worker
 
-from moodtui import CLASSES
+from moodtui.cache import Cache
 from moodtui.errors import AudioError, ModelError, MoodtuiError, display_path
 from moodtui.library import LibraryIndex, ScanStats, resolve_library_dir, scan
 from moodtui.playback import Player
 from moodtui.tui.commands import PlayerCommands
 from moodtui.tui.library_view import MOOD_FILTERS, LibraryView, SortColumn, TrackRow
+from moodtui.tui.palette import format_time
 from moodtui.tui.messages import (
     AnalysisProgress,
     LabelChanged,
@@ -135,8 +136,6 @@ class MoodApp(App[int]):
 
     def __init__(self, directory: str | os.PathLike[str], *, notice: str | None = None) -> None:
         super().__init__()
-        from moodtui.cache import Cache
-
         self.directory = Path(os.path.abspath(os.fspath(directory)))
         self.start_notice = notice
         self.view = LibraryView()
@@ -926,7 +925,7 @@ class MoodApp(App[int]):
         parts = []
         if self.playing is not None:
             state = "⏸" if self.player.is_paused else "▶"
-            parts.append(f"{state} {_clock(self.player.position_s)} / {_clock(self.player.duration_s)}")
+            parts.append(f"{state} {format_time(self.player.position_s)} / {format_time(self.player.duration_s)}")
         parts.append(f"vol {100 * self.player.volume:.0f}%")
         if self.retraining:
             parts.append(self.retrain_stage)
@@ -993,12 +992,6 @@ def _short_path(path: Path) -> str:
 
 def _name(path: str) -> str:
     return display_path(os.path.basename(path))
-
-
-def _clock(seconds: float | None) -> str:
-    from moodtui.tui.palette import format_time
-
-    return format_time(seconds)
 
 
 @contextmanager

@@ -175,16 +175,3 @@ class LibraryView:
 
     def error_rows(self) -> list[TrackRow]:
         return [row for row in self.rows if row.error is not None]
-
-    def counts(self) -> dict[str, int]:
-        """How many tracks show each mood, how many have errors and how many await analysis."""
-        counts = dict.fromkeys((*CLASSES, "error", "pending"), 0)
-        for row in self.rows:
-            mood = row.mood
-            if mood is not None:
-                counts[mood] += 1
-            elif row.error is not None:
-                counts["error"] += 1
-            else:
-                counts["pending"] += 1
-        return counts
