@@ -87,6 +87,8 @@ def main() -> int:
     parser.add_argument("--imac", type=Path, default=None, help="your music folder: add its IMAC-matched songs")
     parser.add_argument("--epochs", type=int, default=30)
     parser.add_argument("--max-slices-per-song", type=int, default=48)
+    parser.add_argument("--dropout", type=float, default=0.5)
+    parser.add_argument("--aux-weight", type=float, default=1.0)
     parser.add_argument("--output", type=Path, default=MODELS / "moodtui-base")
     parser.add_argument("--work", type=Path, default=None, help="where the manifest and logs go (default CORPUS/.base)")
     args = parser.parse_args()
@@ -128,7 +130,8 @@ def main() -> int:
     started = time.monotonic()
     cmd = [sys.executable, "-m", "moodtui", "train", "--manifest", os.fspath(manifest), "--mode", "full",
            "--epochs", str(args.epochs), "--max-slices-per-song", str(args.max_slices_per_song),
-           "--batch-size", "32", "--val-fraction", "0.2", "--output", os.fspath(args.output),
+           "--batch-size", "32", "--val-fraction", "0.2", "--dropout", str(args.dropout),
+           "--aux-weight", str(args.aux_weight), "--output", os.fspath(args.output),
            "--version", f"base-{time.strftime('%Y%m%d')}"]
     env = dict(os.environ, MOODTUI_HOME=os.fspath(work / "home"))
     env.pop("MOODTUI_BASE_MODEL", None)

@@ -77,6 +77,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="write <OUTPUT>.onnx/.json/.keras here instead of a new version in the data folder")
     parser.add_argument("--version", default=None, help="version name (default: a timestamp)")
     parser.add_argument("--no-activate", action="store_true", help="install the version without making it current")
+    parser.add_argument("--dropout", type=float, default=0.3, help="full mode: dropout before and after the embedding")
+    parser.add_argument("--aux-weight", type=float, default=0.5, help="full mode: loss weight of each auxiliary head")
+    parser.add_argument("--no-spec-augment", action="store_true",
+                        help="full mode: no random frequency/time masks on training slices")
     parser.add_argument("--replay-size", type=int, default=3000,
                         help="full mode: slices of training data kept (as embeddings) for personal replay")
 
@@ -186,7 +190,7 @@ def train_full(songs: list[Song], args: argparse.Namespace, version: str) -> Res
 
     from moodtui.train.network import build_network
 
-    model = build_network(aux_names, seed=args.seed)
+    model = build_network(aux_names, dropout=args.dropout, seed=args.seed)
     if args.init is not None:
         model.load_weights(os.fsdecode(args.init)) if args.init.suffix == ".h5" else \
             _copy_weights(keras.models.load_model(os.fsdecode(args.init), compile=False), model)
@@ -196,7 +200,7 @@ def train_full(songs: list[Song], args: argparse.Namespace, version: str) -> Res
     loss_weights = {"probs": 1.0}
     for name in aux_names:
         losses[f"aux_{name}"] = "mse"
-        loss_weights[f"aux_{name}"] = 0.5
+        loss_weights[f"aux_{name}"] = args.aux_weight
     model.compile(optimizer=keras.optimizers.Adam(lr), loss=losses, loss_weights=loss_weights,
                   metrics={"probs": ["accuracy"]})
 
@@ -211,6 +215,8 @@ def train_full(songs: list[Song], args: argparse.Namespace, version: str) -> Res
             if shuffle:
                 # Gain augmentation: +-6 dB is a constant shift of the normalised log-mel.
                 xb += rng.uniform(-0.3, 0.3, size=(len(idx), 1, 1, 1)).astype(np.float32)
+                if not args.no_spec_augment:
+                    _spec_augment(xb, rng)
             targets = {"probs": y[idx]}
             weights = {"probs": class_weight[y[idx]]}
             for name in aux_names:
@@ -250,6 +256,8 @@ def train_full(songs: list[Song], args: argparse.Namespace, version: str) -> Res
         metadata = _base_metadata(version, "full", songs, train_songs, val_songs, x_train, validation)
         metadata["embedding_id"] = version
         metadata["training"] = {"mode": "full", "epochs": epochs, "learning_rate": lr, "aux_targets": list(aux_names),
+                                "dropout": args.dropout, "aux_weight": args.aux_weight,
+                                "spec_augment": not args.no_spec_augment, "batch_size": args.batch_size,
                                 "max_slices_per_song": args.max_slices_per_song, "seed": args.seed}
         export_checked(serving, staging, metadata, x_val if len(x_val) else x_train[:64])
         # A replay sample of the training data, as embeddings, for personal retraining.
@@ -258,6 +266,20 @@ def train_full(songs: list[Song], args: argparse.Namespace, version: str) -> Res
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return Result(staging, metadata)
+
+
+def _spec_augment(batch: np.ndarray, rng: np.random.Generator) -> None:
+    """SpecAugment-style masks, in place: one band of up to 16 mel bins and one span of up to 20
+    frames per slice set to the batch's floor, so the network cannot lean on one narrow cue."""
+    floor = float(batch.min())
+    n, mels, frames, _ = batch.shape
+    for i in range(n):
+        width = rng.integers(0, 17)
+        start = rng.integers(0, mels - width + 1)
+        batch[i, start:start + width] = floor
+        span = rng.integers(0, 21)
+        start = rng.integers(0, frames - span + 1)
+        batch[i, :, start:start + span] = floor
 
 
 def _copy_weights(source, target) -> None:
