@@ -92,9 +92,9 @@ def test_moodtui_in_a_real_terminal(model_env: Path, small_model: Path, tmp_path
     command = f"env -u COLUMNS -u LINES {env} {shlex.quote(str(MOODTUI))} {shlex.quote(str(library))}; echo MOODTUI-EXIT=$?; sleep 60"
     term = terminal_factory(command)
 
-    screen = term.wait_for(lambda s: "tracks ·" in s and "scanning" not in s and "model " in s,
-                           "the library and the model")
-    assert "Title" in screen and "Mood" in screen and "Quit" in screen
+    screen = term.wait_for(lambda s: "tracks ·" in s and "scanning" not in s and "model " in s and "Quit" in s,
+                           "the library, the model and the footer")
+    assert "Title" in screen and "Mood" in screen
 
     term.keys("Enter")
     screen = term.wait_for(lambda s: "slice 1/" in s, "the first slice of the playing track")

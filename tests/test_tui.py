@@ -687,6 +687,21 @@ def test_a_current_model_that_fails_to_load_falls_back_with_a_notice(model_env: 
     run(scenario)
 
 
+def test_an_unusable_cache_leaves_a_plain_player_with_a_notice(model_env: Path, library: Path) -> None:
+    (model_env / "cache.sqlite").mkdir()  # sqlite cannot open a folder
+
+    async def scenario() -> None:
+        app = MoodApp(library)
+        async with app.run_test(size=SIZE) as pilot:
+            await wait_until(pilot, lambda: app.scan_done and app.model_state == "missing", "start-up")
+            assert len(app.view.rows) == 4
+            assert any("cannot open the cache" in text for text in app.notices), app.notices
+            await play_title(pilot, app, "Hum")
+            await wait_until(pilot, lambda: app.player.position_s > 0.2, "playback")
+
+    run(scenario)
+
+
 def test_a_corrupt_labels_database_is_recovered_with_a_notice(model_env: Path, library: Path) -> None:
     (model_env / "labels.json").write_text("{ this is not json")
 

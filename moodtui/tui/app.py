@@ -141,7 +141,9 @@ class MoodApp(App[int]):
         self.view = LibraryView()
         self.player = Player()
         self.cache_db = Cache()  # opens nothing yet: each worker thread connects on first use
-        self.analysis_cache = None  # moodtui.analysis.AnalysisCache, made by load_model (sqlite I/O)
+        self.analysis_cache = None  # moodtui.analysis.AnalysisCache, made by _open_caches (sqlite I/O)
+        self._library_index: LibraryIndex | None = None
+        self._cache_lock = threading.Lock()
         self.store = None  # moodtui.store.LabelStore, opened by load_labels (file I/O)
         self.model = None  # moodtui.model.MoodModel, or None while loading / when none loads
         self.model_state = "loading"  # "loading" | "ready" | "missing"
@@ -213,18 +215,35 @@ class MoodApp(App[int]):
 
     # -- start-up workers -------------------------------------------------------------------------
 
+    def _open_caches(self) -> LibraryIndex:
+        """The library index and the analysis cache, opened once by whichever worker comes first.
+
+        One thread at a time: two connections creating a new database at the same moment can make
+        the switch to WAL mode fail with "database is locked".
+        """
+        from moodtui.analysis import AnalysisCache
+
+        with self._cache_lock:
+            if self._library_index is None:
+                self._library_index = LibraryIndex(self.cache_db)
+                self.analysis_cache = AnalysisCache(self.cache_db)
+            return self._library_index
+
     @work(thread=True, exclusive=True, group="model", exit_on_error=False)
     def load_model(self) -> None:
-        from moodtui.analysis import AnalysisCache
         from moodtui.registry import load_current_model
 
-        self.analysis_cache = AnalysisCache(self.cache_db)
         try:
             model, notice = load_current_model()
         except ModelError as error:
             self.post_message(ModelReady(None, f"{error}: no mood model, playing without mood analysis"))
             return
         _warm_up(model)
+        try:
+            self._open_caches()
+        except MoodtuiError as error:
+            self.post_message(ModelReady(None, f"{error}: playing without mood analysis"))
+            return
         self.post_message(ModelReady(model, notice))
 
     @work(thread=True, exclusive=True, group="labels", exit_on_error=False)
@@ -247,7 +266,11 @@ class MoodApp(App[int]):
         pending: list = []
         last_post = time.monotonic()
         try:
-            index = LibraryIndex(self.cache_db)
+            index = self._open_caches()
+        except MoodtuiError as error:
+            self.post_message(Notice(f"{error}: scanning every file's tags", "warning"))
+            index = None
+        try:
             for batch in scan(self.directory, index, batch_size=SCAN_BATCH_SIZE, stats=stats):
                 if worker.is_cancelled:
                     return
