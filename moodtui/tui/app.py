@@ -213,6 +213,9 @@ class MoodApp(App[int]):
         self.notices.append(text)
         self.notify(text, severity=severity, markup=False, timeout=timeout or (8 if severity != "information" else 5))
 
+    # Workers whose arguments are big (10,000 paths, rows holding arrays) get a description: without
+    # one, Textual builds it from repr() of every argument, on the UI thread.
+
     # -- start-up workers -------------------------------------------------------------------------
 
     def _open_caches(self) -> LibraryIndex:
@@ -435,7 +438,7 @@ class MoodApp(App[int]):
             self._analyse_playing(row)
         self._update_status()
 
-    @work(thread=True, exclusive=True, group="open", exit_on_error=False)
+    @work(thread=True, exclusive=True, group="open", exit_on_error=False, description="open the track in the player")
     def open_track(self, row: TrackRow, token: int) -> None:
         try:
             opened = self.player.open(row.track.path)
@@ -563,7 +566,7 @@ class MoodApp(App[int]):
             return
         self.analyse_playing(row, self.model, self._analysis_token)
 
-    @work(thread=True, exclusive=True, group="playing", exit_on_error=False)
+    @work(thread=True, exclusive=True, group="playing", exit_on_error=False, description="analyse the playing track")
     def analyse_playing(self, row: TrackRow, model, token: int) -> None:
         from moodtui.analysis import analyse_cached
 
@@ -606,7 +609,7 @@ class MoodApp(App[int]):
 
     # -- analysis of the library ------------------------------------------------------------------
 
-    @work(thread=True, exclusive=True, group="cached-moods", exit_on_error=False)
+    @work(thread=True, exclusive=True, group="cached-moods", exit_on_error=False, description="read the cached moods")
     def load_cached_moods(self, model) -> None:
         """Every cached song mood under ``model``, in one query (the whole library at once)."""
         moods = self.analysis_cache.song_moods(model.version)
@@ -654,7 +657,7 @@ class MoodApp(App[int]):
                  if row.track.error is None and row.predicted is None and row.analysis_error is None]
         self.analyse_library(self.model, paths)
 
-    @work(thread=True, exclusive=True, group="library", exit_on_error=False)
+    @work(thread=True, exclusive=True, group="library", exit_on_error=False, description="analyse the library")
     def analyse_library(self, model, paths: list[str]) -> None:
         from moodtui.analysis import analyse_cached
 
@@ -853,7 +856,7 @@ class MoodApp(App[int]):
             self.show_notice(result.message, severity="error")
         self._update_status()
 
-    @work(thread=True, exclusive=True, group="switch", exit_on_error=False)
+    @work(thread=True, exclusive=True, group="switch", exit_on_error=False, description="rescore the cached moods under a new model")
     def switch_model(self, model, message: str) -> None:
         """Rescore the cached moods under ``model`` (no decoding) and make it the app's model."""
         _warm_up(model)
@@ -908,8 +911,10 @@ class MoodApp(App[int]):
         except MoodtuiError as error:
             self.post_message(Notice(f"cannot switch to model {name}: {error}", "error"))
             return
-        if notice:
+        if notice:  # the chosen version does not load: the shipped base model stands in
             self.post_message(Notice(notice, "warning"))
+            self.switch_model(model, f"model {name} does not load: using the base model ({model.version})")
+            return
         self.switch_model(model, f"now using model {name} ({model.version})")
 
     def action_errors(self) -> None:
@@ -925,7 +930,7 @@ class MoodApp(App[int]):
     def action_export_playlist(self) -> None:
         self.export_playlist([row for row in self.view.visible if row.error is None])
 
-    @work(thread=True, exclusive=True, group="export", exit_on_error=False)
+    @work(thread=True, exclusive=True, group="export", exit_on_error=False, description="write a playlist")
     def export_playlist(self, rows: list[TrackRow]) -> None:
         from moodtui.paths import data_home
         from moodtui.playlist import write_m3u

@@ -33,7 +33,7 @@ class LabelNextScreen(ModalScreen[str | None]):
         table.loading = True
         self.rank(self.app.model, self.app.labelled_paths, [row.path for row in self.app.view.rows])
 
-    @work(thread=True, exclusive=True)
+    @work(thread=True, exclusive=True, description="rank the unlabelled songs")  # no repr of 10,000 paths
     def rank(self, model, labelled: set[str], paths: list[str]) -> None:
         from moodtui.insights import label_next
 
