@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from moodtui.errors import ModelError, MoodtuiError
+from moodtui.fileio import atomic_write_text, fsync_directory
 from moodtui.model import MoodModel, read_metadata
 from moodtui.paths import data_home, shipped_model_path
 
@@ -65,7 +66,7 @@ def set_current(name: str, home: Path | None = None) -> None:
     """Make ``name`` the model in use (atomic); refuses a version that does not exist."""
     if name != BASE and not version_path(name, home).is_file():
         raise MoodtuiError(f"no model version {name!r} in {models_root(home)}")
-    _atomic_write_text(models_root(home) / "current", name + "\n")
+    atomic_write_text(models_root(home) / "current", name + "\n")
 
 
 def list_versions(home: Path | None = None) -> list[ModelVersion]:
@@ -86,7 +87,7 @@ def install_version(staged_dir: Path, name: str, home: Path | None = None, make_
     if target.exists():
         raise MoodtuiError(f"model version {name} already exists")
     os.replace(staged_dir, target)
-    _fsync_dir(target.parent)
+    fsync_directory(target.parent)
     if make_current:
         set_current(name, home)
     prune(home)
@@ -131,28 +132,6 @@ def _metadata_or_error(path: Path) -> dict[str, Any]:
         return read_metadata(path)
     except ModelError as exc:
         return {"error": str(exc)}
-
-
-def _atomic_write_text(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    _fsync_dir(path.parent)
-
-
-def _fsync_dir(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def describe(version: ModelVersion) -> dict[str, Any]:

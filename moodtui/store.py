@@ -36,7 +36,6 @@ equal size within one timestamp tick could go unnoticed until the next write).
 
 from __future__ import annotations
 
-import errno
 import fcntl
 import glob
 import json
@@ -59,6 +58,7 @@ from tinydb.storages import Storage
 from moodtui import CLASSES
 from moodtui import identity
 from moodtui.errors import AudioError, MoodtuiError, display_path
+from moodtui.fileio import fsync_directory
 from moodtui.paths import data_home
 
 LABELS_FILE_NAME = "labels.json"
@@ -317,7 +317,7 @@ class LabelStore:
             counter += 1
         try:
             os.rename(self.path, aside)
-            _fsync_directory(self.path.parent)
+            fsync_directory(self.path.parent)
         except OSError as error:
             raise MoodtuiError(
                 f"labels database {display_path(self.path)} is unreadable ({reason}) "
@@ -549,20 +549,8 @@ def _atomic_write(path: Path, payload: bytes) -> tuple[int, int, int, int]:
         with suppress(FileNotFoundError):
             os.unlink(temp_name)
         raise
-    _fsync_directory(path.parent)
+    fsync_directory(path.parent)
     return (info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns)
-
-
-def _fsync_directory(directory: Path) -> None:
-    """Make a rename in ``directory`` durable."""
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    except OSError as error:
-        if error.errno != errno.EINVAL:  # some file systems cannot fsync a directory
-            raise
-    finally:
-        os.close(fd)
 
 
 def _temp_prefix(path: Path) -> str:
