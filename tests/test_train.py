@@ -11,7 +11,6 @@ import time
 from pathlib import Path
 
 import numpy as np
-import pytest
 
 from audio_factory import write_song
 from conftest import run_moodtui
