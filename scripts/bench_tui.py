@@ -89,7 +89,10 @@ def write_songs(folder: Path, count: int, seconds: float) -> list[Path]:
         signal = sum(np.sin(2 * np.pi * root * ratio * t) for ratio in (1, 1.25, 1.5)) * 0.1
         signal += 0.05 * np.convolve(rng.standard_normal(t.size), np.ones(8) / 8, mode="same")
         path = folder / f"{i:03d} song.{('mp3', 'flac', 'ogg')[i % 3]}"
-        soundfile.write(path, signal.astype(np.float32), rate)
+        # In blocks: one soundfile.write of a few minutes of ogg/vorbis crashes libsndfile 1.2.2.
+        with soundfile.SoundFile(path, "w", rate, 1) as output:
+            for start in range(0, signal.size, 65536):
+                output.write(signal[start:start + 65536].astype(np.float32))
         paths.append(path)
     return paths
 
