@@ -11,7 +11,7 @@ worker and reports back with a message (``moodtui.tui.messages``):
   block by block (first block one slice long) so its mood appears while it starts playing;
 - ``analyse_library``: analyse the rest of the library with the same model, yielding to the
   playing track, posting results in batches; results and failures persist in the analysis cache;
-- ``write_label`` / ``undo_label``: the label store (file lock and fsync);
+- ``label_writer``: the label store (file lock, fsync), one label or undo at a time, in key order;
 - ``retrain``: the training job (a subprocess) and its progress; ``switch_model`` rescores the
   cached moods under a new model (after a retrain or a rollback).
 
@@ -43,11 +43,10 @@ from textual.worker import Worker, WorkerState, get_current_worker
 
 from moodtui.cache import Cache
 from moodtui.errors import AudioError, ModelError, MoodtuiError, display_path
-from moodtui.library import LibraryIndex, ScanStats, resolve_library_dir, scan
+from moodtui.library import LibraryIndex, resolve_library_dir, scan
 from moodtui.playback import Player
 from moodtui.tui.commands import PlayerCommands
 from moodtui.tui.library_view import MOOD_FILTERS, LibraryView, SortColumn, TrackRow
-from moodtui.tui.palette import format_time
 from moodtui.tui.messages import (
     AnalysisProgress,
     LabelChanged,
@@ -65,6 +64,7 @@ from moodtui.tui.messages import (
     TrackFailed,
     TrackStarted,
 )
+from moodtui.tui.palette import format_time
 from moodtui.tui.widgets.filter_input import FilterInput
 from moodtui.tui.widgets.now_playing import NowPlaying
 from moodtui.tui.widgets.track_list import TrackHeader, TrackList
@@ -106,8 +106,10 @@ class MoodApp(App[int]):
 
     BINDINGS = [
         Binding("space", "toggle_pause", "Pause", tooltip="pause / resume (plays the highlighted track when stopped)"),
-        Binding("left", "seek(-5)", "-5 s", show=False, tooltip="seek back 5 seconds"),
-        Binding("right", "seek(5)", "+5 s", show=False, tooltip="seek forward 5 seconds"),
+        Binding("left", f"seek({-SEEK_STEP_S})", f"-{SEEK_STEP_S:g} s", show=False,
+                tooltip=f"seek back {SEEK_STEP_S:g} seconds"),
+        Binding("right", f"seek({SEEK_STEP_S})", f"+{SEEK_STEP_S:g} s", show=False,
+                tooltip=f"seek forward {SEEK_STEP_S:g} seconds"),
         Binding("plus,equals_sign", "volume(1)", "Vol +", show=False, key_display="+", tooltip="volume up"),
         Binding("minus", "volume(-1)", "Vol -", show=False, key_display="-", tooltip="volume down"),
         Binding("right_square_bracket", "next_track", "Next", key_display="]", tooltip="next track of the list"),
@@ -151,7 +153,6 @@ class MoodApp(App[int]):
         self.notices: list[str] = []
         """Every notice shown this session, oldest first (the errors screen lists them)."""
         self.scan_done = False
-        self.scanned = 0
         self.analysis_progress: tuple[int, int] | None = None
         self.retraining = False
         self.retrain_stage = ""
@@ -208,10 +209,10 @@ class MoodApp(App[int]):
         self.load_labels()
         self.scan_library()
 
-    def show_notice(self, text: str, *, severity: str = "information", timeout: float | None = None) -> None:
+    def show_notice(self, text: str, *, severity: str = "information") -> None:
         """Show a one-line notice (a toast) and keep it in the session's notice list."""
         self.notices.append(text)
-        self.notify(text, severity=severity, markup=False, timeout=timeout or (8 if severity != "information" else 5))
+        self.notify(text, severity=severity, markup=False, timeout=5 if severity == "information" else 8)
 
     # Workers whose arguments are big (10,000 paths, rows holding arrays) get a description: without
     # one, Textual builds it from repr() of every argument, on the UI thread.
@@ -265,7 +266,6 @@ class MoodApp(App[int]):
     @work(thread=True, exclusive=True, group="scan", exit_on_error=False)
     def scan_library(self) -> None:
         worker = get_current_worker()
-        stats = ScanStats()
         pending: list = []
         last_post = time.monotonic()
         try:
@@ -274,17 +274,17 @@ class MoodApp(App[int]):
             self.post_message(Notice(f"{error}: scanning every file's tags", "warning"))
             index = None
         try:
-            for batch in scan(self.directory, index, batch_size=SCAN_BATCH_SIZE, stats=stats):
+            for batch in scan(self.directory, index, batch_size=SCAN_BATCH_SIZE):
                 if worker.is_cancelled:
                     return
                 pending += batch
                 if time.monotonic() - last_post >= SCAN_POST_INTERVAL_S:
-                    self.post_message(ScanBatch(pending, stats.files, done=False))
+                    self.post_message(ScanBatch(pending, done=False))
                     pending, last_post = [], time.monotonic()
         except MoodtuiError as error:
             self.post_message(ScanFailed(str(error)))
             return
-        self.post_message(ScanBatch(pending, stats.files, done=True))
+        self.post_message(ScanBatch(pending, done=True))
 
     def on_model_ready(self, message: ModelReady) -> None:
         self.model = message.model
@@ -323,7 +323,6 @@ class MoodApp(App[int]):
             row.set_predicted(self._known_moods.get(row.path))
             if row.duration_s is None:
                 row.duration_s = self._known_durations.get(row.path)
-        self.scanned = message.scanned
         if message.done:
             self.scan_done = True
             _freeze_long_lived_objects()

@@ -27,7 +27,6 @@ class ScanBatch(Message):
     """Tracks found by the library scan since the last batch."""
 
     tracks: list[Track]
-    scanned: int
     done: bool
 
 
