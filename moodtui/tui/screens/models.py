@@ -15,6 +15,11 @@ def _percent(value: object) -> str:
     return f"{100 * float(value):.1f}%" if isinstance(value, (int, float)) else "-"
 
 
+def _when(created: object) -> str:
+    """An ISO time as "YYYY-MM-DD HH:MM" (what a listener needs to tell versions apart)."""
+    return str(created)[:16].replace("T", " ") if created else "-"
+
+
 class ModelsScreen(ModalScreen[str | None]):
     """Returns the chosen version's name (Enter), or None (Escape)."""
 
@@ -45,7 +50,7 @@ class ModelsScreen(ModalScreen[str | None]):
         for row in rows:
             error = row.get("error")
             table.add_row(
-                "●" if row["current"] else "", str(row["version"]), str(row.get("created") or "-"),
+                "●" if row["current"] else "", str(row["version"]), _when(row.get("created")),
                 str(row.get("kind") or "-"), str(row.get("songs") or "-"), _percent(row.get("song_accuracy")),
                 Text(str(error), style="red") if error else _percent(row.get("agreement")),
                 key=str(row["version"]))
