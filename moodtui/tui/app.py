@@ -1021,46 +1021,18 @@ def _name(path: str) -> str:
     return display_path(os.path.basename(path))
 
 
-@contextmanager
-def native_stderr_to_log(log_path: Path) -> Iterator[None]:
-    """Send what native libraries write to file descriptor 2 to a log file while the app runs.
-
-    Textual draws on stderr; libmpg123 (inside libsndfile), ALSA and onnxruntime write warnings
-    straight to descriptor 2, which would scribble over the screen. Textual gets its own
-    descriptor for the terminal (``sys.__stderr__``, which it draws on) and descriptor 2 points
-    at the log file until the app exits.
-    """
-    if not os.isatty(2):
-        yield
-        return
-    terminal_fd = os.dup(2)
-    terminal = os.fdopen(terminal_fd, "w", encoding="utf-8", errors="backslashreplace", buffering=1)
-    log_fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
-    saved = sys.__stderr__, sys.stderr
-    sys.stderr.flush()
-    os.dup2(log_fd, 2)
-    os.close(log_fd)
-    sys.__stderr__ = sys.stderr = terminal
-    try:
-        yield
-    finally:
-        terminal.flush()
-        os.dup2(terminal_fd, 2)
-        sys.__stderr__, sys.stderr = saved
-        terminal.close()
-
-
 def run_app(directory: str | None) -> int:
-    """``moodtui [DIR]``: open the player on DIR (default ~/Music, else the demo library)."""
-    from moodtui.paths import data_home
+    """``moodtui [DIR]``: open the player on DIR (default ~/Music, else the demo library).
 
+    Native libraries that write to file descriptor 2 (where Textual draws) are silenced at the C
+    level instead (ALSA/JACK handlers in moodtui.playback, dr_mp3 rather than libsndfile's
+    mpg123 for mp3, onnxruntime's log level): descriptor 2 is never redirected.
+    """
     try:
         folder, notice = resolve_library_dir(directory)
-        log_path = data_home() / "moodtui.log"
     except MoodtuiError as error:
         print(f"moodtui: {error}", file=sys.stderr)
         return 1
     app = MoodApp(folder, notice=notice)
-    with native_stderr_to_log(log_path):
-        result = app.run()
+    result = app.run()
     return result if isinstance(result, int) else (app.return_code or 0)
