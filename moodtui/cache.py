@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -52,7 +53,7 @@ class Cache:
             connection = sqlite3.connect(
                 self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False
             )
-            connection.execute("PRAGMA journal_mode=WAL")
+            _enable_wal(connection)
             # NORMAL is durable enough for a cache and avoids an fsync per transaction in WAL mode.
             connection.execute("PRAGMA synchronous=NORMAL")
         except sqlite3.DatabaseError as error:
@@ -99,3 +100,21 @@ class Cache:
         for connection in connections:
             connection.close()
         self._local = threading.local()
+
+
+def _enable_wal(connection: sqlite3.Connection) -> None:
+    """Switch to WAL mode, waiting out a concurrent first opener.
+
+    Changing the journal mode needs a moment of exclusive access that the busy timeout does not
+    cover: two threads or processes opening a new cache file together can see "database is
+    locked" here. Retry briefly instead of failing.
+    """
+    deadline = time.monotonic() + BUSY_TIMEOUT_S
+    while True:
+        try:
+            connection.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
