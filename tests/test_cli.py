@@ -110,3 +110,32 @@ def test_no_model_at_all_is_a_clear_error(tmp_path, home, monkeypatch):
     result = run_moodtui("predict", str(song))
     assert result.returncode == 1
     assert result.stderr.decode().strip() == f"moodtui: {tmp_path / 'nowhere.onnx'}: model file missing"
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="running as root: file permissions are not enforced")
+def test_unreadable_file_is_one_line(tmp_path, model_env):
+    song = write_song(tmp_path / "locked.wav", "neutral", 4.0)
+    song.chmod(0)
+    result = run_moodtui("predict", str(song))
+    assert result.returncode == 1
+    assert result.stderr.decode().strip() == f"moodtui: {song}: permission denied"
+
+
+def test_export_writes_a_playlist_of_one_mood_with_the_listeners_labels_first(tmp_path, model_env):
+    library = tmp_path / "music"
+    bright = [write_song(library / f"bright{k}.wav", "positive", 6.0, seed=50 + k) for k in range(2)]
+    dark = write_song(library / "dark.wav", "negative", 6.0, seed=60)
+    (library / "broken.mp3").write_text("not audio")
+    assert run_moodtui("label", str(dark), "positive").returncode == 0  # the listener disagrees
+    playlist = tmp_path / "happy.m3u"
+    result = run_moodtui("export", "--mood", "positive", "-o", str(playlist), str(library))
+    assert result.returncode == 0, result.stderr.decode()
+    lines = playlist.read_text(encoding="utf-8").splitlines()
+    assert lines[0] == "#EXTM3U"
+    entries = [ln for ln in lines if not ln.startswith("#")]
+    predicted = json.loads(run_moodtui("predict", "--json", *map(str, bright)).stdout)
+    by_model = {e["path"] for e in predicted if e["song"]["label"] == "positive"}
+    # The listener's label wins over the model's; the others follow the model.
+    assert sorted(entries) == sorted({str(dark)} | by_model)
+    assert "broken.mp3" in result.stderr.decode()
+    assert "1 by your labels" in result.stdout.decode()
