@@ -164,3 +164,15 @@ def test_killed_training_leaves_the_previous_model_and_a_second_job_is_refused(t
         proc.wait()
     assert current_name() == "base"
     assert [v.name for v in list_versions()] == ["base"]
+
+
+def test_segment_rows_train_on_the_slices_inside_each_window(tmp_path, home):
+    song = write_song(tmp_path / "two-moods.wav", "positive", 12.0)
+    manifest = tmp_path / "m.csv"
+    manifest.write_text(f"path,label,group,start_s,end_s\n{song},positive,t,0,6\n{song},negative,t,6,12\n"
+                        f"{write_song(tmp_path / 'b.wav', 'neutral', 6.0)},neutral,b,,\n")
+    result = run_moodtui("train", "--manifest", str(manifest), "--mode", "full", "--epochs", "1",
+                         "--val-fraction", "0", "--output", str(tmp_path / "out" / "m"))
+    assert result.returncode == 0, result.stderr.decode()[-1500:]
+    data = next(json.loads(line) for line in result.stdout.decode().splitlines() if '"data"' in line)
+    assert data["train_slices"] == 2 + 2 + 2 and data["val_songs"] == 0

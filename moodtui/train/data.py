@@ -31,6 +31,8 @@ class Song:
     aux: dict[str, float] = field(default_factory=dict)
     group: str = ""
     source: str = "manifest"
+    start_s: float | None = None  # a segment of the file (e.g. a teacher's 30-s window)
+    end_s: float | None = None
 
     def __post_init__(self) -> None:
         if not self.group:
@@ -38,9 +40,11 @@ class Song:
 
 
 def read_manifest(manifest: Path) -> list[Song]:
-    """CSV with a header: ``path,label`` plus optional numeric auxiliary columns and ``group``.
+    """CSV with a header: ``path,label`` plus optional numeric auxiliary columns, ``group``, and
+    ``start_s``/``end_s`` (a row about one segment of the file, e.g. a teacher's 30-s window).
 
-    Relative paths are taken from the manifest's folder. Labels are class names.
+    Relative paths are taken from the manifest's folder. Labels are class names. Rows sharing a
+    group stay on one side of the validation split.
     """
     try:
         handle = manifest.open(newline="", encoding="utf-8")
@@ -64,7 +68,10 @@ def read_manifest(manifest: Path) -> list[Song]:
                 value = (row.get(column) or "").strip()
                 if value:
                     aux[column[4:]] = float(value)
-            songs.append(Song(path, CLASSES.index(label), aux, (row.get("group") or "").strip(), "manifest"))
+            start = float(row["start_s"]) if row.get("start_s") else None
+            end = float(row["end_s"]) if row.get("end_s") else None
+            songs.append(Song(path, CLASSES.index(label), aux, (row.get("group") or "").strip(), "manifest",
+                              start, end))
     return songs
 
 

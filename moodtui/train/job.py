@@ -34,7 +34,7 @@ import numpy as np
 import moodtui
 from moodtui import CLASSES
 from moodtui.errors import MoodtuiError, display_path
-from moodtui.features import FEATURE_PARAMS
+from moodtui.features import FEATURE_PARAMS, SLICE_SECONDS
 from moodtui.model import EMBEDDING_OUTPUT, INPUT_NAME, METADATA_FORMAT, PROBS_OUTPUT, MoodModel
 from moodtui.paths import data_home, shipped_model_path
 from moodtui.train.data import Song, read_manifest, song_features, song_folds, split_by_song
@@ -152,7 +152,17 @@ def load_features(songs: list[Song], max_slices: int | None) -> tuple[list[Song]
     kept, features = [], []
     for i, song in enumerate(songs, start=1):
         try:
-            features.append(song_features(song.path, cache_dir, max_slices))
+            if song.start_s is not None:
+                # A segment (a teacher's 30-s window): the whole slices inside it.
+                every = song_features(song.path, cache_dir, None)
+                first = int(np.ceil(song.start_s / SLICE_SECONDS))
+                last = int(song.end_s // SLICE_SECONDS) if song.end_s is not None else len(every)
+                chosen = every[first:min(last, len(every))]
+                if not len(chosen):
+                    raise MoodtuiError("empty segment")
+                features.append(chosen)
+            else:
+                features.append(song_features(song.path, cache_dir, max_slices))
             kept.append(song)
         except MoodtuiError as exc:
             emit("skip", path=display_path(song.path), reason=str(exc))
