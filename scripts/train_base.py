@@ -11,7 +11,10 @@ Steps:
    the personalisation benchmark (scripts/bench_personalise.py). Packages whose music licence
    is not clearly free are only ever in this pool.
 2. Class labels come from the teacher's valence, cut at the terciles of the training tracks:
-   negative < t1 <= neutral < t2 <= positive. The teacher's other scores (energy,
+   negative < t1 <= neutral < t2 <= positive. Each of the teacher's 30-s windows is one training
+   row (its own class and scores, the slices inside it): a quarter of the windows differ in class
+   from their whole track, and these finer targets gave a clearly better embedding for
+   personalisation (scripts/bench_personalise.py). The teacher's other scores (energy,
    danceability, acousticness, ..., and valence itself) become auxiliary regression targets so the CNN's embedding
    also carries energy and texture, which the personalisation loop adapts to.
 3. With ``--imac DIR``, the listener's own songs that match IMAC (moodtui imac-match) join
@@ -109,11 +112,16 @@ def main() -> int:
     manifest = work / "base-manifest.csv"
     with manifest.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
-        writer.writerow(["path", "label", "group", *[f"aux_{k}" for k in aux_names]])
+        writer.writerow(["path", "label", "group", *[f"aux_{k}" for k in aux_names], "start_s", "end_s"])
+        windows = {}
+        for row in read_csv(args.corpus / "teacher_windows.csv"):
+            windows.setdefault(row["path"], []).append(row)
         for t in train_pool:
-            aux = [(t["scores"][k] - ranges[k][0]) / ((ranges[k][1] - ranges[k][0]) or 1) for k in aux_names]
-            writer.writerow([os.fspath(t["path"]), label_for(t["scores"]["valence"], cuts), t["rel"],
-                             *[f"{a:.4f}" for a in aux]])
+            for w in windows.get(t["rel"], []):
+                scores = {k: float(w[k]) for k in aux_names}
+                aux = [(scores[k] - ranges[k][0]) / ((ranges[k][1] - ranges[k][0]) or 1) for k in aux_names]
+                writer.writerow([os.fspath(t["path"]), label_for(scores["valence"], cuts), t["rel"],
+                                 *[f"{min(1, max(0, a)):.4f}" for a in aux], w["start_s"], w["end_s"]])
         imac_rows = []
         if args.imac is not None:
             sys.path.insert(0, os.fspath(REPO))
@@ -121,7 +129,7 @@ def main() -> int:
 
             imac_rows = training_rows(args.imac)
             for path, label in imac_rows:
-                writer.writerow([os.fspath(path), label, f"imac:{path}", *[""] * len(aux_names)])
+                writer.writerow([os.fspath(path), label, f"imac:{path}", *[""] * len(aux_names), "", ""])
     print(f"base training pool: {len(train_pool)} tracks from "
           f"{len({t['package'] for t in train_pool})} packages; held out: {len(held_out)} tracks "
           f"({', '.join(HELD_OUT_PACKAGES)}); IMAC songs: {len(imac_rows)}")
