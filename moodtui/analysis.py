@@ -178,13 +178,11 @@ class AnalysisCache:
             (*ident, model.version)).fetchone()
         if row is None:
             return None
-        emb_row = conn.execute(
-            "SELECT embeddings, dim FROM embeddings_v1 WHERE path=? AND size=? AND mtime_ns=? AND embedding_id=?",
-            (*ident, model.embedding_id)).fetchone()
         starts = np.frombuffer(row[1], dtype=np.float32)
         probs = np.frombuffer(row[2], dtype=np.float16).astype(np.float32).reshape(-1, len(CLASSES))
-        embeddings = (np.frombuffer(emb_row[0], dtype=np.float16).astype(np.float32).reshape(-1, emb_row[1])
-                      if emb_row else np.zeros((len(starts), 0), np.float32))
+        embeddings = self._embeddings(ident, model.embedding_id)
+        if embeddings is None:
+            embeddings = np.zeros((len(starts), 0), np.float32)
         return SongMood(os.fsdecode(path), row[0], starts, probs, embeddings, model.version)
 
     def get_error(self, path: str | os.PathLike[str]) -> str | None:
@@ -219,8 +217,9 @@ class AnalysisCache:
 
     def embeddings(self, path: str | os.PathLike[str], embedding_id: str) -> np.ndarray | None:
         ident = self._identity(path)
-        if ident is None:
-            return None
+        return self._embeddings(ident, embedding_id) if ident is not None else None
+
+    def _embeddings(self, ident: tuple[bytes, int, int], embedding_id: str) -> np.ndarray | None:
         row = self.cache.connect().execute(
             "SELECT embeddings, dim FROM embeddings_v1 WHERE path=? AND size=? AND mtime_ns=? AND embedding_id=?",
             (*ident, embedding_id)).fetchone()

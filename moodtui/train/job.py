@@ -314,17 +314,18 @@ def _predict_probs(model, x: np.ndarray) -> np.ndarray:
     return np.concatenate(out)
 
 
-def _song_probs(probs: np.ndarray, song_of: np.ndarray) -> np.ndarray:
+def _song_level(probs: np.ndarray, y: np.ndarray, song_of: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per song: the mean of its slices' probabilities, and its label."""
     n = int(song_of.max()) + 1
     sums = np.zeros((n, probs.shape[1]))
     np.add.at(sums, song_of, probs)
-    return sums / np.bincount(song_of, minlength=n)[:, None]
+    labels = np.zeros(n, int)
+    labels[song_of] = y
+    return sums / np.bincount(song_of, minlength=n)[:, None], labels
 
 
 def _song_accuracy(probs: np.ndarray, y: np.ndarray, song_of: np.ndarray) -> float:
-    song_probs = _song_probs(probs, song_of)
-    song_labels = np.zeros(len(song_probs), int)
-    song_labels[song_of] = y
+    song_probs, song_labels = _song_level(probs, y, song_of)
     return float((song_probs.argmax(1) == song_labels).mean())
 
 
@@ -336,9 +337,7 @@ def _confusion(true: np.ndarray, pred: np.ndarray) -> list[list[int]]:
 
 def _validation_report(model, x: np.ndarray, y: np.ndarray, song_of: np.ndarray) -> dict[str, Any]:
     probs = _predict_probs(model, x)
-    song_probs = _song_probs(probs, song_of)
-    song_labels = np.zeros(len(song_probs), int)
-    song_labels[song_of] = y
+    song_probs, song_labels = _song_level(probs, y, song_of)
     return {
         "songs": int(len(song_probs)),
         "slices": int(len(x)),
