@@ -144,6 +144,8 @@ CREATE TABLE IF NOT EXISTS embeddings_v1 (
     PRIMARY KEY (path, embedding_id));
 CREATE TABLE IF NOT EXISTS analysis_errors_v1 (
     path BLOB PRIMARY KEY, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL, error TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS analysis_warnings_v1 (
+    path BLOB PRIMARY KEY, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL, warning TEXT NOT NULL);
 """
 
 
@@ -183,7 +185,12 @@ class AnalysisCache:
         embeddings = self._embeddings(ident, model.embedding_id)
         if embeddings is None:
             embeddings = np.zeros((len(starts), 0), np.float32)
-        return SongMood(os.fsdecode(path), row[0], starts, probs, embeddings, model.version)
+        # A decoding warning (truncated file) belongs to the file, not the model: every later
+        # answer from the cache repeats it, as a fresh analysis would.
+        warning = conn.execute("SELECT warning FROM analysis_warnings_v1 WHERE path=? AND size=? AND mtime_ns=?",
+                               ident).fetchone()
+        return SongMood(os.fsdecode(path), row[0], starts, probs, embeddings, model.version,
+                        warning[0] if warning else None)
 
     def get_error(self, path: str | os.PathLike[str]) -> str | None:
         """The cached reason a file failed analysis (while the file is unchanged)."""
@@ -207,6 +214,10 @@ class AnalysisCache:
                              (*ident, model.embedding_id, mood.embeddings.astype(np.float16).tobytes(),
                               mood.embeddings.shape[1]))
             conn.execute("DELETE FROM analysis_errors_v1 WHERE path=?", (ident[0],))
+            if mood.warning:
+                conn.execute("INSERT OR REPLACE INTO analysis_warnings_v1 VALUES (?,?,?,?)", (*ident, mood.warning))
+            else:
+                conn.execute("DELETE FROM analysis_warnings_v1 WHERE path=?", (ident[0],))
 
     def put_error(self, path: str | os.PathLike[str], error: str) -> None:
         ident = self._identity(path)

@@ -165,6 +165,20 @@ MUSIC_SOURCES: dict[str, Callable[[Path], Iterator[MusicFile]]] = {
     "openclonk-data": music_in_folders("usr/share/games/openclonk", ["Music.ocg/*"]),
     "starfighter-data": music_in_folders("usr/share/starfighter", ["music/*"]),
     "pushover-data": music_in_folders("usr/share/pushover", ["themes/*"]),
+    # Added in the second session to widen the base model's training data (more styles:
+    # orchestral, ethnic, chiptune-like, rock, ambient).
+    "wesnoth-1.16-music": music_in_folders("usr/share/games/wesnoth/1.16", ["data/core/music/*"]),
+    "0ad-data": music_in_zip("usr/share/games/0ad/mods/public", "public.zip", "audio/music/"),
+    "supertux-data": music_in_folders("usr/share/games/supertux2", ["music/**/*"]),
+    "warzone2100-music": music_in_folders("usr/share/games/warzone2100", ["music/**/*"]),
+    "hedgewars-data": music_in_folders("usr/share/games/hedgewars", ["Data/Music/*"]),
+    "colobot-common-sounds": music_in_folders("usr/share/games/colobot", ["music/*"]),
+    "flare-game": music_in_folders("usr/share/games/flare", ["mods/*/music/*"]),
+    "extremetuxracer-data": music_in_folders("usr/share/games/etr", ["music/*"]),
+    "fillets-ng-data": music_in_folders("usr/share/games/fillets-ng", ["music/*"]),
+    "xmoto-data": music_in_folders("usr/share/games/xmoto", ["Textures/Musics/*"]),
+    "asc-music": music_in_folders("usr/share/games/asc", ["music/*"]),
+    "frozen-bubble-data": music_in_folders("usr/share/games/frozen-bubble", ["snd/*"]),
 }
 
 

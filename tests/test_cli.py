@@ -70,6 +70,11 @@ def test_bad_inputs_each_get_one_line_and_the_rest_is_processed(bad_files, model
     assert by_name["truncated.mp3"]["duration_s"] < 6 and "truncated" in by_name["truncated.mp3"]["warning"]
     # A non-UTF-8 name is shown with escapes, never a crash.
     assert any("caf\\xe9" in o["path"] and "slices" in o for o in out)
+    # Asked again, the answer comes from the analysis cache and still carries the warning.
+    again = run_moodtui("predict", "--json", os.fsencode(bad_files["truncated"]), timeout=60)
+    assert again.returncode == 0
+    assert "truncated or damaged: decoded" in again.stderr.decode()
+    assert json.loads(again.stdout)[0]["warning"] == by_name["truncated.mp3"]["warning"]
 
 
 def test_predict_json_schema(tmp_path, model_env):

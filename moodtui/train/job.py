@@ -516,27 +516,45 @@ def train_personal(songs: list[Song], args: argparse.Namespace, version: str) ->
     for k in range(heads):
         held = np.isin(song_of, folds[k]) if k < len(folds) else np.zeros(len(x), bool)
         fold_w = np.where(held, 0.0, w)
-        weights[f"head{k}"] = (fold_w / fold_w.mean()).astype(np.float32)
+        for family in HEAD_FAMILIES:
+            weights[f"{family}{k}"] = (fold_w / fold_w.mean()).astype(np.float32)
     inputs = keras.Input((x.shape[1],))
     regulariser = keras.regularizers.L2(1e-3)
-    outputs = {f"head{k}": keras.layers.Dense(len(CLASSES), activation="softmax", kernel_regularizer=regulariser,
-                                              name=f"head{k}")(inputs) for k in range(heads)}
+    ordinal_layer = _ordinal_layer_class()
+    outputs = {}
+    for k in range(heads):
+        outputs[f"free{k}"] = keras.layers.Dense(len(CLASSES), activation="softmax",
+                                                 kernel_regularizer=regulariser, name=f"free{k}")(inputs)
+        outputs[f"ordinal{k}"] = ordinal_layer(kernel_regularizer=regulariser, name=f"ordinal{k}")(inputs)
     multi = keras.Model(inputs, outputs)
     for k in range(heads):
-        multi.get_layer(f"head{k}").set_weights([base_kernel, base_bias])
-    multi.compile(optimizer=keras.optimizers.Adam(lr), loss={f"head{k}": "sparse_categorical_crossentropy"
-                                                             for k in range(heads)})
-    multi.fit(x, {f"head{k}": y for k in range(heads)}, sample_weight=weights, epochs=epochs,
+        multi.get_layer(f"free{k}").set_weights([base_kernel, base_bias])
+        multi.get_layer(f"ordinal{k}").set_weights(ordinal_from_softmax(base_kernel, base_bias))
+    multi.compile(optimizer=keras.optimizers.Adam(lr), loss={name: "sparse_categorical_crossentropy"
+                                                             for name in outputs})
+    multi.fit(x, {name: y for name in outputs}, sample_weight=weights, epochs=epochs,
               batch_size=len(x), verbose=0, callbacks=[_EpochEmitter(epochs)])
-    agree = []
-    for k, fold in enumerate(folds):
-        kernel, bias = multi.get_layer(f"head{k}").get_weights()
-        for i in fold:
-            probs = _softmax(embeddings[i] @ kernel + bias).mean(axis=0)
-            agree.append(int(probs.argmax() == kept[i].label))
+
+    def head_weights(name: str) -> tuple[np.ndarray, np.ndarray]:
+        layer_weights = multi.get_layer(name).get_weights()
+        return softmax_from_ordinal(*layer_weights) if name.startswith("ordinal") else tuple(layer_weights)
+
+    agreement = {}
+    for family in HEAD_FAMILIES:
+        agree = []
+        for k, fold in enumerate(folds):
+            kernel, bias = head_weights(f"{family}{k}")
+            for i in fold:
+                probs = _softmax(embeddings[i] @ kernel + bias).mean(axis=0)
+                agree.append(int(probs.argmax() == kept[i].label))
+        agreement[family] = float(np.mean(agree))
+    # The ordinal head wins ties: it has 66 parameters instead of 195, so with few labels it
+    # generalises better (scripts/bench_personalise.py); the free head is taken only when the
+    # listener's own held-out songs say their taste is not one ordered scale.
+    family = "ordinal" if agreement["ordinal"] >= agreement["free"] else "free"
     base_agree = [int(_softmax(e @ base_kernel + base_bias).mean(0).argmax() == s.label)
                   for e, s in zip(embeddings, kept)]
-    kernel, bias = multi.get_layer(f"head{len(folds)}").get_weights()
+    kernel, bias = head_weights(f"{family}{len(folds)}")
     serving.get_layer(PROBS_OUTPUT).set_weights([kernel, bias])
 
     train_x = np.concatenate(embeddings)
@@ -546,13 +564,15 @@ def train_personal(songs: list[Song], args: argparse.Namespace, version: str) ->
     metadata["data"]["replay_slices"] = int(len(replay_x))
     metadata["data"]["replay_share"] = round(replay_share, 3)
     metadata["agreement"] = {
-        "song_agreement": round(float(np.mean(agree)), 4),
-        "songs": len(agree),
+        "song_agreement": round(agreement[family], 4),
+        "songs": len(kept),
         "method": f"{len(folds)}-fold cross-validation by song: each song scored by a model trained without it",
         "base_model_agreement": round(float(np.mean(base_agree)), 4),
+        "head": family,
+        "head_agreement": {name: round(value, 4) for name, value in agreement.items()},
     }
     metadata["training"] = {"mode": "personal", "epochs": epochs, "learning_rate": lr,
-                            "trained_layer": PROBS_OUTPUT, "seed": args.seed}
+                            "trained_layer": PROBS_OUTPUT, "head": family, "seed": args.seed}
     staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=_staging_parent(args)))
     try:
         # A check batch of real slice features: decode the first labelled song's opening slices.
@@ -590,6 +610,52 @@ def _personal_training_set(song_embeddings: list[np.ndarray], labels: list[int],
     w = np.concatenate(ws)
     return (np.concatenate(xs).astype(np.float32), np.concatenate(ys), (w / w.mean()).astype(np.float32),
             np.concatenate(owners))
+
+
+HEAD_FAMILIES = ("ordinal", "free")
+"""Personal heads trained side by side: ``ordinal`` treats positive > neutral > negative as one
+ordered scale along a single direction of the embedding (adjacent-category logits); ``free`` is an
+unconstrained softmax layer. Both export as the same dense softmax layer."""
+
+ORDINAL_STEPS = np.arange(len(CLASSES), dtype=np.float32)
+"""Adjacent-category logits: class j gets j * (embedding . beta) + its cumulative threshold."""
+
+
+def softmax_from_ordinal(beta: np.ndarray, thresholds: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The dense softmax layer equal to an ordinal head: kernel column j = j * beta."""
+    beta = np.asarray(beta, dtype=np.float32).reshape(-1, 1)
+    kernel = beta * ORDINAL_STEPS[None, :]
+    bias = np.concatenate([[0.0], np.cumsum(thresholds)]).astype(np.float32)
+    return kernel, bias
+
+
+def ordinal_from_softmax(kernel: np.ndarray, bias: np.ndarray) -> list[np.ndarray]:
+    """The ordinal head closest to a softmax layer (its start point): the mean adjacent step."""
+    steps = np.diff(kernel, axis=1)
+    beta = steps.mean(axis=1, keepdims=True).astype(np.float32)
+    return [beta, np.diff(bias).astype(np.float32)]
+
+
+def _ordinal_layer_class():
+    """Keras layer for the ordinal head (created lazily: keras is imported late)."""
+    import keras
+
+    class OrdinalHead(keras.layers.Layer):
+        def __init__(self, kernel_regularizer=None, **kwargs):
+            super().__init__(**kwargs)
+            self.kernel_regularizer = kernel_regularizer
+
+        def build(self, input_shape):
+            self.beta = self.add_weight(shape=(input_shape[-1], 1), initializer="zeros",
+                                        regularizer=self.kernel_regularizer, name="beta")
+            self.thresholds = self.add_weight(shape=(len(CLASSES) - 1,), initializer="zeros", name="thresholds")
+
+        def call(self, inputs):
+            score = keras.ops.matmul(inputs, self.beta)
+            offsets = keras.ops.concatenate([keras.ops.zeros((1,)), keras.ops.cumsum(self.thresholds)])
+            return keras.ops.softmax(score * keras.ops.convert_to_tensor(ORDINAL_STEPS) + offsets)
+
+    return OrdinalHead
 
 
 def _softmax(logits: np.ndarray) -> np.ndarray:
