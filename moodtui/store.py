@@ -6,7 +6,7 @@ The labels live in ``data_home()/labels.json``, a TinyDB JSON file::
      "labels": {"1": {"path": "/music/a.mp3", "fingerprint": "9f…", "label": "positive",
                       "labelled_at": "2025-01-01T12:00:00.000+00:00", "model_version": "v3",
                       "model_probs": {"positive": 0.7, "neutral": 0.2, "negative": 0.1},
-                      "undone_at": null}, ...}}
+                      "undone_at": null, "size": 4812305}, ...}}
 
 Every label is an event, numbered in write order. Undo marks the latest event as undone, so the
 song's previous label (if any) becomes current again and the history keeps everything the
@@ -44,7 +44,7 @@ import os
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
@@ -91,6 +91,9 @@ class LabelRecord:
     """That model's song-level probabilities per class at that moment (read-only), or None."""
     undone_at: str | None = None
     """UTC time of the undo, or None while the event stands."""
+    size: int | None = None
+    """The file's size in bytes when labelled (None in records written without it): a moved file
+    is looked for only among files of this size, so finding it costs a few reads, not a library's."""
 
     @property
     def undone(self) -> bool:
@@ -107,6 +110,7 @@ class LabelRecord:
             "model_version": self.model_version,
             "model_probs": dict(self.model_probs) if self.model_probs is not None else None,
             "undone_at": self.undone_at,
+            "size": self.size,
         }
 
 
@@ -167,8 +171,42 @@ class LabelStore:
                 return record
         record = snapshot.by_path.get(where)
         if record is not None and fingerprint is not None and record.fingerprint != fingerprint:
-            return self._relink(record, {"fingerprint": fingerprint})
+            changes: dict[str, Any] = {"fingerprint": fingerprint}
+            with suppress(OSError):
+                changes["size"] = os.stat(where).st_size
+            return self._relink(record, changes)
         return record
+
+    def find_moved(self, files: Iterable[tuple[str | os.PathLike[str], int]]) -> list[LabelRecord]:
+        """Re-link labelled songs whose file is gone to where they now are among ``files``.
+
+        ``files`` are (path, size in bytes) pairs, e.g. a library scan. Only the files with the
+        byte size of a missing song are fingerprinted, so a whole library costs a few reads.
+        Returns the records re-linked (with their new path).
+        """
+        snapshot = self._current()
+        present = {_absolute(path): size for path, size in files}
+        missing = [record for record in snapshot.current.values()
+                   if record.size is not None and record.path not in present and not os.path.exists(record.path)]
+        if not missing:
+            return []
+        by_size: dict[int, list[str]] = {}
+        for path, size in present.items():
+            if path not in snapshot.by_path:  # a file that has a label of its own is not a moved one
+                by_size.setdefault(size, []).append(path)
+        fingerprints: dict[str, str | None] = {}
+        moved = []
+        for record in missing:
+            for candidate in by_size.get(record.size, ()):
+                if candidate not in fingerprints:
+                    try:
+                        fingerprints[candidate] = identity.fingerprint(candidate)
+                    except AudioError:
+                        fingerprints[candidate] = None
+                if fingerprints[candidate] == record.fingerprint:
+                    moved.append(self._relink(record, {"path": candidate}))
+                    break
+        return moved
 
     def labels_by_fingerprint(self) -> dict[str, LabelRecord]:
         """Every song's current label, keyed by fingerprint: one cheap read for a whole library."""
@@ -203,6 +241,10 @@ class LabelStore:
         where = _absolute(path)
         if fingerprint is None:
             fingerprint = identity.fingerprint(where)
+        try:
+            size: int | None = os.stat(where).st_size
+        except OSError:
+            size = None
         document = {
             "path": where,
             "fingerprint": fingerprint,
@@ -211,6 +253,7 @@ class LabelStore:
             "model_version": model_version,
             "model_probs": _probs_dict(model_probs),
             "undone_at": None,
+            "size": size,
         }
 
         def insert(db: TinyDB, snapshot: _Snapshot) -> LabelRecord:
@@ -234,7 +277,7 @@ class LabelStore:
 
         return self._modify(undo)
 
-    def _relink(self, record: LabelRecord, changes: dict[str, str]) -> LabelRecord:
+    def _relink(self, record: LabelRecord, changes: dict[str, Any]) -> LabelRecord:
         """Point every event of ``record``'s song at a new path or fingerprint (best effort)."""
 
         def update(db: TinyDB, snapshot: _Snapshot) -> None:
@@ -649,7 +692,14 @@ def _record_from_document(doc_id: str, document: object) -> LabelRecord:
         model_version=text("model_version", optional=True),
         model_probs=probs,
         undone_at=text("undone_at", optional=True),
+        size=_size(doc_id, document.get("size")),
     )
+
+
+def _size(doc_id: str, value: object) -> int | None:
+    if value is None or (isinstance(value, int) and not isinstance(value, bool) and value >= 0):
+        return value
+    raise _CorruptDatabase(f"label {doc_id}: bad 'size'")
 
 
 def _probs_dict(model_probs: Mapping[str, float] | Sequence[float] | None) -> dict[str, float] | None:

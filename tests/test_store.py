@@ -168,6 +168,27 @@ def test_moved_file_keeps_its_label(tmp_path: Path) -> None:
     assert [r.path for r in LabelStore(db).history()] == [str(moved)]
 
 
+def test_moved_files_are_found_among_a_library_scan_by_size_then_fingerprint(tmp_path: Path) -> None:
+    db = tmp_path / LABELS_FILE_NAME
+    kept, gone = write_song(tmp_path / "kept.wav", seed=1), write_song(tmp_path / "gone.wav", seed=2)
+    store = LabelStore(db)
+    store.add_label(kept, "positive")
+    store.add_label(gone, "negative")
+    assert store.current_labels()[1].size == gone.stat().st_size
+    moved = tmp_path / "new folder" / "renamed.wav"
+    moved.parent.mkdir()
+    gone.rename(moved)
+    other = write_song(tmp_path / "other.wav", seed=3, seconds=5.0)  # another size: never read
+    library = [(p, p.stat().st_size) for p in (kept, moved, other)]
+
+    [found] = LabelStore(db).find_moved(library)
+    assert found.path == str(moved) and found.label == "negative"
+    # Stored: a fresh store (another process) sees the label at the new path without a lookup.
+    assert {r.path: r.label for r in LabelStore(db).current_labels()} == {str(kept): "positive",
+                                                                         str(moved): "negative"}
+    assert LabelStore(db).find_moved(library) == []
+
+
 def test_copy_does_not_steal_the_path(tmp_path: Path) -> None:
     db = tmp_path / LABELS_FILE_NAME
     song = write_song(tmp_path / "a.wav")

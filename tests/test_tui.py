@@ -595,6 +595,25 @@ def test_labels_from_another_process_show_at_start(model_env: Path, library: Pat
     run(scenario)
 
 
+def test_a_labelled_song_moved_while_the_app_was_closed_shows_its_label_at_start(
+        model_env: Path, library: Path) -> None:
+    LabelStore(model_env / "labels.json").add_label(library / "Beta Crew/Hum.ogg", "negative")
+    (library / "Moved Away").mkdir()
+    (library / "Beta Crew/Hum.ogg").rename(library / "Moved Away/Hum (remaster).ogg")
+
+    async def scenario() -> None:
+        app = MoodApp(library)
+        async with app.run_test(size=SIZE) as pilot:
+            await wait_settled(pilot, app)
+            await wait_until(pilot, lambda: "● negative (you)" in row_line(app, "Hum"), "the moved song's label")
+            assert any("1 labelled song(s) found under a new name or folder" in text for text in app.notices)
+        # The store followed the file: the next start (or the CLI) finds it at its new path.
+        [record] = LabelStore(model_env / "labels.json").current_labels()
+        assert record.path == str(library / "Moved Away/Hum (remaster).ogg")
+
+    run(scenario)
+
+
 def test_retrain_with_too_few_labels_is_refused_with_a_message(model_env: Path, library: Path) -> None:
     async def scenario() -> None:
         app = MoodApp(library)

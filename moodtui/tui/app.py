@@ -159,6 +159,7 @@ class MoodApp(App[int]):
         self.retrain_job = None  # the running moodtui.retrain.RetrainJob, for cancel on quit
         self.last_retrain = None  # the moodtui.retrain.RetrainResult of the last retrain this session
         self._labels: dict[str, str] = {}
+        self._looked_for_moved_labels = False
         self._label_requests: queue.Queue[Callable[[], None]] = queue.Queue()
         self.moods_version: str | None = None
         """The model version of the last complete set of moods shown (all rows up to date)."""
@@ -308,14 +309,37 @@ class MoodApp(App[int]):
         return set(self._labels)
 
     def on_labels_loaded(self, message: LabelsLoaded) -> None:
-        if self.store is not None:
+        if self.store is not None and not message.relinked:
             self.label_writer()
         self._labels = dict(message.labels)
         for row in self.view.rows:
             row.user_label = self._labels.get(row.path)
         if message.notice:
-            self.show_notice(message.notice, severity="warning")
+            self.show_notice(message.notice, severity="information" if message.relinked else "warning")
         self._moods_changed()
+        self._look_for_moved_labels()
+
+    def _look_for_moved_labels(self) -> None:
+        """Once the scan is done and the labels are open: find labelled songs that were moved
+        or renamed since, so the table shows their label at once (not only when played)."""
+        if self._looked_for_moved_labels or not self.scan_done or self.store is None:
+            return
+        self._looked_for_moved_labels = True
+        files = [(row.path, row.track.size) for row in self.view.rows]
+        # Through the label writer's queue: the app's one writer thread for the labels database.
+        self._label_requests.put(lambda: self._find_moved_labels(files))
+
+    def _find_moved_labels(self, files: list[tuple[str, int]]) -> None:
+        try:
+            moved = self.store.find_moved(files)
+            if not moved:
+                return
+            labels = {record.path: record.label for record in self.store.current_labels()}
+        except MoodtuiError as error:
+            self.post_message(Notice(f"could not look for moved labelled songs: {error}", "warning"))
+            return
+        self.post_message(LabelsLoaded(labels, f"{len(moved)} labelled song(s) found under a new name or folder",
+                                       relinked=True))
 
     def on_scan_batch(self, message: ScanBatch) -> None:
         for row in self.view.add_tracks(message.tracks):
@@ -330,6 +354,8 @@ class MoodApp(App[int]):
                 self.show_notice(f"no audio files in {display_path(self.directory)}", severity="warning")
         self._refresh_list()
         self._start_library_analysis()
+        if message.done:
+            self._look_for_moved_labels()
 
     def on_scan_failed(self, message: ScanFailed) -> None:
         self.scan_done = True

@@ -101,6 +101,8 @@ class LabelsLoaded(Message):
 
     labels: dict[str, str]
     notice: str | None = None
+    relinked: bool = False
+    """True when sent after labelled songs were found at a new path (the store is already open)."""
 
 
 @dataclass
