@@ -26,6 +26,7 @@ import shutil
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -501,61 +502,13 @@ def train_personal(songs: list[Song], args: argparse.Namespace, version: str) ->
     epochs = args.epochs or 60
     lr = args.learning_rate or 0.02
 
-    # Honest agreement: each labelled song is scored by a model trained without it (k-fold by song,
-    # leave-one-out when labels are few). The fold models and the final model (all songs) are
-    # trained side by side as parallel heads of one Keras model, in one fit: one graph trace
-    # instead of one per fold.
     folds = song_folds(kept, min(5, len(kept)), args.seed)
-    # Replay anchors a listener with few labels; with more labels it would mostly pull towards the
-    # base's taste, which measurably hurts listeners whose taste differs (scripts/bench_personalise.py):
-    # its share shrinks as labels grow (30 % up to 10 songs, 10 % at 30, 5 % at 60).
-    replay_share = min(0.3, 3.0 / len(kept))
-    x, y, w, song_of = _personal_training_set(embeddings, [s.label for s in kept], replay_x, replay_y, replay_share)
-    heads = len(folds) + 1
-    weights = {}
-    for k in range(heads):
-        held = np.isin(song_of, folds[k]) if k < len(folds) else np.zeros(len(x), bool)
-        fold_w = np.where(held, 0.0, w)
-        for family in HEAD_FAMILIES:
-            weights[f"{family}{k}"] = (fold_w / fold_w.mean()).astype(np.float32)
-    inputs = keras.Input((x.shape[1],))
-    regulariser = keras.regularizers.L2(1e-3)
-    ordinal_layer = _ordinal_layer_class()
-    outputs = {}
-    for k in range(heads):
-        outputs[f"free{k}"] = keras.layers.Dense(len(CLASSES), activation="softmax",
-                                                 kernel_regularizer=regulariser, name=f"free{k}")(inputs)
-        outputs[f"ordinal{k}"] = ordinal_layer(kernel_regularizer=regulariser, name=f"ordinal{k}")(inputs)
-    multi = keras.Model(inputs, outputs)
-    for k in range(heads):
-        multi.get_layer(f"free{k}").set_weights([base_kernel, base_bias])
-        multi.get_layer(f"ordinal{k}").set_weights(ordinal_from_softmax(base_kernel, base_bias))
-    multi.compile(optimizer=keras.optimizers.Adam(lr), loss={name: "sparse_categorical_crossentropy"
-                                                             for name in outputs})
-    multi.fit(x, {name: y for name in outputs}, sample_weight=weights, epochs=epochs,
-              batch_size=len(x), verbose=0, callbacks=[_EpochEmitter(epochs)])
-
-    def head_weights(name: str) -> tuple[np.ndarray, np.ndarray]:
-        layer_weights = multi.get_layer(name).get_weights()
-        return softmax_from_ordinal(*layer_weights) if name.startswith("ordinal") else tuple(layer_weights)
-
-    agreement = {}
-    for family in HEAD_FAMILIES:
-        agree = []
-        for k, fold in enumerate(folds):
-            kernel, bias = head_weights(f"{family}{k}")
-            for i in fold:
-                probs = _softmax(embeddings[i] @ kernel + bias).mean(axis=0)
-                agree.append(int(probs.argmax() == kept[i].label))
-        agreement[family] = float(np.mean(agree))
-    # The ordinal head wins ties: it has 66 parameters instead of 195, so with few labels it
-    # generalises better (scripts/bench_personalise.py); the free head is taken only when the
-    # listener's own held-out songs say their taste is not one ordered scale.
-    family = "ordinal" if agreement["ordinal"] >= agreement["free"] else "free"
+    fit = fit_personal_head(embeddings, [s.label for s in kept], replay_x, replay_y, base_kernel, base_bias,
+                            folds, epochs=epochs, learning_rate=lr, progress=_EpochEmitter(epochs))
+    family, agreement, replay_share = fit.family, fit.agreement, fit.replay_share
     base_agree = [int(_softmax(e @ base_kernel + base_bias).mean(0).argmax() == s.label)
                   for e, s in zip(embeddings, kept)]
-    kernel, bias = head_weights(f"{family}{len(folds)}")
-    serving.get_layer(PROBS_OUTPUT).set_weights([kernel, bias])
+    serving.get_layer(PROBS_OUTPUT).set_weights([fit.kernel, fit.bias])
 
     train_x = np.concatenate(embeddings)
     metadata = _base_metadata(version, "personal", kept, kept, [], train_x, None)
@@ -582,6 +535,81 @@ def train_personal(songs: list[Song], args: argparse.Namespace, version: str) ->
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return Result(staging, metadata)
+
+
+@dataclass
+class PersonalFit:
+    """A listener's last layer: the kept head family, its dense softmax weights, the
+    cross-validated song agreement of each family, and the replay share used."""
+
+    family: str
+    kernel: np.ndarray
+    bias: np.ndarray
+    agreement: dict[str, float]
+    replay_share: float
+    final_heads: dict[str, tuple[np.ndarray, np.ndarray]]
+    """Every family's final head (trained on all songs), for comparisons."""
+
+
+def fit_personal_head(embeddings: list[np.ndarray], labels: list[int], replay_x: np.ndarray, replay_y: np.ndarray,
+                      base_kernel: np.ndarray, base_bias: np.ndarray, folds: list[list[int]], *, epochs: int = 60,
+                      learning_rate: float = 0.02, l2: float = 1e-3, progress=None) -> PersonalFit:
+    """Fit the last layer to the listener's songs (``embeddings[i]``: slice embeddings of song i).
+
+    Honest agreement: each labelled song is scored by a model trained without it (``folds``, by
+    song). The fold models and the final model (all songs), for each head family, are trained side
+    by side as parallel heads of one Keras model, in one fit: one graph trace instead of one per fold.
+    """
+    import keras  # TensorFlow enters here, in the training process only
+
+    # Replay anchors a listener with few labels; with more labels it would mostly pull towards the
+    # base's taste, which measurably hurts listeners whose taste differs (scripts/bench_personalise.py):
+    # its share shrinks as labels grow (30 % up to 10 songs, 10 % at 30, 5 % at 60).
+    replay_share = min(0.3, 3.0 / len(embeddings))
+    x, y, w, song_of = _personal_training_set(embeddings, labels, replay_x, replay_y, replay_share)
+    heads = len(folds) + 1
+    weights = {}
+    for k in range(heads):
+        held = np.isin(song_of, folds[k]) if k < len(folds) else np.zeros(len(x), bool)
+        fold_w = np.where(held, 0.0, w)
+        for family in HEAD_FAMILIES:
+            weights[f"{family}{k}"] = (fold_w / fold_w.mean()).astype(np.float32)
+    inputs = keras.Input((x.shape[1],))
+    regulariser = keras.regularizers.L2(l2)
+    ordinal_layer = _ordinal_layer_class()
+    outputs = {}
+    for k in range(heads):
+        outputs[f"free{k}"] = keras.layers.Dense(len(CLASSES), activation="softmax",
+                                                 kernel_regularizer=regulariser, name=f"free{k}")(inputs)
+        outputs[f"ordinal{k}"] = ordinal_layer(kernel_regularizer=regulariser, name=f"ordinal{k}")(inputs)
+    multi = keras.Model(inputs, outputs)
+    for k in range(heads):
+        multi.get_layer(f"free{k}").set_weights([base_kernel, base_bias])
+        multi.get_layer(f"ordinal{k}").set_weights(ordinal_from_softmax(base_kernel, base_bias))
+    multi.compile(optimizer=keras.optimizers.Adam(learning_rate),
+                  loss={name: "sparse_categorical_crossentropy" for name in outputs})
+    multi.fit(x, {name: y for name in outputs}, sample_weight=weights, epochs=epochs,
+              batch_size=len(x), verbose=0, callbacks=[progress] if progress is not None else [])
+
+    def head_weights(name: str) -> tuple[np.ndarray, np.ndarray]:
+        layer_weights = multi.get_layer(name).get_weights()
+        return softmax_from_ordinal(*layer_weights) if name.startswith("ordinal") else tuple(layer_weights)
+
+    agreement = {}
+    for family in HEAD_FAMILIES:
+        agree = []
+        for k, fold in enumerate(folds):
+            kernel, bias = head_weights(f"{family}{k}")
+            for i in fold:
+                probs = _softmax(embeddings[i] @ kernel + bias).mean(axis=0)
+                agree.append(int(probs.argmax() == labels[i]))
+        agreement[family] = float(np.mean(agree))
+    # The ordinal head wins ties: it has 66 parameters instead of 195, so with few labels it
+    # generalises better (scripts/bench_personalise.py); the free head is taken only when the
+    # listener's own held-out songs say their taste is not one ordered scale.
+    family = "ordinal" if agreement["ordinal"] >= agreement["free"] else "free"
+    final_heads = {name: head_weights(f"{name}{len(folds)}") for name in HEAD_FAMILIES}
+    return PersonalFit(family, *final_heads[family], agreement, replay_share, final_heads)
 
 
 def _personal_training_set(song_embeddings: list[np.ndarray], labels: list[int], replay_x: np.ndarray,
