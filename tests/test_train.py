@@ -19,7 +19,6 @@ from moodtui.analysis import analyse_file
 from moodtui.model import MoodModel
 from moodtui.registry import current_name, list_versions
 from moodtui.train.data import Song, song_folds, split_by_song
-from moodtui.train.job import ordinal_from_softmax, softmax_from_ordinal
 
 
 def _songs(n_per_class: int, groups_of: int = 1) -> list[Song]:
@@ -40,26 +39,6 @@ def test_folds_cover_every_song_once():
     folds = song_folds(songs, 5, seed=0)
     flat = sorted(i for f in folds for i in f)
     assert flat == list(range(len(songs)))
-
-
-def test_ordinal_head_exports_as_a_softmax_layer_with_ordered_classes():
-    rng = np.random.default_rng(0)
-    beta, thresholds = rng.normal(size=(16, 1)).astype(np.float32), np.array([0.3, -0.2], np.float32)
-    kernel, bias = softmax_from_ordinal(beta, thresholds)
-    assert kernel.shape == (16, len(CLASSES)) and bias.shape == (len(CLASSES),)
-    # Adjacent-category logits: log P(neutral)/P(positive) = score + t0, log P(negative)/P(neutral) = score + t1.
-    x = rng.normal(size=(5, 16)).astype(np.float32)
-    logits = x @ kernel + bias
-    score = (x @ beta)[:, 0]
-    np.testing.assert_allclose(logits[:, 1] - logits[:, 0], score + thresholds[0], rtol=1e-5, atol=1e-5)
-    np.testing.assert_allclose(logits[:, 2] - logits[:, 1], score + thresholds[1], rtol=1e-5, atol=1e-5)
-    # Moving along the scale passes through neutral: the predicted class is monotone in the score.
-    line = np.linspace(-20, 20, 200)[:, None] * beta[:, 0] / float(beta[:, 0] @ beta[:, 0])
-    predicted = (line @ kernel + bias).argmax(axis=1)
-    assert list(np.unique(predicted)) == [0, 1, 2] and np.all(np.diff(predicted) >= 0)
-    back_beta, back_thresholds = ordinal_from_softmax(kernel, bias)
-    np.testing.assert_allclose(back_beta, beta, rtol=1e-5, atol=1e-6)
-    np.testing.assert_allclose(back_thresholds, thresholds, rtol=1e-5, atol=1e-6)
 
 
 def test_small_model_metadata_describes_data_and_validation(small_model):
@@ -132,10 +111,6 @@ def test_personal_retrain_swaps_in_a_model_that_learned_the_listener(tmp_path, m
     meta = json.loads((model_env / "models" / done["version"] / "model.json").read_text())
     assert meta["kind"] == "personal" and meta["embedding_id"] == "test-small"
     assert meta["agreement"]["songs"] == 6 and 0 <= meta["agreement"]["song_agreement"] <= 1
-    # The head with the better cross-validated agreement is kept (the ordinal one on ties).
-    heads = meta["agreement"]["head_agreement"]
-    assert meta["agreement"]["head"] == max(("ordinal", "free"), key=lambda h: (heads[h], h == "ordinal"))
-    assert meta["agreement"]["song_agreement"] == heads[meta["agreement"]["head"]]
     assert meta["data"]["replay_slices"] > 0
     new = MoodModel.load(model_env / "models" / done["version"] / "model.onnx")
     flipped = sum(analyse_file(path, new).label == label for path, label in songs.items())

@@ -459,7 +459,7 @@ def test_models_screen_rolls_back_and_reloads(model_env: Path, library: Path, sm
             assert current_name() == "20990101-000000"
             await wait_settled(pilot, app)  # moods under the new version (rescored from embeddings)
             assert all(row.predicted is not None for row in app.view.rows)
-            assert f"model 20990101-000000" in screen_text(app)
+            assert "model 20990101-000000" in screen_text(app)
             await pilot.press("m")
             await wait_until(pilot, lambda: app.screen.query_one("#models-table").row_count == 2, "versions")
             await pilot.press("enter")  # the cursor starts on the version in use
