@@ -15,7 +15,8 @@ per-track statistics (mel-band mean and spread, chroma, onset strength).
     python scripts/bench_personalise.py CORPUS [--ks 0 3 5 10 20] [--repeats 2]
 
 CORPUS is the folder made by fetch_base_corpus.py + teacher_labels.py; the pool is the tracks of
-the packages train_base.py holds out.
+the packages train_base.py holds out. To measure a candidate base model before shipping it, set
+MOODTUI_BASE_MODEL to its .onnx (its .keras and -replay.npz must sit beside it).
 """
 
 from __future__ import annotations
@@ -134,7 +135,9 @@ def main() -> int:
                     ours.append(model_agreement(home, paths, labels, test))
                     base.append(baseline_agreement(features, labels, chosen, test) if k else np.nan)
                 rows.append((name, k, float(np.mean(ours)), float(np.nanmean(base)) if k else float("nan")))
-                print(f"{name:16s} k={k:2d}  moodtui {100 * rows[-1][2]:5.1f} %   "
+                # Spread of the draws: the standard error of the mean over repeats.
+                error = float(np.std(ours, ddof=1) / np.sqrt(len(ours))) if len(ours) > 1 else float("nan")
+                print(f"{name:16s} k={k:2d}  moodtui {100 * rows[-1][2]:5.1f} % (+/- {100 * error:.1f})   "
                       f"baseline LR {100 * rows[-1][3]:5.1f} %", flush=True)
     print("\nagreement on each listener's other songs (chance 33 %); goal: >= 85 % at k = 10")
     print(f"{'listener':16s} " + " ".join(f"{'k=' + str(k):>14s}" for k in args.ks))
