@@ -548,7 +548,8 @@ class PersonalFit:
 
 def fit_personal_head(embeddings: list[np.ndarray], labels: list[int], replay_x: np.ndarray, replay_y: np.ndarray,
                       base_kernel: np.ndarray, base_bias: np.ndarray, folds: list[list[int]], *, epochs: int = 60,
-                      learning_rate: float = 0.02, l2: float = 1e-3, progress=None) -> PersonalFit:
+                      learning_rate: float = 0.02, l2: float = 1e-3, replay_share: float | None = None,
+                      progress=None) -> PersonalFit:
     """Fit the last layer to the listener's songs (``embeddings[i]``: slice embeddings of song i).
 
     Honest agreement: each labelled song is scored by a model trained without it (``folds``, by
@@ -564,7 +565,8 @@ def fit_personal_head(embeddings: list[np.ndarray], labels: list[int], replay_x:
     # Replay anchors a listener with few labels; with more labels it would mostly pull towards the
     # base's taste, which measurably hurts listeners whose taste differs (scripts/bench_personalise.py):
     # its share shrinks as labels grow (30 % up to 10 songs, 10 % at 30, 5 % at 60).
-    replay_share = min(0.3, 3.0 / len(embeddings))
+    if replay_share is None:
+        replay_share = min(0.3, 3.0 / len(embeddings))
     x, y, w, song_of = _personal_training_set(embeddings, labels, replay_x, replay_y, replay_share)
     heads = len(folds) + 1
     weights = {}
