@@ -12,7 +12,7 @@ Listeners (labels from the teacher's scores, cut at the pool's terciles):
 Baseline, measured in the same run on the same songs and draws: logistic regression on simple
 per-track statistics (mel-band mean and spread, chroma, onset strength).
 
-    python scripts/bench_personalise.py CORPUS [--ks 0 3 5 10 20] [--repeats 2]
+    python scripts/bench_personalise.py CORPUS [--ks 0 3 5 10 20] [--repeats 3]
 
 CORPUS is the folder made by fetch_base_corpus.py + teacher_labels.py; the pool is the tracks of
 the packages train_base.py holds out. To measure a candidate base model before shipping it, set
@@ -95,7 +95,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("corpus", type=Path)
     parser.add_argument("--ks", type=int, nargs="+", default=[0, 3, 5, 10, 20])
-    parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
 
     pool = [t for t in corpus_tracks(args.corpus) if t["package"] in HELD_OUT_PACKAGES]
