@@ -140,7 +140,7 @@ def main() -> int:
            "--epochs", str(args.epochs), "--max-slices-per-song", str(args.max_slices_per_song),
            "--batch-size", "32", "--val-fraction", "0.2", "--dropout", str(args.dropout),
            "--aux-weight", str(args.aux_weight), "--output", os.fspath(args.output),
-           "--version", f"base-{time.strftime('%Y%m%d')}"]
+           "--version", f"base-{time.strftime('%Y%m%d-%H%M')}"]
     env = dict(os.environ, MOODTUI_HOME=os.fspath(work / "home"))
     env.pop("MOODTUI_BASE_MODEL", None)
     log = (work / "train-log.jsonl").open("w", encoding="utf-8")
