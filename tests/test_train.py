@@ -11,14 +11,16 @@ import time
 from pathlib import Path
 
 import numpy as np
-
+import pytest
 from audio_factory import write_song
 from conftest import run_moodtui
+
 from moodtui import CLASSES
 from moodtui.analysis import analyse_file
 from moodtui.model import MoodModel
 from moodtui.registry import current_name, list_versions
 from moodtui.train.data import Song, song_folds, split_by_song
+from moodtui.train.job import personal_replay_share
 
 
 def _songs(n_per_class: int, groups_of: int = 1) -> list[Song]:
@@ -39,6 +41,19 @@ def test_folds_cover_every_song_once():
     folds = song_folds(songs, 5, seed=0)
     flat = sorted(i for f in folds for i in f)
     assert flat == list(range(len(songs)))
+
+
+def test_replay_share_follows_how_much_the_base_agrees_with_the_listener():
+    # A base head that reads the class off the first three embedding dimensions.
+    kernel, bias = np.eye(4, 3, dtype=np.float32) * 5, np.zeros(3, np.float32)
+    songs = [np.tile(np.eye(4, dtype=np.float32)[c], (6, 1)) for c in (0, 1, 2) * 3]  # 9 songs
+    like_base = [0, 1, 2] * 3
+    opposite = [2, 1, 0] * 3
+    assert personal_replay_share(songs, like_base, kernel, bias) == pytest.approx(0.3)
+    # The base gets only the neutral songs right (3 of 9, chance): no replay of its taste.
+    assert personal_replay_share(songs, opposite, kernel, bias) == 0.0
+    # More labels: the share shrinks even for a listener who feels like the base.
+    assert personal_replay_share(songs * 10, like_base * 10, kernel, bias) == pytest.approx(3 / 90)
 
 
 def test_small_model_metadata_describes_data_and_validation(small_model):

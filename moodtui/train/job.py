@@ -36,9 +36,21 @@ import moodtui
 from moodtui import CLASSES
 from moodtui.errors import MoodtuiError, display_path
 from moodtui.features import FEATURE_PARAMS, SLICE_SECONDS
-from moodtui.model import EMBEDDING_OUTPUT, INPUT_NAME, METADATA_FORMAT, PROBS_OUTPUT, MoodModel
+from moodtui.model import (
+    EMBEDDING_OUTPUT,
+    INPUT_NAME,
+    METADATA_FORMAT,
+    PROBS_OUTPUT,
+    MoodModel,
+)
 from moodtui.paths import data_home, shipped_model_path
-from moodtui.train.data import Song, read_manifest, song_features, song_folds, split_by_song
+from moodtui.train.data import (
+    Song,
+    read_manifest,
+    song_features,
+    song_folds,
+    split_by_song,
+)
 
 PARITY_TOLERANCE = 1e-4
 MIN_PERSONAL_SONGS = 3
@@ -562,11 +574,8 @@ def fit_personal_head(embeddings: list[np.ndarray], labels: list[int], replay_x:
     """
     import keras  # TensorFlow enters here, in the training process only
 
-    # Replay anchors a listener with few labels; with more labels it would mostly pull towards the
-    # base's taste, which measurably hurts listeners whose taste differs (scripts/bench_personalise.py):
-    # its share shrinks as labels grow (30 % up to 10 songs, 10 % at 30, 5 % at 60).
     if replay_share is None:
-        replay_share = min(0.3, 3.0 / len(embeddings))
+        replay_share = personal_replay_share(embeddings, labels, base_kernel, base_bias)
     x, y, w, song_of = _personal_training_set(embeddings, labels, replay_x, replay_y, replay_share)
     heads = len(folds) + 1
     weights = {}
@@ -593,6 +602,28 @@ def fit_personal_head(embeddings: list[np.ndarray], labels: list[int], replay_x:
             agree.append(int(probs.argmax() == labels[i]))
     kernel, bias = multi.get_layer(f"head{len(folds)}").get_weights()
     return PersonalFit(kernel, bias, float(np.mean(agree)), replay_share)
+
+
+FULL_REPLAY_AGREEMENT = 2 / 3
+"""Base agreement with the listener's labelled songs from which replay gets its full share."""
+
+
+def personal_replay_share(embeddings: list[np.ndarray], labels: list[int], base_kernel: np.ndarray,
+                          base_bias: np.ndarray) -> float:
+    """The share of the training weight given to the base's replay sample.
+
+    Replay anchors a listener with few labels, but it carries the base's taste: it helps a
+    listener who feels like the base (+6 points at 3 songs per class) and hurts one who feels the
+    opposite (-14 points), measured with scripts/bench_personalise.py's draws. So its share
+    shrinks as labels grow (30 % up to 10 songs, 10 % at 30, 5 % at 60) and, below that, in
+    proportion to how far above chance the base agrees with the listener's own labelled songs
+    (full from FULL_REPLAY_AGREEMENT up): nothing for a listener the base gets wrong.
+    """
+    base_agreement = float(np.mean([_softmax(e @ base_kernel + base_bias).mean(axis=0).argmax() == label
+                                    for e, label in zip(embeddings, labels)]))
+    chance = 1.0 / len(CLASSES)
+    trust = float(np.clip((base_agreement - chance) / (FULL_REPLAY_AGREEMENT - chance), 0.0, 1.0))
+    return min(0.3, 3.0 / len(embeddings)) * trust
 
 
 def _personal_training_set(song_embeddings: list[np.ndarray], labels: list[int], replay_x: np.ndarray,
