@@ -5,8 +5,17 @@ from __future__ import annotations
 import errno
 import os
 import tempfile
+import time
 from contextlib import suppress
 from pathlib import Path
+
+TEMP_SUFFIX = ".tmp"
+
+
+def temp_file_prefix(path: Path) -> str:
+    """Name prefix of the temporary files :func:`atomic_write_bytes` makes beside ``path``
+    (with :data:`TEMP_SUFFIX`): what a crash may leave behind, for cleaning up."""
+    return f".{path.name}."
 
 
 def fsync_directory(directory: Path) -> None:
@@ -21,17 +30,36 @@ def fsync_directory(directory: Path) -> None:
         os.close(fd)
 
 
-def atomic_write_text(path: Path, text: str) -> None:
-    """Replace ``path`` by a file holding ``text``: temporary file, fsync, ``os.replace``, fsync dir."""
-    fd, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+def atomic_write_bytes(path: Path, payload: bytes, *, later_mtime: bool = False) -> os.stat_result:
+    """Replace ``path`` by a file holding ``payload``: temporary file, fsync, ``os.replace``,
+    fsync of the folder. Returns the new file's stat.
+
+    ``later_mtime`` gives the new file an mtime strictly later than the old one's, so readers that
+    cache by (inode, size, mtime) notice a rewrite within one timestamp tick.
+    """
+    previous_mtime_ns = 0
+    if later_mtime:
+        with suppress(FileNotFoundError):
+            previous_mtime_ns = os.stat(path).st_mtime_ns
+    fd, temp_name = tempfile.mkstemp(prefix=temp_file_prefix(path), suffix=TEMP_SUFFIX, dir=path.parent)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(payload)
             handle.flush()
+            if later_mtime:
+                now = time.time_ns()
+                os.utime(temp_name, ns=(now, max(now, previous_mtime_ns + 1)))
             os.fsync(handle.fileno())
+            info = os.fstat(handle.fileno())
         os.replace(temp_name, path)
     except BaseException:
         with suppress(FileNotFoundError):
             os.unlink(temp_name)
         raise
     fsync_directory(path.parent)
+    return info
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """Replace ``path`` by a file holding ``text`` (UTF-8), as :func:`atomic_write_bytes` does."""
+    atomic_write_bytes(path, text.encode("utf-8"))

@@ -42,7 +42,6 @@ import json
 import math
 import os
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
@@ -58,7 +57,7 @@ from tinydb.storages import Storage
 from moodtui import CLASSES
 from moodtui import identity
 from moodtui.errors import AudioError, MoodtuiError, display_path
-from moodtui.fileio import fsync_directory
+from moodtui.fileio import TEMP_SUFFIX, atomic_write_bytes, fsync_directory, temp_file_prefix
 from moodtui.paths import data_home
 
 LABELS_FILE_NAME = "labels.json"
@@ -376,7 +375,7 @@ class LabelStore:
         """Delete temporary files left by writers killed mid-write (the caller holds the lock)."""
         if self._stale_temp_files_removed:
             return
-        pattern = os.path.join(glob.escape(str(self.path.parent)), _temp_prefix(self.path) + "*.tmp")
+        pattern = os.path.join(glob.escape(str(self.path.parent)), temp_file_prefix(self.path) + "*" + TEMP_SUFFIX)
         for stale in glob.glob(pattern):
             with suppress(FileNotFoundError):
                 os.unlink(stale)
@@ -571,33 +570,11 @@ class _AtomicJSONStorage(Storage):
 def _atomic_write(path: Path, payload: bytes) -> tuple[int, int, int, int]:
     """Replace ``path`` by a file holding ``payload``, durably and atomically.
 
-    Returns the new file's signature (device, inode, size, mtime), as readers compute it.
+    Returns the new file's signature (device, inode, size, mtime), as readers compute it; the mtime
+    is strictly later than the old file's, so readers' caches notice this write (module docstring).
     """
-    try:
-        previous_mtime_ns = os.stat(path).st_mtime_ns
-    except FileNotFoundError:
-        previous_mtime_ns = 0
-    fd, temp_name = tempfile.mkstemp(prefix=_temp_prefix(path), suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(payload)
-            handle.flush()
-            # A strictly later mtime lets readers' caches notice this write (module docstring).
-            now = time.time_ns()
-            os.utime(temp_name, ns=(now, max(now, previous_mtime_ns + 1)))
-            os.fsync(handle.fileno())
-            info = os.fstat(handle.fileno())
-        os.replace(temp_name, path)
-    except BaseException:
-        with suppress(FileNotFoundError):
-            os.unlink(temp_name)
-        raise
-    fsync_directory(path.parent)
+    info = atomic_write_bytes(path, payload, later_mtime=True)
     return (info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns)
-
-
-def _temp_prefix(path: Path) -> str:
-    return f".{path.name}."
 
 
 def _lock_holder(fd: int) -> str:

@@ -517,9 +517,7 @@ def train_personal(songs: list[Song], args: argparse.Namespace, version: str) ->
     folds = song_folds(kept, min(5, len(kept)), args.seed)
     fit = fit_personal_head(embeddings, [s.label for s in kept], replay_x, replay_y, base_kernel, base_bias,
                             folds, epochs=epochs, learning_rate=lr, progress=_EpochEmitter(epochs))
-    replay_share = fit.replay_share
-    base_agree = [int(_softmax(e @ base_kernel + base_bias).mean(0).argmax() == s.label)
-                  for e, s in zip(embeddings, kept)]
+    base_agreement = float(np.mean(_song_predictions(embeddings, base_kernel, base_bias) == [s.label for s in kept]))
     serving.get_layer(PROBS_OUTPUT).set_weights([fit.kernel, fit.bias])
 
     train_x = np.concatenate(embeddings)
@@ -527,12 +525,12 @@ def train_personal(songs: list[Song], args: argparse.Namespace, version: str) ->
     metadata["embedding_id"] = base_model.embedding_id
     metadata["base_version"] = base_model.version
     metadata["data"]["replay_slices"] = int(len(replay_x))
-    metadata["data"]["replay_share"] = round(replay_share, 3)
+    metadata["data"]["replay_share"] = round(fit.replay_share, 3)
     metadata["agreement"] = {
         "song_agreement": round(fit.agreement, 4),
         "songs": len(kept),
         "method": f"{len(folds)}-fold cross-validation by song: each song scored by a model trained without it",
-        "base_model_agreement": round(float(np.mean(base_agree)), 4),
+        "base_model_agreement": round(base_agreement, 4),
     }
     metadata["training"] = {"mode": "personal", "epochs": epochs, "learning_rate": lr,
                             "trained_layer": PROBS_OUTPUT, "seed": args.seed}
@@ -594,14 +592,12 @@ def fit_personal_head(embeddings: list[np.ndarray], labels: list[int], replay_x:
                   loss={name: "sparse_categorical_crossentropy" for name in outputs})
     multi.fit(x, {name: y for name in outputs}, sample_weight=weights, epochs=epochs,
               batch_size=len(x), verbose=0, callbacks=[progress] if progress is not None else [])
-    agree = []
+    hits = []
     for k, fold in enumerate(folds):
-        kernel, bias = multi.get_layer(f"head{k}").get_weights()
-        for i in fold:
-            probs = _softmax(embeddings[i] @ kernel + bias).mean(axis=0)
-            agree.append(int(probs.argmax() == labels[i]))
+        predicted = _song_predictions([embeddings[i] for i in fold], *multi.get_layer(f"head{k}").get_weights())
+        hits.extend(predicted == [labels[i] for i in fold])
     kernel, bias = multi.get_layer(f"head{len(folds)}").get_weights()
-    return PersonalFit(kernel, bias, float(np.mean(agree)), replay_share)
+    return PersonalFit(kernel, bias, float(np.mean(hits)), replay_share)
 
 
 FULL_REPLAY_AGREEMENT = 2 / 3
@@ -619,8 +615,7 @@ def personal_replay_share(embeddings: list[np.ndarray], labels: list[int], base_
     proportion to how far above chance the base agrees with the listener's own labelled songs
     (full from FULL_REPLAY_AGREEMENT up): nothing for a listener the base gets wrong.
     """
-    base_agreement = float(np.mean([_softmax(e @ base_kernel + base_bias).mean(axis=0).argmax() == label
-                                    for e, label in zip(embeddings, labels)]))
+    base_agreement = float(np.mean(_song_predictions(embeddings, base_kernel, base_bias) == labels))
     chance = 1.0 / len(CLASSES)
     trust = float(np.clip((base_agreement - chance) / (FULL_REPLAY_AGREEMENT - chance), 0.0, 1.0))
     return min(0.3, 3.0 / len(embeddings)) * trust
@@ -652,6 +647,11 @@ def _personal_training_set(song_embeddings: list[np.ndarray], labels: list[int],
     w = np.concatenate(ws)
     return (np.concatenate(xs).astype(np.float32), np.concatenate(ys), (w / w.mean()).astype(np.float32),
             np.concatenate(owners))
+
+
+def _song_predictions(song_embeddings: list[np.ndarray], kernel: np.ndarray, bias: np.ndarray) -> np.ndarray:
+    """Each song's predicted class under a last layer: the argmax of its mean slice probabilities."""
+    return np.array([_softmax(e @ kernel + bias).mean(axis=0).argmax() for e in song_embeddings], dtype=int)
 
 
 def _softmax(logits: np.ndarray) -> np.ndarray:
