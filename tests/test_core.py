@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
-import sys
 import tracemalloc
 from pathlib import Path
 
@@ -21,20 +20,6 @@ from moodtui.errors import AudioError, ModelError
 from moodtui.features import (FEATURE_PARAMS, FRAMES_PER_SLICE, N_MELS, SLICE_SAMPLES, log_mel, mel_filterbank,
                               slice_features, track_slices)
 from moodtui.model import MoodModel
-
-
-def test_core_imports_neither_textual_nor_tensorflow():
-    code = (
-        "import sys\n"
-        "import moodtui.audio, moodtui.features, moodtui.model, moodtui.analysis, moodtui.store, moodtui.library\n"
-        "import moodtui.playback, moodtui.registry, moodtui.imac, moodtui.retrain, moodtui.insights\n"
-        "import moodtui.playlist, moodtui.identity, moodtui.cache, moodtui.cli, moodtui.train.data\n"
-        "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('textual', 'tensorflow', 'keras', 'tf2onnx'))\n"
-        "print(bad)\n"
-        "sys.exit(1 if bad else 0)\n"
-    )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-    assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_mel_filterbank_matches_librosa():
