@@ -10,12 +10,12 @@ worker and reports back with a message (``moodtui.tui.messages``):
 - ``open_track`` and ``analyse_playing``: open the chosen track in the player and analyse it
   block by block (first block one slice long) so its mood appears while it starts playing;
 - ``analyse_library``: analyse the rest of the library with the same model, yielding to the
-  playing track, posting results in batches; results and failures persist in the analysis cache;
-- ``label_writer``: the label store (file lock, fsync), one label or undo at a time, in key order;
+  playing track (``moodtui.library_analysis`` schedules both), posting results in batches;
 - ``retrain``: the training job (a subprocess) and its progress; ``switch_model`` rescores the
   cached moods under a new model (after a retrain or a rollback).
 
-Thread workers poll ``get_current_worker().is_cancelled`` so quitting is prompt.
+Thread workers poll ``get_current_worker().is_cancelled`` so quitting is prompt. What plays next
+is ``moodtui.playorder.PlayOrder``; labels are written by ``moodtui.label_writer.LabelWriter``.
 """
 
 from __future__ import annotations
@@ -23,14 +23,10 @@ from __future__ import annotations
 import asyncio
 import gc
 import os
-import queue
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
-from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -43,13 +39,16 @@ from textual.worker import Worker, WorkerState, get_current_worker
 
 from moodtui.cache import Cache
 from moodtui.errors import AudioError, ModelError, MoodtuiError, display_path
+from moodtui.label_writer import LabelOutcome, LabelWriter
 from moodtui.library import LibraryIndex, resolve_library_dir, scan
+from moodtui.library_analysis import AnalysisBatch, AnalysisScheduler
 from moodtui.playback import Player
+from moodtui.playorder import PlayOrder
 from moodtui.tui.commands import PlayerCommands
 from moodtui.tui.library_view import MOOD_FILTERS, LibraryView, SortColumn, TrackRow
 from moodtui.tui.messages import (
     AnalysisProgress,
-    LabelChanged,
+    LabelWritten,
     LabelsLoaded,
     ModelReady,
     ModelSwitched,
@@ -73,7 +72,6 @@ SEEK_STEP_S = 5.0
 POLL_INTERVAL_S = 0.25
 """How often the playback position is read (the slice display and the playhead follow it)."""
 SCAN_POST_INTERVAL_S = 0.1
-ANALYSIS_POST_INTERVAL_S = 0.25
 SCAN_BATCH_SIZE = 50
 """Files per scan batch: also how often the scan worker checks for cancellation."""
 WORKER_THREADS = 12
@@ -144,9 +142,14 @@ class MoodApp(App[int]):
         self.player = Player()
         self.cache_db = Cache()  # opens nothing yet: each worker thread connects on first use
         self.analysis_cache = None  # moodtui.analysis.AnalysisCache, made by _open_caches (sqlite I/O)
+        self.scheduler: AnalysisScheduler | None = None  # made with the analysis cache
         self._library_index: LibraryIndex | None = None
         self._cache_lock = threading.Lock()
         self.store = None  # moodtui.store.LabelStore, opened by load_labels (file I/O)
+        self.label_writer: LabelWriter | None = None  # started once the store is open
+        self.order = PlayOrder()
+        self.follow_playing = False
+        """After a track ends and the next starts, move the cursor to it (setting)."""
         self.model = None  # moodtui.model.MoodModel, or None while loading / when none loads
         self.model_state = "loading"  # "loading" | "ready" | "missing"
         self.playing: TrackRow | None = None
@@ -160,7 +163,6 @@ class MoodApp(App[int]):
         self.last_retrain = None  # the moodtui.retrain.RetrainResult of the last retrain this session
         self._labels: dict[str, str] = {}
         self._looked_for_moved_labels = False
-        self._label_requests: queue.Queue[Callable[[], None]] = queue.Queue()
         self.moods_version: str | None = None
         """The model version of the last complete set of moods shown (all rows up to date)."""
         self._known_moods: dict[str, np.ndarray] = {}
@@ -170,8 +172,6 @@ class MoodApp(App[int]):
         self._opened_token = -1  # the play request whose track the player holds
         self._failures_in_a_row = 0
         self._shown_second = -1
-        self._foreground_lock = threading.Lock()
-        self._foreground = 0  # analyses of the playing track running now (the library waits)
 
     # -- layout -----------------------------------------------------------------------------------
 
@@ -232,6 +232,7 @@ class MoodApp(App[int]):
             if self._library_index is None:
                 self._library_index = LibraryIndex(self.cache_db)
                 self.analysis_cache = AnalysisCache(self.cache_db)
+                self.scheduler = AnalysisScheduler(self.analysis_cache)
             return self._library_index
 
     @work(thread=True, exclusive=True, group="model", exit_on_error=False)
@@ -309,8 +310,9 @@ class MoodApp(App[int]):
         return set(self._labels)
 
     def on_labels_loaded(self, message: LabelsLoaded) -> None:
-        if self.store is not None and not message.relinked:
-            self.label_writer()
+        if self.store is not None and self.label_writer is None:
+            self.label_writer = LabelWriter(self.store, lambda outcome: self.post_message(LabelWritten(outcome)))
+            self.label_writer.start()
         self._labels = dict(message.labels)
         for row in self.view.rows:
             row.user_label = self._labels.get(row.path)
@@ -322,24 +324,10 @@ class MoodApp(App[int]):
     def _look_for_moved_labels(self) -> None:
         """Once the scan is done and the labels are open: find labelled songs that were moved
         or renamed since, so the table shows their label at once (not only when played)."""
-        if self._looked_for_moved_labels or not self.scan_done or self.store is None:
+        if self._looked_for_moved_labels or not self.scan_done or self.label_writer is None:
             return
         self._looked_for_moved_labels = True
-        files = [(row.path, row.track.size) for row in self.view.rows]
-        # Through the label writer's queue: the app's one writer thread for the labels database.
-        self._label_requests.put(lambda: self._find_moved_labels(files))
-
-    def _find_moved_labels(self, files: list[tuple[str, int]]) -> None:
-        try:
-            moved = self.store.find_moved(files)
-            if not moved:
-                return
-            labels = {record.path: record.label for record in self.store.current_labels()}
-        except MoodtuiError as error:
-            self.post_message(Notice(f"could not look for moved labelled songs: {error}", "warning"))
-            return
-        self.post_message(LabelsLoaded(labels, f"{len(moved)} labelled song(s) found under a new name or folder",
-                                       relinked=True))
+        self.label_writer.find_moved([(row.path, row.track.size) for row in self.view.rows])
 
     def on_scan_batch(self, message: ScanBatch) -> None:
         for row in self.view.add_tracks(message.tracks):
@@ -452,6 +440,11 @@ class MoodApp(App[int]):
     # -- playback ---------------------------------------------------------------------------------
 
     def play_row(self, row: TrackRow) -> None:
+        """The listener chose ``row``: play it (the play order goes on from it)."""
+        self.order.play(row.path)
+        self._play(row)
+
+    def _play(self, row: TrackRow) -> None:
         """Start playing ``row`` (opening happens in a worker) and analyse it first."""
         self._play_token += 1
         self.playing = row
@@ -498,7 +491,7 @@ class MoodApp(App[int]):
         if self._failures_in_a_row >= max(len(self.view.visible), 1):
             self._stop_playing("none of the tracks in the list can be played")
             return
-        self._advance(+1, from_row=row)
+        self._advance(+1)
 
     def _stop_playing(self, notice: str | None = None) -> None:
         self._play_token += 1
@@ -516,7 +509,7 @@ class MoodApp(App[int]):
         if self.playing is None or self.opening:
             return
         if self.player.at_end:
-            self._advance(+1, from_row=self.playing, at_end=True)
+            self._advance(+1, at_end=True)
             return
         position = self.player.position_s
         self.now_playing.set_position(position, self.player.duration_s, self.player.is_paused)
@@ -524,25 +517,27 @@ class MoodApp(App[int]):
             self._shown_second = int(position)
             self._update_status()
 
-    def _advance(self, step: int, *, from_row: TrackRow | None = None, at_end: bool = False) -> None:
-        """Play the track ``step`` places away in the list as it is now (filtered and sorted)."""
-        rows = self.view.visible
-        if not rows:
-            self._stop_playing("the list is empty")
+    def _advance(self, step: int, *, at_end: bool = False) -> None:
+        """Play what the play order says comes next (``step`` +1) or came before (-1)."""
+        order = self.order
+        if step < 0:
+            path = order.previous()
+            if path is None:
+                self.show_notice("nothing played before this track")
+                return
+        else:
+            order.set_list([row.path for row in self.view.visible])
+            path = order.next(at_end=at_end, fallback_index=self.track_list.cursor)
+            if path is None:
+                self._stop_playing("end of the station" if order.station is not None else "end of the list")
+                return
+        row = self.view.by_path.get(path)
+        if row is None:  # gone from the library since it was queued or played
+            self._advance(step, at_end=at_end)
             return
-        anchor = from_row or self.playing
-        try:
-            index = rows.index(anchor) + step
-        except ValueError:
-            # The playing track is filtered out: go on from the highlighted row.
-            index = self.track_list.cursor + (step if step < 0 else 0)
-        if not 0 <= index < len(rows):
-            if at_end or step > 0:
-                self._stop_playing("end of the list")
-            else:
-                self.show_notice("start of the list")
-            return
-        self.play_row(rows[index])
+        self._play(row)
+        if at_end and self.follow_playing:
+            self.track_list.move_to(row)
 
     @property
     def opening(self) -> bool:
@@ -593,32 +588,18 @@ class MoodApp(App[int]):
 
     @work(thread=True, exclusive=True, group="playing", exit_on_error=False, description="analyse the playing track")
     def analyse_playing(self, row: TrackRow, model, token: int) -> None:
-        from moodtui.analysis import analyse_cached
-
         worker = get_current_worker()
-        with self._foreground_analysis():
-            try:
-                mood = analyse_cached(
-                    row.path, model, self.analysis_cache, first_block_slices=1,
-                    on_slices=lambda starts, probs: self.post_message(SlicesAnalysed(token, starts, probs)),
-                    cancelled=lambda: worker.is_cancelled)
-            except AudioError as error:
-                if not worker.is_cancelled:
-                    self.post_message(SongAnalysed(token, None, error.cause))
-                return
+        try:
+            mood = self.scheduler.analyse_playing(
+                row.path, model, cancelled=lambda: worker.is_cancelled,
+                on_slices=lambda starts, probs: self.post_message(SlicesAnalysed(token, starts, probs)))
+        except AudioError as error:
+            if not worker.is_cancelled:
+                self.post_message(SongAnalysed(token, None, error.cause))
+            return
         self.post_message(SongAnalysed(token, mood))
         self.post_message(MoodsUpdated(model.version, {row.path: mood.song_probs},
                                        durations={row.path: mood.duration_s}))
-
-    @contextmanager
-    def _foreground_analysis(self) -> Iterator[None]:
-        with self._foreground_lock:
-            self._foreground += 1
-        try:
-            yield
-        finally:
-            with self._foreground_lock:
-                self._foreground -= 1
 
     def on_slices_analysed(self, message: SlicesAnalysed) -> None:
         if message.token == self._analysis_token:
@@ -684,50 +665,14 @@ class MoodApp(App[int]):
 
     @work(thread=True, exclusive=True, group="library", exit_on_error=False, description="analyse the library")
     def analyse_library(self, model, paths: list[str]) -> None:
-        from moodtui.analysis import analyse_cached
-
         worker = get_current_worker()
-        cache = self.analysis_cache
-        moods: dict[str, np.ndarray] = {}
-        durations: dict[str, float] = {}
-        errors: dict[str, str] = {}
-        last_post = time.monotonic()
 
-        def post(finished: bool = False) -> None:
-            nonlocal moods, durations, errors, last_post
-            if moods or errors:
-                self.post_message(MoodsUpdated(model.version, moods, errors, durations))
-            self.post_message(AnalysisProgress(done, len(paths), finished))
-            moods, durations, errors, last_post = {}, {}, {}, time.monotonic()
+        def report(batch: AnalysisBatch) -> None:
+            if batch.moods or batch.errors:
+                self.post_message(MoodsUpdated(model.version, batch.moods, batch.errors, batch.durations))
+            self.post_message(AnalysisProgress(batch.done, batch.total, batch.finished))
 
-        def interrupted() -> bool:
-            return worker.is_cancelled or self._foreground > 0
-
-        done = 0
-        for path in paths:
-            while True:
-                while self._foreground > 0 and not worker.is_cancelled:
-                    time.sleep(0.02)  # the playing track goes first
-                if worker.is_cancelled:
-                    return
-                reason = cache.get_error(path)
-                if reason is not None:
-                    errors[path] = reason
-                    break
-                try:
-                    mood = analyse_cached(path, model, cache, cancelled=interrupted)
-                except AudioError as error:
-                    if error.cause == "analysis cancelled":
-                        continue  # interrupted by the playing track or by quitting: try again
-                    errors[path] = error.cause
-                    break
-                moods[path], durations[path] = mood.song_probs, mood.duration_s
-                break
-            done += 1
-            if time.monotonic() - last_post >= ANALYSIS_POST_INTERVAL_S:
-                post()
-            time.sleep(0)  # let the UI thread take the GIL between files
-        post(finished=True)
+        self.scheduler.analyse_library(model, paths, cancelled=lambda: worker.is_cancelled, report=report)
 
     def on_analysis_progress(self, message: AnalysisProgress) -> None:
         self.analysis_progress = None if message.finished else (message.done, message.total)
@@ -740,7 +685,7 @@ class MoodApp(App[int]):
         if row is None:
             self.show_notice("play a song first: p / n / x label the playing song")
             return
-        if self.store is None:
+        if self.label_writer is None:
             self.show_notice("the labels database is not open yet")
             return
         probs = None
@@ -750,62 +695,39 @@ class MoodApp(App[int]):
             probs = song.song_probs
         elif row.predicted is not None:
             probs = row.predicted
-        self._label_requests.put(partial(self._write_label, row.path, label, version,
-                                         None if probs is None else [float(p) for p in probs]))
-
-    @work(thread=True, exclusive=True, group="label-writer", exit_on_error=False)
-    def label_writer(self) -> None:
-        """Write labels and undos one at a time in the order of the keys (p then x: x stands)."""
-        worker = get_current_worker()
-        while not worker.is_cancelled:
-            try:
-                request = self._label_requests.get(timeout=0.1)
-            except queue.Empty:
-                continue
-            request()
-
-    def _write_label(self, path: str, label: str, model_version: str | None, probs: list[float] | None) -> None:
-        try:
-            previous = self.store.label_for(path)
-            self.store.add_label(path, label, model_version=model_version, model_probs=probs)
-        except MoodtuiError as error:
-            self.post_message(Notice(f"label not saved: {error}", "error"))
-            return
-        was = f" (was {previous.label})" if previous is not None and previous.label != label else ""
-        self.post_message(LabelChanged(path, label, f"labelled {_name(path)} {label}{was}"))
+        # Shown at once; the writer confirms it (or the row goes back to the stored label).
+        row.user_label = label
+        self._moods_changed()
+        self.label_writer.label(row.path, label, title=row.track.title, model_version=version,
+                                probs=None if probs is None else [float(p) for p in probs])
 
     def action_undo_label(self) -> None:
-        if self.store is None:
+        if self.label_writer is None:
             self.show_notice("the labels database is not open yet")
             return
-        self._label_requests.put(self._undo_label)
+        self.label_writer.undo(self._title_of)
 
-    def _undo_label(self) -> None:
-        try:
-            undone = self.store.undo_last()
-            if undone is None:
-                self.post_message(Notice("nothing to undo"))
-                return
-            now = self.store.label_for(undone.path, fingerprint=undone.fingerprint)
-        except MoodtuiError as error:
-            self.post_message(Notice(f"undo failed: {error}", "error"))
+    def _title_of(self, path: str) -> str | None:
+        row = self.view.by_path.get(path)
+        return row.track.title if row is not None else None
+
+    def on_label_written(self, message: LabelWritten) -> None:
+        outcome: LabelOutcome = message.outcome
+        if outcome.relabelled is not None:
+            self.on_labels_loaded(LabelsLoaded(outcome.relabelled, outcome.message, relinked=True))
             return
-        label = now.label if now is not None else None
-        after = f"; it is {label} again" if label else ""
-        self.post_message(LabelChanged(undone.path, label, f"undid {undone.label} on {_name(undone.path)}{after}"))
-
-    def on_label_changed(self, message: LabelChanged) -> None:
-        if message.label is None:
-            self._labels.pop(message.path, None)
-        else:
-            self._labels[message.path] = message.label
-        row = self.view.by_path.get(message.path)
-        if row is not None:
-            row.user_label = message.label
-        if self.playing is not None and self.playing.path == message.path:
-            self.now_playing.label_changed()
-        self.show_notice(message.message)
-        self._moods_changed()
+        if outcome.path is not None:
+            if outcome.changed and outcome.label is None:
+                self._labels.pop(outcome.path, None)
+            elif outcome.changed:
+                self._labels[outcome.path] = outcome.label
+            row = self.view.by_path.get(outcome.path)
+            if row is not None:
+                row.user_label = self._labels.get(outcome.path)
+            if self.playing is not None and self.playing.path == outcome.path:
+                self.now_playing.label_changed()
+            self._moods_changed()
+        self.show_notice(outcome.message, severity=outcome.severity)
 
     def on_notice(self, message: Notice) -> None:
         self.show_notice(message.text, severity=message.severity)
@@ -1014,6 +936,8 @@ class MoodApp(App[int]):
         if job is not None:
             job.cancel()
         self.workers.cancel_all()
+        if self.label_writer is not None:
+            self.label_writer.stop()  # the labels already typed are written first
         self.player.close()
         self.exit(0)
 
@@ -1041,10 +965,6 @@ def _short_path(path: Path) -> str:
         return display_path(Path("~") / path.relative_to(Path.home()))
     except ValueError:
         return display_path(path)
-
-
-def _name(path: str) -> str:
-    return display_path(os.path.basename(path))
 
 
 def run_app(directory: str | None) -> int:

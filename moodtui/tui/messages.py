@@ -9,6 +9,7 @@ import numpy as np
 from textual.message import Message
 
 from moodtui.analysis import SongMood
+from moodtui.label_writer import LabelOutcome
 from moodtui.library import Track
 from moodtui.model import MoodModel
 from moodtui.retrain import RetrainResult
@@ -106,12 +107,10 @@ class LabelsLoaded(Message):
 
 
 @dataclass
-class LabelChanged(Message):
-    """A label was added (``label``) or undone (``label`` is then the song's label now, or None)."""
+class LabelWritten(Message):
+    """The label writer served a request (a label, an undo, moved songs found, or a failure)."""
 
-    path: str
-    label: str | None
-    message: str
+    outcome: LabelOutcome
 
 
 @dataclass

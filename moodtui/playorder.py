@@ -1,0 +1,180 @@
+"""What plays next: the queue, then the list (in order or shuffled), a station, repeat, history.
+
+No Textual here. Songs are named by their path (the key shared with the label store and the
+analysis cache). The player asks :meth:`PlayOrder.next` when a track ends or the listener presses
+next, and :meth:`PlayOrder.previous` for "previous"; both return the path to play and record the
+move, so "previous" goes back through what actually played, whatever the order was.
+
+Modelled on mopidy's ``core/_tracklist.py`` (the order) kept apart from ``core/_playback.py``
+(the transport: here ``moodtui.playback.Player``).
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Sequence
+from enum import Enum
+from typing import Protocol
+
+HISTORY_LIMIT = 500
+"""Played songs remembered for "previous" (older ones are forgotten)."""
+
+
+class Repeat(Enum):
+    """What happens at the end of the list: stop, start again, or play the same song again."""
+
+    OFF = "off"
+    ALL = "all"
+    ONE = "one"
+
+    def next(self) -> Repeat:
+        modes = tuple(Repeat)
+        return modes[(modes.index(self) + 1) % len(modes)]
+
+
+class Station(Protocol):
+    """An endless source of songs (a mood radio): the next path, or None when it has run dry."""
+
+    name: str
+
+    def next(self) -> str | None: ...
+
+
+class PlayOrder:
+    """The play order over a list of paths (the visible list of the table, kept up to date).
+
+    - The queue (:attr:`queue`) plays first, in its order, each entry once.
+    - Then a station, when one is on (:attr:`station`), or else the list: in order, or shuffled
+      (:attr:`shuffle`) without repeats until every song of the list has played once.
+    - :attr:`repeat`: ``OFF`` stops at the end, ``ALL`` starts the list again (a new shuffle),
+      ``ONE`` plays the same song again when it ends (next still moves on).
+    """
+
+    def __init__(self, rng: random.Random | None = None) -> None:
+        self._rng = rng or random.Random()
+        self._list: Sequence[str] = ()
+        self._list_index: dict[str, int] = {}
+        self.queue: list[str] = []
+        self.shuffle = False
+        self.repeat = Repeat.OFF
+        self.station: Station | None = None
+        self._history: list[str] = []
+        self._position = -1  # index in _history of the song playing now (-1: none)
+        self._shuffle_played: set[str] = set()  # songs of this shuffle round already played
+
+    # -- the list ---------------------------------------------------------------------------------
+
+    def set_list(self, paths: Sequence[str]) -> None:
+        """The songs to play in order (the table's visible rows, filtered and sorted)."""
+        self._list = paths
+        self._list_index = {path: i for i, path in enumerate(paths)}
+
+    @property
+    def current(self) -> str | None:
+        return self._history[self._position] if self._position >= 0 else None
+
+    @property
+    def history(self) -> list[str]:
+        """What played, oldest first, up to and including the current song."""
+        return self._history[: self._position + 1]
+
+    # -- choosing ---------------------------------------------------------------------------------
+
+    def play(self, path: str) -> str:
+        """The listener chose ``path`` (Enter): it becomes the current song."""
+        self._record(path)
+        return path
+
+    def next(self, *, at_end: bool = False, fallback_index: int | None = None) -> str | None:
+        """The song after the current one (and make it current), or None: the end of the list.
+
+        ``at_end`` is True when the current song finished by itself (repeat one replays it).
+        ``fallback_index`` is where to go on from in the list when the current song is not in it
+        (filtered out): the index of the highlighted row.
+        """
+        current = self.current
+        if at_end and self.repeat is Repeat.ONE and current is not None:
+            return current
+        if self._position + 1 < len(self._history):  # after "previous": forward again through history
+            self._position += 1
+            return self._history[self._position]
+        if self.queue:
+            return self._record(self.queue.pop(0))
+        if self.station is not None:
+            chosen = self.station.next()
+            return self._record(chosen) if chosen is not None else None
+        chosen = self._next_shuffled() if self.shuffle else self._next_in_order(current, fallback_index)
+        return self._record(chosen) if chosen is not None else None
+
+    def previous(self) -> str | None:
+        """The song that played before the current one (and make it current), or None."""
+        if self._position <= 0:
+            return None
+        self._position -= 1
+        return self._history[self._position]
+
+    def _next_in_order(self, current: str | None, fallback_index: int | None) -> str | None:
+        if not self._list:
+            return None
+        index = self._list_index.get(current) if current is not None else None
+        if index is None:
+            index = (fallback_index - 1) if fallback_index is not None else -1
+        index += 1
+        if index >= len(self._list):
+            if self.repeat is not Repeat.ALL:
+                return None
+            index = 0
+        return self._list[max(index, 0)]
+
+    def _next_shuffled(self) -> str | None:
+        candidates = [path for path in self._list if path not in self._shuffle_played]
+        if not candidates:
+            if self.repeat is not Repeat.ALL or not self._list:
+                return None
+            self._shuffle_played.clear()  # a new round; not the song that just played, if there is a choice
+            candidates = [path for path in self._list if path != self.current] or list(self._list)
+        return self._rng.choice(candidates)
+
+    def _record(self, path: str) -> str:
+        del self._history[self._position + 1:]  # a new choice forgets the songs "previous" stepped back over
+        self._history.append(path)
+        if len(self._history) > HISTORY_LIMIT:
+            del self._history[: len(self._history) - HISTORY_LIMIT]
+        self._position = len(self._history) - 1
+        self._shuffle_played.add(path)
+        return path
+
+    def set_shuffle(self, on: bool) -> None:
+        """Shuffle on or off; turning it on starts a new round (the playing song counts as played)."""
+        self.shuffle = on
+        self._shuffle_played = {self.current} if self.current is not None else set()
+
+    def forget(self, keep: Callable[[str], bool]) -> None:
+        """Drop queued songs for which ``keep`` is false (removed from the library)."""
+        self.queue = [path for path in self.queue if keep(path)]
+
+    # -- the queue --------------------------------------------------------------------------------
+
+    def enqueue(self, path: str) -> int:
+        """Add ``path`` at the end of the queue; returns its place (1 = next)."""
+        self.queue.append(path)
+        return len(self.queue)
+
+    def move_in_queue(self, index: int, step: int) -> int:
+        """Move queue entry ``index`` by ``step`` places (clamped); returns its new index."""
+        if not 0 <= index < len(self.queue):
+            return index
+        target = min(max(index + step, 0), len(self.queue) - 1)
+        self.queue.insert(target, self.queue.pop(index))
+        return target
+
+    def remove_from_queue(self, index: int) -> str | None:
+        if 0 <= index < len(self.queue):
+            return self.queue.pop(index)
+        return None
+
+    def clear_queue(self) -> int:
+        """Empty the queue; returns how many songs it held."""
+        count = len(self.queue)
+        self.queue.clear()
+        return count
