@@ -1,16 +1,16 @@
 """Decoding audio files to mono float32 at one fixed sample rate, streamed in blocks.
 
-flac, ogg/vorbis, opus, wav and aiff are decoded by libsndfile (through soundfile); mp3 by
-miniaudio's dr_mp3, because the mpg123 inside libsndfile prints warnings about damaged mp3 files
-straight to fd 2, which is where the player draws its screen; every other container (m4a/aac, wma, ...) goes through the ``ffmpeg`` executable when it is
-installed. A file is never loaded whole: a 3-hour mix is read, down-mixed and resampled block by
+The decoder is chosen by the file's content (``moodtui.formats``, the one table of formats), not
+its name: flac, ogg/vorbis, opus, wav and aiff are decoded by libsndfile (through soundfile); mp3
+by miniaudio's dr_mp3, because the mpg123 inside libsndfile prints warnings about damaged mp3
+files straight to fd 2, which is where the player draws its screen; every other container
+(m4a/aac, webm/mka, wma, ...) goes through the ``ffmpeg`` executable when it is installed. A file is never loaded whole: a 3-hour mix is read, down-mixed and resampled block by
 block, so memory stays bounded by the block size.
 """
 
 from __future__ import annotations
 
 import os
-import shutil
 import stat
 import subprocess
 from collections.abc import Iterator
@@ -21,18 +21,9 @@ import soundfile
 import soxr
 
 from moodtui.errors import AudioError
+from moodtui.formats import ffmpeg_path, format_of
 
 SAMPLE_RATE = 22_050
-
-# Extensions libsndfile decodes itself (libsndfile >= 1.1 for mp3, >= 1.0.29 for opus).
-NATIVE_EXTENSIONS = frozenset({".wav", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".aiff", ".aif"})
-# Containers that need ffmpeg.
-FFMPEG_EXTENSIONS = frozenset({".m4a", ".aac", ".mp4", ".m4b", ".wma", ".webm", ".mka", ".ape", ".wv"})
-AUDIO_EXTENSIONS = NATIVE_EXTENSIONS | FFMPEG_EXTENSIONS
-
-
-def ffmpeg_path() -> str | None:
-    return shutil.which("ffmpeg")
 
 
 def check_readable(path: Path) -> None:
@@ -67,13 +58,14 @@ def decode_blocks(path: str | os.PathLike[str], block_samples: int, first_block_
     """
     path = Path(path)
     check_readable(path)
-    ext = path.suffix.lower()
+    fmt = format_of(path)
     sink = warnings if warnings is not None else []
-    if ext in FFMPEG_EXTENSIONS:
+    if fmt is not None and fmt.decoder == "ffmpeg":
         source = _ffmpeg_chunks(path)
-    elif ext == ".mp3":
+    elif fmt is not None and fmt.decoder == "mp3":
         source = _mp3_chunks(path, sink)
     else:
+        # libsndfile's formats, and content nothing recognises (libsndfile, then ffmpeg, try it).
         source = _native_chunks(path, sink)
     yield from _rechunk(source, block_samples, first_block_samples or block_samples)
 

@@ -35,8 +35,8 @@ from mutagen.asf import ASFTags
 from mutagen.id3 import ID3
 
 from moodtui import CLASSES
-from moodtui.audio import AUDIO_EXTENSIONS
 from moodtui.errors import AudioError, MoodtuiError, display_path
+from moodtui.library import walk_audio_files
 from moodtui.paths import imac_table_path
 
 Counts = tuple[int, int, int]
@@ -249,21 +249,12 @@ class ImacScan:
 
 
 def _audio_files(directory: Path, scan: ImacScan) -> list[Path]:
-    """Audio files under ``directory`` by extension, in a stable order; unreadable folders are
-    recorded as skipped."""
-
+    """The library's audio files under ``directory`` (the player's walk: the same files, in the
+    same order); unreadable folders are recorded as skipped."""
     def skip_folder(error: OSError) -> None:
         scan.skipped.append((Path(error.filename or directory), f"cannot list folder ({error.strerror})"))
 
-    found = []
-    for folder, subfolders, files in os.walk(directory, onerror=skip_folder):
-        subfolders.sort()
-        found.extend(
-            Path(folder, name)
-            for name in sorted(files)
-            if os.path.splitext(name)[1].lower() in AUDIO_EXTENSIONS
-        )
-    return found
+    return [Path(entry.path) for entry in walk_audio_files(directory, on_error=skip_folder)]
 
 
 def scan_directory(directory: Path, index: ImacIndex | None = None) -> ImacScan:

@@ -10,23 +10,17 @@ still becomes a Track, with ``error`` set to a one-line reason: a scan never fai
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+import re
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import mutagen
 
 from moodtui.cache import Cache
 from moodtui.errors import MoodtuiError, display_path
+from moodtui.formats import listed_extensions
 from moodtui.paths import demo_library_dir
-
-AUDIO_EXTENSIONS = frozenset(
-    {
-        ".mp3", ".flac", ".ogg", ".oga", ".opus", ".wav", ".m4a", ".aac", ".mp4",
-        ".wma", ".aiff", ".aif", ".alac", ".ape", ".wv", ".mpc",
-    }
-)  # fmt: skip
-"""File name extensions (lower case, with the dot) that the scan picks up."""
 
 DEFAULT_BATCH_SIZE = 200
 
@@ -159,7 +153,7 @@ def scan(
     batch: list[Track] = []
     fresh: list[Track] = []  # read with mutagen in this batch: to store in the index
 
-    for entry in _walk_audio_files(root):
+    for entry in walk_audio_files(root):
         key = os.fsencode(entry.path)
         try:
             info = entry.stat()
@@ -170,12 +164,12 @@ def scan(
             seen.add(key)
             row = known.get(key)
             if row is not None and row[1:3] == (info.st_size, info.st_mtime_ns):  # see _COLUMNS
-                batch.append(_track_from_row(row, Path(entry.path)))
+                batch.append(with_folder_layout(_track_from_row(row, Path(entry.path)), root))
             else:
                 track = read_track(Path(entry.path), info.st_size, info.st_mtime_ns)
                 stats.tag_reads += 1
-                batch.append(track)
-                fresh.append(track)
+                fresh.append(track)  # the index keeps the tags as they are; the layout is the scan's
+                batch.append(with_folder_layout(track, root))
         if len(batch) >= batch_size:
             yield _flush(batch, fresh, index, stats)
             batch, fresh = [], []
@@ -194,10 +188,23 @@ def _flush(batch: list[Track], fresh: list[Track], index: LibraryIndex | None, s
     return batch
 
 
-def _walk_audio_files(root: Path) -> Iterator[os.DirEntry[str]]:
-    """Depth-first, name-sorted; files of a folder before its subfolders."""
+def walk_audio_files(
+    root: str | os.PathLike[str],
+    *,
+    on_error: Callable[[OSError], None] | None = None,
+    extensions: frozenset[str] | None = None,
+) -> Iterator[os.DirEntry[str]]:
+    """THE folder walk of moodtui: every audio file below ``root`` that the library lists.
+
+    Depth-first and sorted by name, the files of a folder before its subfolders. Follows symbolic
+    links but never enters a folder twice (no loops); skips hidden files and folders (names
+    starting with "."). A folder that cannot be read is skipped (``on_error`` is told). Listed
+    are the extensions of :func:`moodtui.formats.listed_extensions` (by default: what decodes
+    on this machine).
+    """
+    wanted = listed_extensions() if extensions is None else extensions
     visited: set[tuple[int, int]] = set()
-    pending = [str(root)]
+    pending = [os.fspath(root)]
     while pending:
         folder = pending.pop()
         try:
@@ -207,8 +214,10 @@ def _walk_audio_files(root: Path) -> Iterator[os.DirEntry[str]]:
             visited.add((folder_stat.st_dev, folder_stat.st_ino))
             with os.scandir(folder) as entries:
                 children = sorted(entries, key=lambda e: e.name)
-        except OSError:
-            continue  # unreadable folder: skip it rather than fail the whole scan
+        except OSError as error:
+            if on_error is not None:
+                on_error(error)
+            continue  # unreadable folder: skip it rather than fail the whole walk
         subfolders = []
         for child in children:
             if child.name.startswith("."):
@@ -219,9 +228,114 @@ def _walk_audio_files(root: Path) -> Iterator[os.DirEntry[str]]:
                 continue
             if is_dir:
                 subfolders.append(child.path)
-            elif os.path.splitext(child.name)[1].lower() in AUDIO_EXTENSIONS:
+            elif os.path.splitext(child.name)[1].lower() in wanted:
                 yield child
         pending.extend(reversed(subfolders))
+
+
+def is_listed(path: str | os.PathLike[str], root: str | os.PathLike[str],
+              extensions: frozenset[str] | None = None) -> bool:
+    """Whether :func:`walk_audio_files` of ``root`` would list ``path`` (by its name only)."""
+    if not _inside_and_visible(path, root):
+        return False
+    wanted = listed_extensions() if extensions is None else extensions
+    return os.path.splitext(os.fspath(path))[1].lower() in wanted
+
+
+def _inside_and_visible(path: str | os.PathLike[str], root: str | os.PathLike[str]) -> bool:
+    """Whether ``path`` is below ``root`` with no hidden name (".") on the way."""
+    relative = Path(os.path.relpath(path, root))
+    return relative.parts[:1] != ("..",) and not any(part.startswith(".") for part in relative.parts)
+
+
+_DISC_FOLDER = re.compile(r"^(cd|dis[ck])\s*\d+$", re.IGNORECASE)
+
+
+def folder_layout(path: Path, root: Path) -> tuple[str | None, str | None]:
+    """(artist, album) from the folders between ``root`` and ``path``: ``Artist/Album/song``
+    (a trailing ``CD1`` / ``Disc 2`` folder is passed over) or ``Artist - Album/song``."""
+    try:
+        folders = list(path.relative_to(root).parts[:-1])
+    except ValueError:
+        return None, None
+    while folders and _DISC_FOLDER.match(folders[-1]):
+        folders.pop()
+    if len(folders) >= 2:
+        return display_path(folders[-2]), display_path(folders[-1])
+    if len(folders) == 1 and " - " in folders[0]:
+        artist, album = folders[0].split(" - ", 1)
+        return display_path(artist.strip()) or None, display_path(album.strip()) or None
+    return None, None
+
+
+def with_folder_layout(track: Track, root: Path) -> Track:
+    """``track`` with a missing artist or album taken from the folder layout (tags win)."""
+    if track.artist is not None and track.album is not None:
+        return track
+    artist, album = folder_layout(track.path, root)
+    if (track.artist or artist) == track.artist and (track.album or album) == track.album:
+        return track
+    return replace(track, artist=track.artist or artist, album=track.album or album)
+
+
+def scan_paths(
+    root: str | Path, paths: Iterable[str | os.PathLike[str]], index: LibraryIndex | None = None
+) -> tuple[list[Track], list[Path]]:
+    """Look at some paths below ``root`` again (what a file watcher reported changed).
+
+    Returns the tracks of listed files that exist (tags from the index when the file is
+    unchanged; a folder given is walked) and the paths that are gone, which are dropped from the
+    index (a gone folder stands for everything below it).
+    """
+    root = Path(root).expanduser().absolute()
+    extensions = listed_extensions()
+    found: list[Track] = []
+    gone: list[Path] = []
+    fresh: list[Track] = []
+    entries: list[tuple[Path, os.stat_result]] = []
+    for raw in dict.fromkeys(os.fspath(p) for p in paths):
+        path = Path(raw)
+        try:
+            info = path.stat()
+        except FileNotFoundError:
+            if _inside_and_visible(path, root):
+                gone.append(path)
+            continue
+        except OSError:
+            continue
+        if path.is_dir():
+            if _inside_and_visible(path, root):
+                for entry in walk_audio_files(path, extensions=extensions):
+                    try:
+                        entries.append((Path(entry.path), entry.stat()))
+                    except OSError:
+                        continue
+        elif is_listed(path, root, extensions):
+            entries.append((path, info))
+    known = {} if index is None else _rows_for(index, [p for p, _ in entries])
+    for path, info in entries:
+        row = known.get(os.fsencode(path))
+        if row is not None and row[1:3] == (info.st_size, info.st_mtime_ns):
+            track = _track_from_row(row, path)
+        else:
+            track = read_track(path, info.st_size, info.st_mtime_ns)
+            fresh.append(track)
+        found.append(with_folder_layout(track, root))
+    if index is not None:
+        index.put(fresh)
+        gone_keys: list[bytes] = []
+        for path in gone:
+            gone_keys.append(os.fsencode(path))
+            gone_keys.extend(index._rows_under(path))
+        index.remove(gone_keys)
+    return found, gone
+
+
+def _rows_for(index: LibraryIndex, paths: list[Path]) -> dict[bytes, tuple]:
+    rows: dict[bytes, tuple] = {}
+    for folder in {p.parent for p in paths}:
+        rows.update(index._rows_under(folder))
+    return rows
 
 
 # Tag keys in mutagen's "easy" interface, then the names it does not translate: raw ID3 frames
@@ -328,15 +442,19 @@ def resolve_library_dir(arg: str | None) -> tuple[Path, str | None]:
 
 def _holds_audio(folder: Path) -> bool:
     """True as soon as the walk finds one audio file (it does not walk the whole folder)."""
-    return next(_walk_audio_files(folder), None) is not None
+    return next(walk_audio_files(folder), None) is not None
 
 
 __all__ = [
-    "AUDIO_EXTENSIONS",
     "LibraryIndex",
     "ScanStats",
     "Track",
+    "folder_layout",
+    "is_listed",
     "read_track",
     "resolve_library_dir",
     "scan",
+    "scan_paths",
+    "walk_audio_files",
+    "with_folder_layout",
 ]

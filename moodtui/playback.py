@@ -10,7 +10,8 @@ Three things that just_playback does not do for us:
 * **No sound device.** miniaudio then falls back to its *null* backend, which plays silently but
   keeps time, so the player (position, end of track) works as usual. :attr:`Player.backend_is_null`
   tells, and :meth:`Player.take_notice` gives a one-time notice for the user.
-* **Formats miniaudio cannot decode** (m4a/aac/mp4/wma...): :meth:`Player.open` transcodes them
+* **Formats miniaudio cannot decode** (m4a/aac/mp4/wma..., from ``moodtui.formats``, which
+  recognises a file by its content): :meth:`Player.open` transcodes them
   with ffmpeg to a temporary wav file (deleted when the next track is opened and on close), so
   ``open`` can take a moment (about a second for a few minutes of AAC): call it from a worker
   thread. The player's lock is not held while ffmpeg runs, so other calls (pause, position...)
@@ -33,14 +34,11 @@ from just_playback.ma_result import MiniaudioError
 from tinytag import TinyTagException
 
 from moodtui.errors import AudioError
+from moodtui.formats import ffmpeg_path, format_of
 
 NULL_BACKEND_NOTICE = "no sound device: playing silently on the null backend"
 VOLUME_STEP = 0.05
 TRANSCODE_TIMEOUT_S = 300.0
-
-# Containers miniaudio decodes itself (dr_wav also reads AIFF); everything else goes to ffmpeg.
-# A file with one of these extensions that miniaudio still fails to open is tried with ffmpeg too.
-NATIVE_EXTENSIONS = frozenset({".wav", ".mp3", ".flac", ".ogg", ".oga", ".opus", ".aiff", ".aif"})
 
 # --- keeping libasound / libjack quiet -----------------------------------------------------------
 
@@ -141,16 +139,36 @@ class Player:
             if self._playback is not None and self._state != _IDLE:
                 self._playback.stop()
                 self._state = _STOPPED
-        if path.suffix.lower() in NATIVE_EXTENSIONS:
+        fmt = format_of(path)
+        if fmt is not None and fmt.plays_natively:
             try:
-                return self._load(generation, path, path)
+                return self._load(generation, path, self._named_for(path, fmt.extensions))
             except AudioError:
-                if shutil.which("ffmpeg") is None:
+                if ffmpeg_path() is None:
                     raise
         transcoded = self._transcode(generation, path)
         if transcoded is None:
             return False
         return self._load(generation, path, transcoded)
+
+    def _named_for(self, path: Path, extensions: tuple[str, ...]) -> Path:
+        """``path``, or a symbolic link to it whose extension matches its content.
+
+        just_playback reads the length with tinytag, which trusts the extension: an Ogg file
+        named ``.mp3`` would otherwise last 0.04 s.
+        """
+        if path.suffix.lower() in extensions:
+            return path
+        with self._lock:
+            folder = self._ensure_temp_dir()
+            for attempt in range(100):
+                link = folder / f"renamed-{os.getpid()}-{self._generation}-{attempt}{extensions[0]}"
+                try:
+                    link.symlink_to(path.absolute())
+                except FileExistsError:
+                    continue
+                return link
+        return path
 
     def _load(self, generation: int, path: Path, playable: Path) -> bool:
         is_temp = playable != path
@@ -188,7 +206,7 @@ class Player:
 
     def _transcode(self, generation: int, path: Path) -> Path | None:
         """Decode ``path`` with ffmpeg into a temporary wav; None if a newer open() cancelled it."""
-        ffmpeg = shutil.which("ffmpeg")
+        ffmpeg = ffmpeg_path()
         if ffmpeg is None:
             kind = path.suffix.lstrip(".").lower() or "this file"
             raise AudioError(path, f"cannot play {kind} without ffmpeg (install ffmpeg)")
@@ -414,7 +432,6 @@ def _sound_server_or_card_present() -> bool:
 
 __all__ = [
     "NULL_BACKEND_NOTICE",
-    "NATIVE_EXTENSIONS",
     "Player",
     "silence_native_audio_errors",
 ]

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from audio_factory import write_song
 
-from moodtui.library import AUDIO_EXTENSIONS
+from moodtui.formats import listed_extensions
 from moodtui.paths import demo_library_dir
 from moodtui.store import LabelStore
 
@@ -60,7 +60,7 @@ class Terminal:
 
 def demo_or_generated_library(tmp_path: Path) -> Path:
     demo = demo_library_dir()
-    if demo.is_dir() and any(p.suffix.lower() in AUDIO_EXTENSIONS for p in demo.iterdir()):
+    if demo.is_dir() and any(p.suffix.lower() in listed_extensions() for p in demo.iterdir()):
         return demo
     library = tmp_path / "library"
     for i, kind in enumerate(("positive", "neutral", "negative")):
@@ -85,7 +85,7 @@ def terminal_factory(tmp_path: Path):
 def test_moodtui_in_a_real_terminal(model_env: Path, small_model: Path, tmp_path: Path, terminal_factory) -> None:
     assert MOODTUI.is_file(), f"the moodtui console script is not installed next to {sys.executable}"
     library = demo_or_generated_library(tmp_path)
-    first = sorted(p for p in library.iterdir() if p.suffix.lower() in AUDIO_EXTENSIONS)[0]
+    first = sorted(p for p in library.iterdir() if p.suffix.lower() in listed_extensions())[0]
     env = f"MOODTUI_HOME={shlex.quote(str(model_env))} MOODTUI_BASE_MODEL={shlex.quote(str(small_model))}"
     # The exit status is printed after the app ends; the shell then waits so the screen can be read.
     # COLUMNS / LINES from the test process (80x24) would override the real terminal size.
