@@ -106,20 +106,50 @@ def _window() -> np.ndarray:
     return (0.5 - 0.5 * np.cos(2 * np.pi * n / N_FFT)).astype(np.float32)
 
 
+@lru_cache(maxsize=1)
+def _mel_bands() -> tuple[tuple[int, int, np.ndarray], ...]:
+    """Each mel band as (first bin, end bin, weights): 2,013 of the filterbank's 131,200 weights
+    are non-zero, so summing each band's few bins costs a sixtieth of the dense product."""
+    bands = []
+    for weights in mel_filterbank():
+        nonzero = np.flatnonzero(weights)
+        lo, hi = int(nonzero[0]), int(nonzero[-1]) + 1
+        bands.append((lo, hi, np.ascontiguousarray(weights[lo:hi])))
+    return tuple(bands)
+
+
+# Frames per FFT call: bounds the temporary spectrum to a few MB.
+_FFT_CHUNK = 1024
+
+
 def log_mel(samples: np.ndarray) -> np.ndarray:
-    """Normalised log-mel spectrogram (N_MELS, frames) float32 of mono audio at SAMPLE_RATE."""
+    """Normalised log-mel spectrogram (N_MELS, frames) float32 of mono audio at SAMPLE_RATE.
+
+    float32 throughout, one real FFT call per chunk of frames, windowed frames written into one
+    reused buffer, and the mel sums over each band's non-zero bins only. Not a dense
+    filterbank product: that went through BLAS, whose threads tripled the CPU time on a busy
+    machine (and fought the analysis pool's processes for the cores).
+    """
     samples = np.ascontiguousarray(samples, dtype=np.float32)
     if samples.size < N_FFT:
         return np.zeros((N_MELS, 0), dtype=np.float32)
     frames = np.lib.stride_tricks.sliding_window_view(samples, N_FFT)[::HOP]
-    basis = mel_filterbank()
-    out = np.empty((N_MELS, frames.shape[0]), dtype=np.float32)
-    # Chunks of frames bound the temporary complex spectrum to a few MB.
-    step = 1024
-    for start in range(0, frames.shape[0], step):
-        spectrum = scipy.fft.rfft(frames[start:start + step] * _window(), axis=1, workers=1)
-        power = spectrum.real ** 2 + spectrum.imag ** 2
-        out[:, start:start + step] = basis @ power.T
+    n_frames = frames.shape[0]
+    window = _window()
+    bands = _mel_bands()
+    out = np.empty((N_MELS, n_frames), dtype=np.float32)
+    windowed = np.empty((min(_FFT_CHUNK, n_frames), N_FFT), dtype=np.float32)
+    for start in range(0, n_frames, _FFT_CHUNK):
+        chunk = frames[start:start + _FFT_CHUNK]
+        buffer = windowed[:chunk.shape[0]]
+        np.multiply(chunk, window, out=buffer)
+        spectrum = scipy.fft.rfft(buffer, axis=1, workers=1, overwrite_x=True)  # complex64
+        parts = spectrum.view(np.float32)  # re, im interleaved
+        np.square(parts, out=parts)
+        power = parts[:, 0::2] + parts[:, 1::2]
+        target = out[:, start:start + chunk.shape[0]]
+        for k, (lo, hi, weights) in enumerate(bands):
+            np.dot(power[:, lo:hi], weights, out=target[k])
     np.maximum(out, DB_FLOOR_POWER, out=out)
     np.log10(out, out=out)
     out *= 10.0 / NORM_STD_DB
@@ -169,8 +199,11 @@ def track_slices(blocks: Iterator[np.ndarray]) -> Iterator[SliceBatch]:
             yield SliceBatch(slice_features(block[:n_full * SLICE_SAMPLES]),
                              (offset + np.arange(n_full) * SLICE_SAMPLES) / SAMPLE_RATE)
         remainder = block[n_full * SLICE_SAMPLES:]
-        joined = np.concatenate([previous_tail, block])
-        previous_tail = joined[-SLICE_SAMPLES:]
+        # Only the last 3 s are kept, so only they are copied (not the whole block).
+        if block.size >= SLICE_SAMPLES:
+            previous_tail = block[-SLICE_SAMPLES:]
+        else:
+            previous_tail = np.concatenate([previous_tail, block])[-SLICE_SAMPLES:]
         offset += n_full * SLICE_SAMPLES
         if remainder.size:
             # Only the final block may hold a partial slice (decode_blocks guarantees it).
