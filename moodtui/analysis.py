@@ -67,7 +67,7 @@ class SongMood:
         return int(np.clip(np.searchsorted(self.starts_s, position_s, side="right") - 1, 0, len(self.starts_s) - 1))
 
     def to_json(self) -> dict[str, object]:
-        song = {c: round(float(p), 4) for c, p in zip(CLASSES, self.song_probs)}
+        song: dict[str, object] = {c: round(float(p), 4) for c, p in zip(CLASSES, self.song_probs)}
         song["label"] = self.label
         song["votes"] = {c: round(float(v), 4) for c, v in zip(CLASSES, self.votes)}
         return {

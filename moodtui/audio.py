@@ -15,6 +15,7 @@ import stat
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import soundfile
@@ -197,7 +198,8 @@ def _mp3_chunks(path: Path, warnings: list[str]) -> Iterator[np.ndarray]:
     import mutagen.mp3
 
     try:
-        info = mutagen.mp3.MP3(path).info
+        # mutagen declares FileType.info as None and sets MPEGInfo's fields at run time.
+        info: Any = mutagen.mp3.MP3(path).info
     except (mutagen.MutagenError, OSError) as exc:
         raise AudioError(path, f"not a readable mp3 file ({_first_line(exc)})") from None
     with open(path, "rb") as handle:

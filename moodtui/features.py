@@ -45,6 +45,9 @@ MIN_TAIL_SECONDS = 1.0
 
 assert SLICE_SAMPLES % HOP == 0
 
+INPUT_SHAPE = (N_MELS, FRAMES_PER_SLICE, 1)
+"""The model's input per slice: mel bands x frames x one channel."""
+
 FEATURE_PARAMS: dict[str, object] = {
     "sample_rate": SAMPLE_RATE,
     "slice_seconds": SLICE_SECONDS,
@@ -63,7 +66,7 @@ FEATURE_PARAMS: dict[str, object] = {
     "norm_std_db": NORM_STD_DB,
     "frames_per_slice": FRAMES_PER_SLICE,
     "min_tail_seconds": MIN_TAIL_SECONDS,
-    "input_shape": [N_MELS, FRAMES_PER_SLICE, 1],
+    "input_shape": list(INPUT_SHAPE),
 }
 
 

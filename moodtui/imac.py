@@ -22,7 +22,6 @@ from __future__ import annotations
 import csv
 import functools
 import json
-import os
 import re
 import sys
 import unicodedata

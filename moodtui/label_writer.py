@@ -12,6 +12,7 @@ import queue
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Literal
 
 from moodtui.errors import MoodtuiError, display_path
 
@@ -27,7 +28,7 @@ class LabelOutcome:
     label: str | None = None
     changed: bool = False
     relabelled: dict[str, str] | None = None
-    severity: str = "information"
+    severity: Literal["information", "warning", "error"] = "information"
 
 
 def song_name(path: str, title: str | None = None) -> str:

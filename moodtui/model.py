@@ -18,7 +18,7 @@ import numpy as np
 
 from moodtui import CLASSES
 from moodtui.errors import ModelError, display_path
-from moodtui.features import FEATURE_PARAMS
+from moodtui.features import FEATURE_PARAMS, INPUT_SHAPE
 
 INPUT_NAME = "mel"
 PROBS_OUTPUT = "probs"
@@ -127,9 +127,9 @@ class MoodModel:
             raise ModelError(f"{display_path(onnx_path)}: ONNX graph lacks input '{INPUT_NAME}' or outputs "
                              f"'{PROBS_OUTPUT}'/'{EMBEDDING_OUTPUT}'")
         shape = list(inputs[INPUT_NAME].shape)[1:]
-        if shape != list(FEATURE_PARAMS["input_shape"]):
+        if shape != list(INPUT_SHAPE):
             raise ModelError(f"{display_path(onnx_path)}: input shape {shape} does not match features "
-                             f"{FEATURE_PARAMS['input_shape']}")
+                             f"{list(INPUT_SHAPE)}")
         return cls(onnx_path, meta, session)
 
     def predict(self, features: np.ndarray, batch: int = 64) -> SlicePredictions:

@@ -412,7 +412,7 @@ def _uses_null_backend(playback: Playback) -> bool:
     try:
         from _ma_playback import lib
 
-        attrs = playback._Playback__ma_attrs  # type: ignore[attr-defined]
+        attrs = playback._Playback__ma_attrs
         return bool(attrs.device.pContext.backend == lib.ma_backend_null)
     except (ImportError, AttributeError):
         return not _sound_server_or_card_present()

@@ -46,7 +46,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, TypeVar
@@ -54,8 +54,7 @@ from typing import Any, TypeVar
 from tinydb import Query, TinyDB
 from tinydb.storages import Storage
 
-from moodtui import CLASSES
-from moodtui import identity
+from moodtui import CLASSES, identity
 from moodtui.errors import AudioError, MoodtuiError, display_path
 from moodtui.fileio import TEMP_SUFFIX, atomic_write_bytes, fsync_directory, temp_file_prefix
 from moodtui.paths import data_home
@@ -189,7 +188,7 @@ class LabelStore:
                    if record.size is not None and record.path not in present and not os.path.exists(record.path)]
         if not missing:
             return []
-        by_size: dict[int, list[str]] = {}
+        by_size: dict[int | None, list[str]] = {}
         for path, size in present.items():
             if path not in snapshot.by_path:  # a file that has a label of its own is not a moved one
                 by_size.setdefault(size, []).append(path)
@@ -305,7 +304,9 @@ class LabelStore:
                 ) from error
             finally:
                 db.close()
-            written = db.storage.written
+            storage = db.storage
+            assert isinstance(storage, _AtomicJSONStorage)
+            written = storage.written
             if written is not None:
                 # What was just written is the database now: no need to read it back.
                 data, signature = written
@@ -639,12 +640,14 @@ def _record_from_document(doc_id: str, document: object) -> LabelRecord:
     if not (isinstance(doc_id, str) and doc_id.isdigit()) or not isinstance(document, dict):
         raise _CorruptDatabase(f"malformed label {doc_id!r}")
 
-    def text(name: str, optional: bool = False) -> str | None:
+    def optional_text(name: str) -> str | None:
+        value = document.get(name)
+        return None if value is None else text(name)
+
+    def text(name: str) -> str:
         value = document.get(name)
         if isinstance(value, str) and value:
             return value
-        if optional and value is None:
-            return None
         raise _CorruptDatabase(f"label {doc_id}: bad {name!r}")
 
     label = text("label")
@@ -666,9 +669,9 @@ def _record_from_document(doc_id: str, document: object) -> LabelRecord:
         fingerprint=text("fingerprint"),
         label=label,
         labelled_at=text("labelled_at"),
-        model_version=text("model_version", optional=True),
+        model_version=optional_text("model_version"),
         model_probs=probs,
-        undone_at=text("undone_at", optional=True),
+        undone_at=optional_text("undone_at"),
         size=_size(doc_id, document.get("size")),
     )
 
@@ -701,7 +704,7 @@ def _absolute(path: str | os.PathLike[str]) -> str:
 
 
 def _utc_now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
 
 
 def _reason(error: OSError) -> str:

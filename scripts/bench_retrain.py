@@ -27,7 +27,6 @@ from pathlib import Path
 sys.path.insert(0, os.fspath(Path(__file__).resolve().parent.parent / "tests"))
 
 from audio_factory import write_song  # noqa: E402
-
 from moodtui import CLASSES  # noqa: E402
 
 

@@ -374,7 +374,7 @@ def bass_line(score: Score, bars: range, pattern: Sequence[tuple[float, float, i
         for onset, beats, octave in pattern:
             midi = root + 12 * octave
             sound = score.cached(
-                ("bass", midi, beats, decay), lambda: bass(midi_hz(midi), beats * score.beat, score.sr, decay)
+                ("bass", midi, beats, decay), lambda midi=midi, beats=beats: bass(midi_hz(midi), beats * score.beat, score.sr, decay)
             )
             score.add(sound, bar * 4 + onset, gain, 0.0, reverb=0.05)
 
@@ -463,7 +463,7 @@ def tense(score: Score, track: Track) -> None:
         for onset, beats, up in riff:
             midi = root + 12 * up
             sound = score.cached(
-                ("riff", midi, beats), lambda: saw_drive(midi_hz(midi), beats * score.beat, score.sr, 4.0)
+                ("riff", midi, beats), lambda midi=midi, beats=beats: saw_drive(midi_hz(midi), beats * score.beat, score.sr, 4.0)
             )
             score.add(sound, bar * 4 + onset, 0.5 if bar >= 2 else 0.3, 0.0, reverb=0.04)
     pattern = {"kick": "x..x..x...x.x...", "snare": "....x.......x..x", "hat": "xxxxxxxxxxxxxxxx"}

@@ -17,8 +17,16 @@ from moodtui import CLASSES
 from moodtui.analysis import analyse_file
 from moodtui.audio import SAMPLE_RATE, decode, decode_blocks
 from moodtui.errors import AudioError, ModelError
-from moodtui.features import (FEATURE_PARAMS, FRAMES_PER_SLICE, N_MELS, SLICE_SAMPLES, log_mel, mel_filterbank,
-                              slice_features, track_slices)
+from moodtui.features import (
+    FEATURE_PARAMS,
+    FRAMES_PER_SLICE,
+    N_MELS,
+    SLICE_SAMPLES,
+    log_mel,
+    mel_filterbank,
+    slice_features,
+    track_slices,
+)
 from moodtui.model import MoodModel
 
 

@@ -12,8 +12,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from audio_factory import write_song
 
+from audio_factory import write_song
 from moodtui.formats import listed_extensions
 from moodtui.paths import demo_library_dir
 from moodtui.store import LabelStore

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
 from audio_factory import write_song
 from conftest import run_moodtui
-
 from moodtui import CLASSES
 from moodtui.analysis import analyse_file
 from moodtui.model import MoodModel

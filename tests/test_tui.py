@@ -18,8 +18,8 @@ from typing import Any
 import mutagen
 import numpy as np
 import pytest
-from audio_factory import write_song
 
+from audio_factory import write_song
 from moodtui import CLASSES
 from moodtui.store import LabelStore
 from moodtui.tui.app import MoodApp

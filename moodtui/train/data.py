@@ -147,7 +147,7 @@ def song_features(path: Path, cache_dir: Path | None, max_slices: int | None) ->
             raise AudioError(path, f"too short (at least {SLICE_SAMPLES // SAMPLE_RATE} s needed)")
         features = np.concatenate(batches).astype(np.float16)
         if cache_file is not None:
-            cache_dir.mkdir(parents=True, exist_ok=True)
+            cache_file.parent.mkdir(parents=True, exist_ok=True)
             tmp = cache_file.with_suffix(f".{os.getpid()}.tmp.npy")
             np.save(tmp, features)
             os.replace(tmp, cache_file)

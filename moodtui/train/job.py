@@ -35,7 +35,7 @@ import numpy as np
 import moodtui
 from moodtui import CLASSES
 from moodtui.errors import MoodtuiError, display_path
-from moodtui.features import FEATURE_PARAMS, SLICE_SECONDS
+from moodtui.features import FEATURE_PARAMS, INPUT_SHAPE, SLICE_SECONDS
 from moodtui.model import (
     EMBEDDING_OUTPUT,
     INPUT_NAME,
@@ -194,7 +194,7 @@ def train_full(songs: list[Song], args: argparse.Namespace, version: str) -> Res
 
     def stack(subset: list[Song]) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict[str, np.ndarray]]:
         if not subset:
-            return (np.zeros((0, *FEATURE_PARAMS["input_shape"]), np.float16), np.zeros(0, int),
+            return (np.zeros((0, *INPUT_SHAPE), np.float16), np.zeros(0, int),
                     np.zeros(0, int), {})
         x = np.concatenate([features[index[id(s)]] for s in subset])
         counts = [len(features[index[id(s)]]) for s in subset]
@@ -370,11 +370,11 @@ def _base_metadata(version: str, kind: str, songs: list[Song], train_songs: list
         "format": METADATA_FORMAT,
         "version": version,
         "kind": kind,
-        "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "moodtui_version": moodtui.__version__,
         "classes": list(CLASSES),
         "feature": FEATURE_PARAMS,
-        "inputs": {INPUT_NAME: [None, *FEATURE_PARAMS["input_shape"]]},
+        "inputs": {INPUT_NAME: [None, *INPUT_SHAPE]},
         "outputs": [PROBS_OUTPUT, EMBEDDING_OUTPUT],
         "data": {"songs": len(songs), "train_songs": len(train_songs), "val_songs": len(val_songs),
                  "train_slices": int(len(x_train)), "songs_per_class": per_class(songs),
@@ -407,7 +407,7 @@ def export_checked(serving, staging: Path, metadata: dict[str, Any], check_batch
     import tensorflow as tf
     import tf2onnx
 
-    spec = (tf.TensorSpec((None, *FEATURE_PARAMS["input_shape"]), tf.float32, name=INPUT_NAME),)
+    spec = (tf.TensorSpec((None, *INPUT_SHAPE), tf.float32, name=INPUT_NAME),)
 
     @tf.function(input_signature=spec)
     def serve(mel):

@@ -15,7 +15,7 @@ import keras
 from keras import layers
 
 from moodtui import CLASSES
-from moodtui.features import FEATURE_PARAMS
+from moodtui.features import INPUT_SHAPE
 
 # Small on purpose: inference over every slice of a song must cost less than decoding it.
 CONV_FILTERS = (8, 16, 24, 32, 48)
@@ -27,7 +27,7 @@ EMBEDDING_LAYER = "embedding"
 def build_network(aux_names: tuple[str, ...] = (), dropout: float = 0.3, seed: int = 0) -> keras.Model:
     """The mood CNN; with ``aux_names`` an extra sigmoid regression output per name."""
     keras.utils.set_random_seed(seed)
-    mel = keras.Input(shape=tuple(FEATURE_PARAMS["input_shape"]), name="mel")
+    mel = keras.Input(shape=INPUT_SHAPE, name="mel")
     x = mel
     for i, filters in enumerate(CONV_FILTERS, start=1):
         x = layers.Conv2D(filters, 3, padding="same", use_bias=False, name=f"conv{i}")(x)

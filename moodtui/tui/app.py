@@ -28,6 +28,7 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 from textual import events, on, work
@@ -37,19 +38,23 @@ from textual.containers import Horizontal
 from textual.widgets import Footer, ProgressBar, Static
 from textual.worker import Worker, WorkerState, get_current_worker
 
+from moodtui.analysis import AnalysisCache
 from moodtui.cache import Cache
 from moodtui.errors import AudioError, ModelError, MoodtuiError, display_path
 from moodtui.label_writer import LabelOutcome, LabelWriter
 from moodtui.library import LibraryIndex, resolve_library_dir, scan
 from moodtui.library_analysis import AnalysisBatch, AnalysisScheduler
+from moodtui.model import MoodModel
 from moodtui.playback import Player
 from moodtui.playorder import PlayOrder
+from moodtui.retrain import RetrainJob, RetrainResult
+from moodtui.store import LabelStore
 from moodtui.tui.commands import PlayerCommands
 from moodtui.tui.library_view import MOOD_FILTERS, LibraryView, SortColumn, TrackRow
 from moodtui.tui.messages import (
     AnalysisProgress,
-    LabelWritten,
     LabelsLoaded,
+    LabelWritten,
     ModelReady,
     ModelSwitched,
     MoodsUpdated,
@@ -58,6 +63,7 @@ from moodtui.tui.messages import (
     RetrainProgress,
     ScanBatch,
     ScanFailed,
+    Severity,
     SlicesAnalysed,
     SongAnalysed,
     TrackFailed,
@@ -141,17 +147,17 @@ class MoodApp(App[int]):
         self.view = LibraryView()
         self.player = Player()
         self.cache_db = Cache()  # opens nothing yet: each worker thread connects on first use
-        self.analysis_cache = None  # moodtui.analysis.AnalysisCache, made by _open_caches (sqlite I/O)
+        self.analysis_cache: AnalysisCache | None = None  # made by _open_caches (sqlite I/O)
         self.scheduler: AnalysisScheduler | None = None  # made with the analysis cache
         self._library_index: LibraryIndex | None = None
         self._cache_lock = threading.Lock()
-        self.store = None  # moodtui.store.LabelStore, opened by load_labels (file I/O)
+        self.store: LabelStore | None = None  # opened by load_labels (file I/O)
         self.label_writer: LabelWriter | None = None  # started once the store is open
         self.order = PlayOrder()
         self.follow_playing = False
         """After a track ends and the next starts, move the cursor to it (setting)."""
-        self.model = None  # moodtui.model.MoodModel, or None while loading / when none loads
-        self.model_state = "loading"  # "loading" | "ready" | "missing"
+        self.model: MoodModel | None = None  # None while loading / when none loads
+        self.model_state: Literal["loading", "ready", "missing"] = "loading"
         self.playing: TrackRow | None = None
         self.notices: list[str] = []
         """Every notice shown this session, oldest first (the errors screen lists them)."""
@@ -159,8 +165,8 @@ class MoodApp(App[int]):
         self.analysis_progress: tuple[int, int] | None = None
         self.retraining = False
         self.retrain_stage = ""
-        self.retrain_job = None  # the running moodtui.retrain.RetrainJob, for cancel on quit
-        self.last_retrain = None  # the moodtui.retrain.RetrainResult of the last retrain this session
+        self.retrain_job: RetrainJob | None = None  # the running job, for cancel on quit
+        self.last_retrain: RetrainResult | None = None  # the last retrain of this session
         self._labels: dict[str, str] = {}
         self._looked_for_moved_labels = False
         self.moods_version: str | None = None
@@ -210,7 +216,7 @@ class MoodApp(App[int]):
         self.load_labels()
         self.scan_library()
 
-    def show_notice(self, text: str, *, severity: str = "information") -> None:
+    def show_notice(self, text: str, *, severity: Severity = "information") -> None:
         """Show a one-line notice (a toast) and keep it in the session's notice list."""
         self.notices.append(text)
         self.notify(text, severity=severity, markup=False, timeout=5 if severity == "information" else 8)
@@ -226,14 +232,22 @@ class MoodApp(App[int]):
         One thread at a time: two connections creating a new database at the same moment can make
         the switch to WAL mode fail with "database is locked".
         """
-        from moodtui.analysis import AnalysisCache
-
         with self._cache_lock:
             if self._library_index is None:
                 self._library_index = LibraryIndex(self.cache_db)
                 self.analysis_cache = AnalysisCache(self.cache_db)
                 self.scheduler = AnalysisScheduler(self.analysis_cache)
             return self._library_index
+
+    def loaded_analysis_cache(self) -> AnalysisCache:
+        """The analysis cache, for the workers that start only once a model (and so it) is loaded."""
+        assert self.analysis_cache is not None, "the analysis cache opens before the model is ready"
+        return self.analysis_cache
+
+    def loaded_scheduler(self) -> AnalysisScheduler:
+        """The analysis scheduler (made with the analysis cache, before a model is ready)."""
+        assert self.scheduler is not None, "the scheduler is made before the model is ready"
+        return self.scheduler
 
     @work(thread=True, exclusive=True, group="model", exit_on_error=False)
     def load_model(self) -> None:
@@ -311,7 +325,10 @@ class MoodApp(App[int]):
 
     def on_labels_loaded(self, message: LabelsLoaded) -> None:
         if self.store is not None and self.label_writer is None:
-            self.label_writer = LabelWriter(self.store, lambda outcome: self.post_message(LabelWritten(outcome)))
+            def report(outcome: LabelOutcome) -> None:
+                self.post_message(LabelWritten(outcome))
+
+            self.label_writer = LabelWriter(self.store, report)
             self.label_writer.start()
         self._labels = dict(message.labels)
         for row in self.view.rows:
@@ -589,10 +606,13 @@ class MoodApp(App[int]):
     @work(thread=True, exclusive=True, group="playing", exit_on_error=False, description="analyse the playing track")
     def analyse_playing(self, row: TrackRow, model, token: int) -> None:
         worker = get_current_worker()
+
+        def show_slices(starts: np.ndarray, probs: np.ndarray) -> None:
+            self.post_message(SlicesAnalysed(token, starts, probs))
+
         try:
-            mood = self.scheduler.analyse_playing(
-                row.path, model, cancelled=lambda: worker.is_cancelled,
-                on_slices=lambda starts, probs: self.post_message(SlicesAnalysed(token, starts, probs)))
+            mood = self.loaded_scheduler().analyse_playing(
+                row.path, model, cancelled=lambda: worker.is_cancelled, on_slices=show_slices)
         except AudioError as error:
             if not worker.is_cancelled:
                 self.post_message(SongAnalysed(token, None, error.cause))
@@ -618,7 +638,7 @@ class MoodApp(App[int]):
     @work(thread=True, exclusive=True, group="cached-moods", exit_on_error=False, description="read the cached moods")
     def load_cached_moods(self, model) -> None:
         """Every cached song mood under ``model``, in one query (the whole library at once)."""
-        moods = self.analysis_cache.song_moods(model.version)
+        moods = self.loaded_analysis_cache().song_moods(model.version)
         self.post_message(MoodsUpdated(model.version, {p: probs for p, (probs, _) in moods.items()},
                                        durations={p: d for p, (_, d) in moods.items()}, complete=True))
 
@@ -635,18 +655,15 @@ class MoodApp(App[int]):
             self._known_moods.update(message.moods)
             self._known_durations.update(message.durations)
             for path, probs in message.moods.items():
-                row = self.view.by_path.get(path)
-                if row is not None:
-                    row.set_predicted(probs)
-                    row.analysis_error = None
+                if (known := self.view.by_path.get(path)) is not None:
+                    known.set_predicted(probs)
+                    known.analysis_error = None
         for path, duration in message.durations.items():
-            row = self.view.by_path.get(path)
-            if row is not None and row.duration_s is None:
-                row.duration_s = duration
+            if (known := self.view.by_path.get(path)) is not None and known.duration_s is None:
+                known.duration_s = duration
         for path, reason in message.errors.items():
-            row = self.view.by_path.get(path)
-            if row is not None:
-                row.analysis_error = reason
+            if (known := self.view.by_path.get(path)) is not None:
+                known.analysis_error = reason
         if message.complete:
             _freeze_long_lived_objects()
             self._start_library_analysis()
@@ -672,7 +689,7 @@ class MoodApp(App[int]):
                 self.post_message(MoodsUpdated(model.version, batch.moods, batch.errors, batch.durations))
             self.post_message(AnalysisProgress(batch.done, batch.total, batch.finished))
 
-        self.scheduler.analyse_library(model, paths, cancelled=lambda: worker.is_cancelled, report=report)
+        self.loaded_scheduler().analyse_library(model, paths, cancelled=lambda: worker.is_cancelled, report=report)
 
     def on_analysis_progress(self, message: AnalysisProgress) -> None:
         self.analysis_progress = None if message.finished else (message.done, message.total)
@@ -719,7 +736,7 @@ class MoodApp(App[int]):
         if outcome.path is not None:
             if outcome.changed and outcome.label is None:
                 self._labels.pop(outcome.path, None)
-            elif outcome.changed:
+            elif outcome.changed and outcome.label is not None:
                 self._labels[outcome.path] = outcome.label
             row = self.view.by_path.get(outcome.path)
             if row is not None:
@@ -746,7 +763,6 @@ class MoodApp(App[int]):
     @work(thread=True, exclusive=True, group="retrain", exit_on_error=False)
     def retrain(self) -> None:
         from moodtui.registry import load_current_model
-        from moodtui.retrain import RetrainJob, RetrainResult
 
         worker = get_current_worker()
         job = RetrainJob()
@@ -777,7 +793,7 @@ class MoodApp(App[int]):
 
     def on_retrain_progress(self, message: RetrainProgress) -> None:
         event = message.event
-        kind = event.get("event")
+        kind = str(event.get("event", ""))
         bar = self.retrain_bar
         self.retrain_stage = RETRAIN_STAGES.get(kind, self.retrain_stage)
         if kind == "epoch" and event.get("epochs"):
@@ -807,8 +823,9 @@ class MoodApp(App[int]):
     def switch_model(self, model, message: str) -> None:
         """Rescore the cached moods under ``model`` (no decoding) and make it the app's model."""
         _warm_up(model)
-        rescored = self.analysis_cache.rescore(model)
-        moods = self.analysis_cache.song_moods(model.version)
+        cache = self.loaded_analysis_cache()
+        rescored = cache.rescore(model)
+        moods = cache.song_moods(model.version)
         self.post_message(ModelSwitched(model, rescored, message))
         self.post_message(MoodsUpdated(model.version, {p: probs for p, (probs, _) in moods.items()},
                                        durations={p: d for p, (_, d) in moods.items()}, complete=True))

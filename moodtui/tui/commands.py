@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
+from typing import TYPE_CHECKING, cast
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
+
+if TYPE_CHECKING:
+    from moodtui.tui.app import MoodApp
 
 
 class PlayerCommands(Provider):
     """Play/pause, next, labels, retrain, label next, models, filters, sorting, export, help."""
 
     def _commands(self) -> list[tuple[str, str, Callable[[], object]]]:
-        app = self.app
-        commands = [
+        app = cast("MoodApp", self.app)  # this provider is the player's (MoodApp.COMMANDS)
+        commands: list[tuple[str, str, Callable[[], object]]] = [
             ("Play / pause", "start the highlighted track, or pause and resume", app.action_toggle_pause),
             ("Next track", "play the next track of the list", app.action_next_track),
             ("Previous track", "play the previous track of the list", app.action_previous_track),
@@ -31,10 +36,10 @@ class PlayerCommands(Provider):
         for mood in ("all", "positive", "neutral", "negative"):
             commands.append((f"Show {mood} songs" if mood != "all" else "Show all moods",
                              "filter the list by mood (your labels count first)",
-                             lambda mood=mood: app.action_mood_filter(mood)))
+                             partial(app.action_mood_filter, mood)))
         for mood in ("positive", "neutral", "negative"):
             commands.append((f"Label the playing song {mood}", "your own label; R retrains on your labels",
-                             lambda mood=mood: app.action_label(mood)))
+                             partial(app.action_label, mood)))
         return commands
 
     async def discover(self) -> Hits:

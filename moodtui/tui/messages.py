@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 from textual.message import Message
@@ -13,6 +13,9 @@ from moodtui.label_writer import LabelOutcome
 from moodtui.library import Track
 from moodtui.model import MoodModel
 from moodtui.retrain import RetrainResult
+
+Severity = Literal["information", "warning", "error"]
+"""How a notice is shown (Textual's toast severities)."""
 
 
 @dataclass
@@ -143,4 +146,4 @@ class Notice(Message):
     """A one-line notice for the listener from a worker."""
 
     text: str
-    severity: str = "information"
+    severity: Severity = "information"

@@ -38,7 +38,8 @@ class HelpScreen(ModalScreen[None]):
                       box=None, padding=(0, 2))
         table.add_column("key", style="bold", no_wrap=True, width=22)
         table.add_column("action", ratio=1)
-        for binding in (*TrackList.BINDINGS, *self.app.BINDINGS, *FilterInput.BINDINGS):
+        for entry in (*TrackList.BINDINGS, *self.app.BINDINGS, *FilterInput.BINDINGS):
+            binding = entry if isinstance(entry, Binding) else Binding(*entry)
             table.add_row(_key_name(binding, self.app), binding.tooltip or binding.description)
         for key, action in EXTRA_KEYS:
             table.add_row(key, action)
