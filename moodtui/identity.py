@@ -27,8 +27,6 @@ import errno
 import hashlib
 import os
 import stat
-from dataclasses import dataclass
-from functools import cached_property
 from typing import BinaryIO
 
 from moodtui.errors import AudioError
@@ -81,41 +79,3 @@ def _cause(error: OSError) -> str:
     if error.errno in _CAUSES:
         return _CAUSES[error.errno]
     return f"cannot read ({error.strerror or error})"
-
-
-@dataclass(frozen=True)
-class FileIdentity:
-    """What a cache needs to know whether a file changed: its path, size and modification time.
-
-    The fingerprint is computed on first access only, so building identities for a whole library
-    is just one ``stat`` per file; a cache that stores the fingerprint beside ``size`` and
-    ``mtime_ns`` can reuse it as long as :meth:`is_unchanged` holds.
-    """
-
-    path: str
-    size: int
-    mtime_ns: int
-
-    @classmethod
-    def of(cls, path: str | os.PathLike[str]) -> FileIdentity:
-        """The identity of the regular file at ``path`` now (absolute path; raises AudioError)."""
-        try:
-            info = os.stat(path)
-        except OSError as error:
-            raise AudioError(path, _cause(error)) from error
-        if not stat.S_ISREG(info.st_mode):
-            raise AudioError(path, "not a regular file")
-        return cls(os.path.abspath(os.fsdecode(path)), info.st_size, info.st_mtime_ns)
-
-    @cached_property
-    def fingerprint(self) -> str:
-        """The content fingerprint (read from the file on first access, then remembered)."""
-        return fingerprint(self.path)
-
-    def is_unchanged(self) -> bool:
-        """True when the file still exists with the same size and modification time."""
-        try:
-            info = os.stat(self.path)
-        except OSError:
-            return False
-        return info.st_size == self.size and info.st_mtime_ns == self.mtime_ns

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -92,11 +91,6 @@ def install_version(staged_dir: Path, name: str, home: Path | None = None, make_
         set_current(name, home)
     prune(home)
     return target / MODEL_FILE
-
-
-def staging_dir(home: Path | None = None) -> Path:
-    """A fresh folder on the same file system as the versions (so os.replace is atomic)."""
-    return Path(tempfile.mkdtemp(prefix=".staging-", dir=models_root(home)))
 
 
 def prune(home: Path | None = None, keep: int = KEEP_VERSIONS) -> None:

@@ -1,7 +1,7 @@
 """Running the training job from the player: a subprocess, its progress lines, one at a time.
 
 The player never imports TensorFlow: it starts ``python -m moodtui train --listener`` (the same
-interpreter) and follows the JSON progress lines the job prints. A lock file in the data folder
+interpreter) and follows the progress lines the job prints (``moodtui.progress`` events). A lock file in the data folder
 (taken by the job itself, for its whole run) makes sure only one retrain runs at a time, across
 processes (two players, or a player and a ``moodtui train`` typed in a shell).
 """
@@ -9,7 +9,6 @@ processes (two players, or a player and a ``moodtui train`` typed in a shell).
 from __future__ import annotations
 
 import fcntl
-import json
 import os
 import signal
 import subprocess
@@ -17,12 +16,14 @@ import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO
 
 from moodtui.errors import MoodtuiError
 from moodtui.paths import data_home
+from moodtui.progress import JobDone, JobFailed, ProgressEvent, from_line
 
-MIN_SONGS = 3
+MIN_LABELLED_SONGS = 3
+"""The fewest labelled songs a personal retrain takes (the player, the CLI and the job check it)."""
 
 
 @dataclass(frozen=True)
@@ -40,17 +41,16 @@ class RetrainJob:
         self.home = home or data_home()
         self.extra_args = extra_args
         self._process: subprocess.Popen[str] | None = None
-        self._last: dict[str, Any] | None = None
+        self._last: ProgressEvent | None = None
         self._errors: list[str] = []
-        self._stderr_tail: list[str] = []
 
     def start(self) -> None:
         """Start the job; MoodtuiError when one already runs or there are too few labels."""
         from moodtui.store import default_store
 
         songs = len(default_store().current_labels())
-        if songs < MIN_SONGS:
-            raise MoodtuiError(f"{songs} song(s) labelled: label at least {MIN_SONGS} songs (p / n / x while "
+        if songs < MIN_LABELLED_SONGS:
+            raise MoodtuiError(f"{songs} song(s) labelled: label at least {MIN_LABELLED_SONGS} songs (p / n / x while "
                                f"one plays) before retraining")
         # Fail fast with the job's own message when another job runs (the job holds the lock).
         training_lock(self.home).close()
@@ -64,19 +64,15 @@ class RetrainJob:
         except OSError as exc:
             raise MoodtuiError(f"cannot start the training job ({exc.strerror or exc})") from None
 
-    def events(self) -> Iterator[dict[str, Any]]:
+    def events(self) -> Iterator[ProgressEvent]:
         """The job's progress events as they come (blocking); ends when the job's output ends."""
         assert self._process is not None and self._process.stdout is not None
         for line in self._process.stdout:
-            line = line.strip()
-            if not line.startswith("{"):
+            event = from_line(line)
+            if event is None:
                 continue
-            try:
-                event = json.loads(line)
-            except ValueError:
-                continue
-            if event.get("event") == "error":
-                self._errors.append(str(event.get("message", "")))
+            if isinstance(event, JobFailed):
+                self._errors.append(event.message)
             self._last = event
             yield event
 
@@ -87,9 +83,9 @@ class RetrainJob:
             pass
         stderr = self._process.stderr.read() if self._process.stderr else ""
         code = self._process.wait()
-        if code == 0 and self._last is not None and self._last.get("event") == "done":
-            agreement = (self._last.get("agreement") or {}).get("song_agreement")
-            return RetrainResult(True, self._last.get("version"), f"new model {self._last.get('version')}", agreement)
+        if code == 0 and isinstance(self._last, JobDone):
+            done = self._last
+            return RetrainResult(True, done.version, f"new model {done.version}", done.song_agreement)
         if self._errors:
             reason = self._errors[-1]
         elif code < 0:

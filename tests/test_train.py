@@ -18,6 +18,7 @@ from conftest import run_moodtui
 from moodtui import CLASSES
 from moodtui.analysis import analyse_file
 from moodtui.model import MoodModel
+from moodtui.progress import EpochEnded, JobDone, JobStarted, from_line
 from moodtui.registry import current_name, list_versions
 from moodtui.train.data import Song, song_folds, split_by_song
 from moodtui.train.job import personal_replay_share
@@ -73,6 +74,12 @@ def test_progress_is_one_json_line_per_epoch(small_model):
     epochs = [e for e in events if e["event"] == "epoch"]
     assert [e["epoch"] for e in epochs] == list(range(1, 13))
     assert events[-1]["event"] == "done"
+    # The player reads every line back into the job's own event classes.
+    typed = [from_line(line) for line in lines]
+    assert None not in typed
+    assert [e.epoch for e in typed if isinstance(e, EpochEnded)] == list(range(1, 13))
+    assert isinstance(typed[0], JobStarted) and typed[0].mode == "full"
+    assert isinstance(typed[-1], JobDone) and typed[-1].version == events[-1]["version"]
 
 
 def test_keras_and_onnx_agree_on_real_features(tmp_path, small_model):

@@ -44,6 +44,19 @@ from moodtui.model import (
     MoodModel,
 )
 from moodtui.paths import data_home, shipped_model_path
+from moodtui.progress import (
+    DataSplit,
+    EpochEnded,
+    FeaturesRead,
+    JobDone,
+    JobFailed,
+    JobStarted,
+    ModelExported,
+    ProgressEvent,
+    SongSkipped,
+    to_line,
+)
+from moodtui.retrain import MIN_LABELLED_SONGS
 from moodtui.train.data import (
     Song,
     read_manifest,
@@ -53,20 +66,11 @@ from moodtui.train.data import (
 )
 
 PARITY_TOLERANCE = 1e-4
-MIN_PERSONAL_SONGS = 3
 
 
-def emit(event: str, **fields: Any) -> None:
-    """One machine-readable progress line on stdout."""
-    print(json.dumps({"event": event, **fields}, default=_json_default), flush=True)
-
-
-def _json_default(value: Any) -> Any:
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    return str(value)
+def emit(event: ProgressEvent) -> None:
+    """One machine-readable progress line on stdout (``moodtui.progress``: the player reads it back)."""
+    print(to_line(event), flush=True)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -117,24 +121,24 @@ def main(args: argparse.Namespace) -> int:
         if not songs:
             raise MoodtuiError("no labelled songs: label songs with p / n / x (or `moodtui label`) first")
         version = args.version or dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-        emit("start", mode=mode, songs=len(songs), version=version)
+        emit(JobStarted(mode=mode, songs=len(songs), version=version))
         if mode == "full":
             result = train_full(songs, args, version)
         else:
             result = train_personal(songs, args, version)
         path = install(result, args, version)
-        emit("done", version=version, path=os.fsdecode(path), seconds=round(time.monotonic() - started, 1),
-             validation=result.metadata.get("validation"), agreement=result.metadata.get("agreement"))
+        emit(JobDone(version=version, path=os.fsdecode(path), seconds=round(time.monotonic() - started, 1),
+                     validation=result.metadata.get("validation"), agreement=result.metadata.get("agreement")))
         return 0
     except MoodtuiError as exc:
-        emit("error", message=str(exc))
+        emit(JobFailed(str(exc)))
         print(f"moodtui train: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
-        emit("error", message="interrupted")
+        emit(JobFailed("interrupted"))
         return 130
     except Exception as exc:  # an unexpected failure still must not touch the working model
-        emit("error", message=f"{type(exc).__name__}: {exc}")
+        emit(JobFailed(f"{type(exc).__name__}: {exc}"))
         raise
 
 
@@ -178,9 +182,9 @@ def load_features(songs: list[Song], max_slices: int | None) -> tuple[list[Song]
                 features.append(song_features(song.path, cache_dir, max_slices))
             kept.append(song)
         except MoodtuiError as exc:
-            emit("skip", path=display_path(song.path), reason=str(exc))
+            emit(SongSkipped(display_path(song.path), str(exc)))
         if i % 10 == 0 or i == len(songs):
-            emit("features", done=i, total=len(songs))
+            emit(FeaturesRead(done=i, total=len(songs)))
     return kept, features
 
 
@@ -206,8 +210,8 @@ def train_full(songs: list[Song], args: argparse.Namespace, version: str) -> Res
 
     x_train, y_train, song_train, aux_train = stack(train_songs)
     x_val, y_val, song_val, aux_val = stack(val_songs)
-    emit("data", train_songs=len(train_songs), val_songs=len(val_songs), train_slices=len(x_train),
-         val_slices=len(x_val), aux=list(aux_names))
+    emit(DataSplit(train_songs=len(train_songs), val_songs=len(val_songs), train_slices=len(x_train),
+                   val_slices=len(x_val), aux=list(aux_names)))
 
     import keras  # TensorFlow enters here, in this process only
 
@@ -266,7 +270,7 @@ def train_full(songs: list[Song], args: argparse.Namespace, version: str) -> Res
             # Keep the weights of the best epoch by song-level validation accuracy.
             if song_acc > best[0]:
                 best = (song_acc, model.get_weights())
-        emit("epoch", **line)
+        emit(EpochEnded(**line))
     if best[1] is not None:
         model.set_weights(best[1])
 
@@ -435,7 +439,7 @@ def export_checked(serving, staging: Path, metadata: dict[str, Any], check_batch
                            f"> {PARITY_TOLERANCE}); previous model kept")
     metadata["export_check"] = {"max_abs_diff": diff, "head_max_abs_diff": head_diff, "batch": int(len(batch))}
     (staging / "model.json").write_text(json.dumps(metadata, indent=1), encoding="utf-8")
-    emit("export", max_abs_diff=diff)
+    emit(ModelExported(max_abs_diff=diff))
 
 
 def _staging_parent(args: argparse.Namespace) -> Path:
@@ -485,8 +489,8 @@ def train_personal(songs: list[Song], args: argparse.Namespace, version: str) ->
             raise MoodtuiError(f"{display_path(needed)}: missing; the base model cannot be fine-tuned")
 
     distinct = {s.group for s in songs}
-    if len(distinct) < MIN_PERSONAL_SONGS:
-        raise MoodtuiError(f"only {len(distinct)} labelled song(s): label at least {MIN_PERSONAL_SONGS} songs "
+    if len(distinct) < MIN_LABELLED_SONGS:
+        raise MoodtuiError(f"only {len(distinct)} labelled song(s): label at least {MIN_LABELLED_SONGS} songs "
                            f"before retraining")
 
     # Embeddings of every slice of every labelled song under the base network (cached by the player).
@@ -498,11 +502,11 @@ def train_personal(songs: list[Song], args: argparse.Namespace, version: str) ->
             embeddings.append(mood.embeddings)
             kept.append(song)
         except MoodtuiError as exc:
-            emit("skip", path=display_path(song.path), reason=str(exc))
+            emit(SongSkipped(display_path(song.path), str(exc)))
         if i % 10 == 0 or i == len(songs):
-            emit("features", done=i, total=len(songs))
-    if len({s.group for s in kept}) < MIN_PERSONAL_SONGS:
-        raise MoodtuiError(f"only {len(kept)} labelled song(s) could be read: at least {MIN_PERSONAL_SONGS} needed")
+            emit(FeaturesRead(done=i, total=len(songs)))
+    if len({s.group for s in kept}) < MIN_LABELLED_SONGS:
+        raise MoodtuiError(f"only {len(kept)} labelled song(s) could be read: at least {MIN_LABELLED_SONGS} needed")
     replay = np.load(replay_path)
     replay_x = replay["embeddings"].astype(np.float32)
     replay_y = replay["labels"].astype(int)
@@ -668,6 +672,7 @@ class _EpochEmitter:
 
         class Emitter(keras.callbacks.Callback):
             def on_epoch_end(self, epoch, logs=None):
-                emit("epoch", epoch=epoch + 1, epochs=epochs, loss=round(float((logs or {}).get("loss", np.nan)), 4))
+                emit(EpochEnded(epoch=epoch + 1, epochs=epochs,
+                                loss=round(float((logs or {}).get("loss", np.nan)), 4)))
 
         return Emitter()

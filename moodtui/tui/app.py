@@ -47,7 +47,8 @@ from moodtui.library_analysis import AnalysisBatch, AnalysisScheduler
 from moodtui.model import MoodModel
 from moodtui.playback import Player
 from moodtui.playorder import PlayOrder
-from moodtui.retrain import RetrainJob, RetrainResult
+from moodtui.progress import EpochEnded, FeaturesRead, JobStarted, ModelExported, ProgressEvent, SongSkipped
+from moodtui.retrain import MIN_LABELLED_SONGS, RetrainJob, RetrainResult
 from moodtui.store import LabelStore
 from moodtui.tui.commands import PlayerCommands
 from moodtui.tui.library_view import MOOD_FILTERS, LibraryView, SortColumn, TrackRow
@@ -91,14 +92,20 @@ SORT_NAMES = {
     SortColumn.DURATION: "duration",
     SortColumn.MOOD: "mood",
 }
-RETRAIN_STAGES = {
-    "start": "retrain: starting",
-    "features": "retrain: reading your songs",
-    "epoch": "retrain: training",
-    "crossval": "retrain: measuring agreement on held-out songs",
-    "export": "retrain: exporting the model",
-    "skip": "retrain: skipping a song",
-}
+
+def retrain_stage(event: ProgressEvent, stage: str) -> str:
+    """The status line's words for a retrain at ``event`` (``stage``: the words so far)."""
+    if isinstance(event, JobStarted):
+        return f"retrain: {event.songs} labelled songs"
+    if isinstance(event, FeaturesRead):
+        return "retrain: reading your songs"
+    if isinstance(event, EpochEnded):
+        return f"retrain: epoch {event.epoch}/{event.epochs}"
+    if isinstance(event, ModelExported):
+        return "retrain: exporting the model"
+    if isinstance(event, SongSkipped):
+        return "retrain: skipping a song"
+    return stage
 
 
 class MoodApp(App[int]):
@@ -131,7 +138,7 @@ class MoodApp(App[int]):
         Binding("n", "label('neutral')", "Neutral", tooltip="label the playing song neutral (yours)"),
         Binding("x", "label('negative')", "Negative", tooltip="label the playing song negative (yours)"),
         Binding("u", "undo_label", "Undo", show=False, tooltip="undo the last label"),
-        Binding("R", "retrain", "Retrain", tooltip="adapt the model to your labels (needs 3 labelled songs)"),
+        Binding("R", "retrain", "Retrain", tooltip=f"adapt the model to your labels (needs {MIN_LABELLED_SONGS} labelled songs)"),
         Binding("l", "label_next", "Label next", tooltip="songs the model is least sure about: label those"),
         Binding("m", "models", "Models", show=False, tooltip="model versions with their figures; Enter rolls back"),
         Binding("e", "errors", "Errors", show=False, tooltip="files that cannot be read or analysed, and notices"),
@@ -793,15 +800,10 @@ class MoodApp(App[int]):
 
     def on_retrain_progress(self, message: RetrainProgress) -> None:
         event = message.event
-        kind = str(event.get("event", ""))
-        bar = self.retrain_bar
-        self.retrain_stage = RETRAIN_STAGES.get(kind, self.retrain_stage)
-        if kind == "epoch" and event.get("epochs"):
-            bar.display = True
-            bar.update(total=int(event["epochs"]), progress=int(event.get("epoch", 0)))
-            self.retrain_stage = f"retrain: epoch {event.get('epoch')}/{event.get('epochs')}"
-        elif kind == "start":
-            self.retrain_stage = f"retrain: {event.get('songs', '?')} labelled songs"
+        self.retrain_stage = retrain_stage(event, self.retrain_stage)
+        if isinstance(event, EpochEnded) and event.epochs:
+            self.retrain_bar.display = True
+            self.retrain_bar.update(total=event.epochs, progress=event.epoch)
         self._update_status()
 
     def on_retrain_finished(self, message: RetrainFinished) -> None:

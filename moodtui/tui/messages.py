@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Literal
 
 import numpy as np
 from textual.message import Message
@@ -12,6 +12,7 @@ from moodtui.analysis import SongMood
 from moodtui.label_writer import LabelOutcome
 from moodtui.library import Track
 from moodtui.model import MoodModel
+from moodtui.progress import ProgressEvent
 from moodtui.retrain import RetrainResult
 
 Severity = Literal["information", "warning", "error"]
@@ -118,9 +119,9 @@ class LabelWritten(Message):
 
 @dataclass
 class RetrainProgress(Message):
-    """One progress event of the training job (see ``moodtui.train.job``)."""
+    """One progress event of the training job (``moodtui.progress``)."""
 
-    event: dict[str, Any]
+    event: ProgressEvent
 
 
 @dataclass
