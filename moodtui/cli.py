@@ -14,6 +14,7 @@ from pathlib import Path
 
 from moodtui import CLASSES, __version__
 from moodtui.errors import MoodtuiError, display_path
+from moodtui.mood_palette import MOOD_COLOURS, mood_markup
 
 COMMANDS = ("predict", "train", "label", "labels", "models", "rollback", "export", "imac-match", "play")
 
@@ -163,9 +164,6 @@ def run_predict(files: list[Path], as_json: bool) -> int:
     return 1 if failed else 0
 
 
-_STYLE = {"positive": "green", "neutral": "yellow", "negative": "magenta"}
-
-
 def _print_mood(console, mood) -> None:
     from rich.table import Table
 
@@ -173,13 +171,13 @@ def _print_mood(console, mood) -> None:
                   title_justify="left")
     table.add_column("slice", justify="right")
     for c in CLASSES:
-        table.add_column(c, justify="right", style=_STYLE[c])
+        table.add_column(c, justify="right", style=MOOD_COLOURS[c])
     table.add_column("mood")
     for start, end, probs in zip(mood.starts_s, mood.ends_s, mood.slice_probs):
         label = CLASSES[int(probs.argmax())]
-        table.add_row(f"{start:6.1f}-{end:6.1f} s", *(f"{p:.2f}" for p in probs), f"[{_STYLE[label]}]{label}[/]")
+        table.add_row(f"{start:6.1f}-{end:6.1f} s", *(f"{p:.2f}" for p in probs), mood_markup(label))
     table.add_section()
-    table.add_row("song (mean)", *(f"{p:.2f}" for p in mood.song_probs), f"[bold {_STYLE[mood.label]}]{mood.label}[/]")
+    table.add_row("song (mean)", *(f"{p:.2f}" for p in mood.song_probs), mood_markup(mood.label, bold=True))
     table.add_row("votes", *(f"{v:.2f}" for v in mood.votes), "")
     console.print(table)
 

@@ -57,6 +57,7 @@ from tinydb.storages import Storage
 from moodtui import CLASSES, identity
 from moodtui.errors import AudioError, MoodtuiError, display_path
 from moodtui.fileio import TEMP_SUFFIX, atomic_write_bytes, fsync_directory, temp_file_prefix
+from moodtui.mood_palette import MOOD_COLOURS
 from moodtui.paths import data_home
 
 LABELS_FILE_NAME = "labels.json"
@@ -476,7 +477,7 @@ def run_labels(home: Path, as_json: bool) -> int:
     for record in records:
         # Text(): a file name such as "[live].mp3" must not be read as rich markup.
         table.add_row(
-            record.label,
+            Text(record.label, style=MOOD_COLOURS.get(record.label, "")),
             Text(display_path(record.path)),
             record.labelled_at[:19].replace("T", " "),
             Text(_model_summary(record)),

@@ -33,6 +33,14 @@ def core_modules() -> list[str]:
     return names
 
 
+def cli_modules() -> list[str]:
+    """The CLI's modules (``cli.py``, or every module of a ``cli/`` package)."""
+    if (PACKAGE / "cli.py").exists():
+        return ["moodtui.cli"]
+    return sorted(".".join(("moodtui", *p.relative_to(PACKAGE).with_suffix("").parts)).removesuffix(".__init__")
+                  for p in (PACKAGE / "cli").rglob("*.py"))
+
+
 def imported_names(source: str, module: str, is_package: bool = False) -> list[tuple[int, str]]:
     """(line, absolute module name) of every import in ``source``, at any depth (functions, ifs, try)."""
     found = []
@@ -106,8 +114,9 @@ def test_core_modules_import_neither_textual_nor_tensorflow_anywhere_in_their_so
 
 
 def test_importing_the_core_and_the_cli_loads_neither_textual_nor_tensorflow():
-    # At run time: what the core, the CLI's entry module and the job's data module pull in.
-    modules = [*core_modules(), "moodtui.cli", "moodtui.train.data"]
+    # At run time: what the core, the CLI's modules (before a sub-command runs) and the job's data
+    # module pull in.
+    modules = [*core_modules(), *cli_modules(), "moodtui.train.data"]
     code = (
         "import importlib, sys\n"
         f"for name in {modules!r}:\n"

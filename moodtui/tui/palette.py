@@ -1,15 +1,14 @@
-"""Colours and small formatting helpers shared by the widgets."""
+"""The mood palette as rich styles (colours from ``moodtui.mood_palette``) and text helpers for widgets."""
 
 from __future__ import annotations
 
 from rich.cells import cell_len, set_cell_size
 from rich.style import Style
 
-MOOD_COLOURS = {"positive": "#4ec96b", "neutral": "#e0b73d", "negative": "#c86bd8"}
-"""One colour per class (green, amber, violet: distinct for the common colour-vision deficiencies)."""
+from moodtui.mood_palette import ERROR_COLOUR, MOOD_COLOURS
 
 MOOD_STYLES = {mood: Style(color=colour) for mood, colour in MOOD_COLOURS.items()}
-ERROR_STYLE = Style(color="#e05555")
+ERROR_STYLE = Style(color=ERROR_COLOUR)
 DIM_STYLE = Style(dim=True)
 
 

@@ -9,6 +9,7 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
+from moodtui.mood_palette import YOUR_LABEL_GLYPH
 from moodtui.tui.widgets.filter_input import FilterInput
 from moodtui.tui.widgets.track_list import TrackList
 
@@ -46,6 +47,6 @@ class HelpScreen(ModalScreen[None]):
         with VerticalScroll(id="help-body"):
             yield Static(table)
             yield Static("The mood column shows the model's guess and its confidence; "
-                         "“● mood (you)” is your own label, which the filters and playlists use. "
+                         f"“{YOUR_LABEL_GLYPH} mood (you)” is your own label, which the filters and playlists use. "
                          "Label a few songs with p / n / x while they play, then R adapts the model "
                          "to you (playback continues). Esc closes this screen.", id="help-footer")

@@ -16,8 +16,9 @@ from textual.widget import Widget
 from moodtui import CLASSES
 from moodtui.analysis import SongMood
 from moodtui.features import SLICE_SECONDS
+from moodtui.mood_palette import ERROR_GLYPH, MOOD_COLOURS, YOUR_LABEL_GLYPH
 from moodtui.tui.library_view import TrackRow
-from moodtui.tui.palette import DIM_STYLE, ERROR_STYLE, MOOD_COLOURS, MOOD_STYLES, fit, format_time
+from moodtui.tui.palette import DIM_STYLE, ERROR_STYLE, MOOD_STYLES, fit, format_time
 
 LABEL_WIDTH = 9
 MAX_BAR_WIDTH = 40
@@ -177,7 +178,7 @@ class NowPlaying(Widget):
     def _song_line(self, width: int) -> Text:
         line = Text("song ")
         if self.analysis_error is not None:
-            line.append(f"✗ {self.analysis_error}", style=ERROR_STYLE)
+            line.append(f"{ERROR_GLYPH} {self.analysis_error}", style=ERROR_STYLE)
         elif self.song is not None:
             label = self.song.label
             line.append(f"{label} {self.song.confidence:.2f}", style=MOOD_STYLES[label] + Style(bold=True))
@@ -189,7 +190,7 @@ class NowPlaying(Widget):
             line.append(f"analysing… {len(self.starts_s)} slices so far", style=DIM_STYLE)
         if self.row is not None and self.row.user_label is not None:
             line.append("   you: ")
-            line.append(f"● {self.row.user_label}", style=MOOD_STYLES[self.row.user_label])
+            line.append(f"{YOUR_LABEL_GLYPH} {self.row.user_label}", style=MOOD_STYLES[self.row.user_label])
         line.truncate(width, overflow="ellipsis")
         return line
 

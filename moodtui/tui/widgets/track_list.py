@@ -23,6 +23,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 from textual.widget import Widget
 
+from moodtui.mood_palette import ERROR_GLYPH, NOT_ANALYSED_GLYPH, YOUR_LABEL_GLYPH
 from moodtui.tui.library_view import SortColumn, TrackRow
 from moodtui.tui.palette import DIM_STYLE, ERROR_STYLE, MOOD_STYLES, fit, format_time
 
@@ -55,13 +56,13 @@ def column_widths(width: int) -> list[int]:
 def mood_cell(row: TrackRow, model_loaded: bool) -> tuple[str, Style]:
     """The mood column's text and style for ``row``."""
     if row.user_label is not None:
-        return f"● {row.user_label} (you)", MOOD_STYLES[row.user_label] + Style(bold=True)
+        return f"{YOUR_LABEL_GLYPH} {row.user_label} (you)", MOOD_STYLES[row.user_label] + Style(bold=True)
     if row.error is not None:
-        return "✗ error", ERROR_STYLE
+        return f"{ERROR_GLYPH} error", ERROR_STYLE
     label = row.predicted_label
     if label is not None:
         return f"{label} {100 * (row.confidence or 0):.0f}%", MOOD_STYLES[label]
-    return ("·" if model_loaded else "-"), DIM_STYLE
+    return (NOT_ANALYSED_GLYPH if model_loaded else "-"), DIM_STYLE
 
 
 class TrackHeader(Widget):
