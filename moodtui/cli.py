@@ -33,7 +33,12 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     play = sub.add_parser("play", help="open the player on DIR (the default command)")
-    play.add_argument("directory", nargs="?", default=None, help="music folder (default ~/Music, else the demo library)")
+    play.add_argument("directory", nargs="?", default=None,
+                      help="music folder (default: config.toml's library, else ~/Music, else the demo library)")
+    play.add_argument("--radio", choices=(*CLASSES, "lift", "wind-down"), default=None,
+                      help="open already playing this station: a mood from the whole library, or a mood path")
+    play.add_argument("--config", type=Path, default=None,
+                      help="settings file (default $XDG_CONFIG_HOME/moodtui/config.toml)")
     _add_home(play)
 
     predict = sub.add_parser("predict", help="per-slice and song-level mood of audio files")
@@ -86,6 +91,8 @@ def main(argv: list[str] | None = None) -> int:
     if getattr(args, "home", None) is not None:
         # An environment variable, so the training job and other child processes share the folder.
         os.environ["MOODTUI_HOME"] = os.fspath(args.home.expanduser().resolve())
+    if getattr(args, "config", None) is not None:
+        os.environ["MOODTUI_CONFIG"] = os.fspath(args.config.expanduser().resolve())
     try:
         return _dispatch(args)
     except MoodtuiError as exc:
@@ -101,7 +108,7 @@ def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "play":
         from moodtui.tui.app import run_app
 
-        return run_app(args.directory)
+        return run_app(args.directory, radio=args.radio)
     if args.command == "predict":
         return run_predict([Path(os.fsdecode(f)) for f in args.files], args.json)
     if args.command == "train":

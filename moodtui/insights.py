@@ -36,3 +36,14 @@ def label_next(cache: AnalysisCache, model: MoodModel, labelled_paths: set[str],
         ranked.append((path, uncertainty(probs), probs))
     ranked.sort(key=lambda item: -item[1])
     return ranked[:limit]
+
+
+def least_certain_start(slice_probs: np.ndarray, starts_s: np.ndarray) -> float:
+    """Where a song is hardest for the model: the start of its most uncertain slice (0.0 if none).
+
+    The label-next loop plays each candidate from there, so the listener hears the part the
+    label will teach the model most about."""
+    if len(slice_probs) == 0:
+        return 0.0
+    uncertainties = [uncertainty(probs) for probs in slice_probs]
+    return float(starts_s[int(np.argmax(uncertainties))])

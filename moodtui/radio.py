@@ -186,3 +186,12 @@ def station_from_id(saved: dict, library: Library):
         return PathStation(PATHS[saved["path"]], library, songs=int(saved.get("songs", PATH_SONGS)),
                            step=int(saved.get("step", 0)), played=played)
     raise ValueError(f"not a station: {saved!r}")
+
+
+def station_for(choice: str, library: Library):
+    """The station a listener chose: a mood (``positive`` ...) or a mood path id (``lift``, ``wind-down``)."""
+    if choice in CLASSES:
+        return MoodStation(choice, library)
+    if choice in PATHS:
+        return PathStation(PATHS[choice], library)
+    raise ValueError(f"no station {choice!r}: choose one of {', '.join((*CLASSES, *PATHS))}")

@@ -26,6 +26,7 @@ import os
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Literal
@@ -40,14 +41,16 @@ from textual.worker import Worker, WorkerState, get_current_worker
 
 from moodtui.analysis import AnalysisCache
 from moodtui.cache import Cache
+from moodtui.config import Settings, load_settings
 from moodtui.errors import AudioError, ModelError, MoodtuiError, display_path
 from moodtui.label_writer import LabelOutcome, LabelWriter
 from moodtui.library import LibraryIndex, resolve_library_dir, scan
 from moodtui.library_analysis import AnalysisBatch, AnalysisScheduler
 from moodtui.model import MoodModel
 from moodtui.playback import Player
-from moodtui.playorder import PlayOrder
+from moodtui.playorder import PlayOrder, Repeat
 from moodtui.progress import EpochEnded, FeaturesRead, JobStarted, ModelExported, ProgressEvent, SongSkipped
+from moodtui.radio import SongFacts, station_for
 from moodtui.retrain import MIN_LABELLED_SONGS, RetrainJob, RetrainResult
 from moodtui.store import LabelStore
 from moodtui.tui.commands import PlayerCommands
@@ -75,7 +78,6 @@ from moodtui.tui.widgets.filter_input import FilterInput
 from moodtui.tui.widgets.now_playing import NowPlaying
 from moodtui.tui.widgets.track_list import TrackHeader, TrackList
 
-SEEK_STEP_S = 5.0
 POLL_INTERVAL_S = 0.25
 """How often the playback position is read (the slice display and the playhead follow it)."""
 SCAN_POST_INTERVAL_S = 0.1
@@ -115,42 +117,57 @@ class MoodApp(App[int]):
     TITLE = "moodtui"
     COMMANDS = App.COMMANDS | {PlayerCommands}
 
+    # Every binding has a stable id: config.toml's [keys] table maps ids to keys (App.set_keymap).
     BINDINGS = [
-        Binding("space", "toggle_pause", "Pause", tooltip="pause / resume (plays the highlighted track when stopped)"),
-        Binding("left", f"seek({-SEEK_STEP_S})", f"-{SEEK_STEP_S:g} s", show=False,
-                tooltip=f"seek back {SEEK_STEP_S:g} seconds"),
-        Binding("right", f"seek({SEEK_STEP_S})", f"+{SEEK_STEP_S:g} s", show=False,
-                tooltip=f"seek forward {SEEK_STEP_S:g} seconds"),
-        Binding("plus,equals_sign", "volume(1)", "Vol +", show=False, key_display="+", tooltip="volume up"),
-        Binding("minus", "volume(-1)", "Vol -", show=False, key_display="-", tooltip="volume down"),
-        Binding("right_square_bracket", "next_track", "Next", show=False, key_display="]", tooltip="next track of the list"),
-        Binding("left_square_bracket", "previous_track", "Prev", show=False, key_display="[",
-                tooltip="previous track of the list"),
-        Binding("slash", "open_filter", "Filter", key_display="/",
+        Binding("space", "toggle_pause", "Pause", id="toggle_pause",
+                tooltip="pause / resume (plays the highlighted track when stopped)"),
+        Binding("left", "seek(-1)", "Seek -", show=False, id="seek_back", tooltip="seek back (seek_step, 5 s)"),
+        Binding("right", "seek(1)", "Seek +", show=False, id="seek_forward", tooltip="seek forward (seek_step, 5 s)"),
+        Binding("plus,equals_sign", "volume(1)", "Vol +", show=False, key_display="+", id="volume_up",
+                tooltip="volume up (volume_step, 5 %)"),
+        Binding("minus", "volume(-1)", "Vol -", show=False, key_display="-", id="volume_down", tooltip="volume down"),
+        Binding("right_square_bracket", "next_track", "Next", show=False, key_display="]", id="next_track",
+                tooltip="next track: the queue, then the station or the list"),
+        Binding("left_square_bracket", "previous_track", "Prev", show=False, key_display="[", id="previous_track",
+                tooltip="back through the tracks that played"),
+        Binding("a", "queue_add", "Queue +", show=False, id="queue_add", tooltip="add the highlighted track to the queue"),
+        Binding("w", "queue_show", "Queue", show=False, id="queue_show",
+                tooltip="the queue: reorder (shift+up / down), remove (d), clear (c)"),
+        Binding("z", "shuffle", "Shuffle", show=False, id="shuffle", tooltip="shuffle on / off (no repeats until all played)"),
+        Binding("r", "repeat", "Repeat", show=False, id="repeat", tooltip="repeat: off, all, one"),
+        Binding("t", "radio", "Radio", show=False, id="radio",
+                tooltip="mood radio: a mood from the whole library, or a mood path"),
+        Binding("slash", "open_filter", "Filter", key_display="/", id="filter",
                 tooltip="filter by words of the title, artist, album or file name (Esc clears)"),
-        Binding("0", "mood_filter('all')", "All", show=False, tooltip="show every mood"),
-        Binding("1", "mood_filter('positive')", "Positive", show=False, tooltip="show positive songs only"),
-        Binding("2", "mood_filter('neutral')", "Neutral", show=False, tooltip="show neutral songs only"),
-        Binding("3", "mood_filter('negative')", "Negative", show=False, tooltip="show negative songs only"),
-        Binding("s", "cycle_sort", "Sort", show=False, tooltip="sort by the next column (folder, title, artist, album, time, mood)"),
-        Binding("S", "reverse_sort", "Reverse", show=False, tooltip="reverse the sort direction"),
-        Binding("p", "label('positive')", "Positive", tooltip="label the playing song positive (yours)"),
-        Binding("n", "label('neutral')", "Neutral", tooltip="label the playing song neutral (yours)"),
-        Binding("x", "label('negative')", "Negative", tooltip="label the playing song negative (yours)"),
-        Binding("u", "undo_label", "Undo", show=False, tooltip="undo the last label"),
-        Binding("R", "retrain", "Retrain", tooltip=f"adapt the model to your labels (needs {MIN_LABELLED_SONGS} labelled songs)"),
-        Binding("l", "label_next", "Label next", tooltip="songs the model is least sure about: label those"),
-        Binding("m", "models", "Models", show=False, tooltip="model versions with their figures; Enter rolls back"),
-        Binding("e", "errors", "Errors", show=False, tooltip="files that cannot be read or analysed, and notices"),
-        Binding("g", "goto_playing", "Go to playing", show=False, tooltip="move the cursor to the playing track"),
-        Binding("question_mark", "help", "Help", key_display="?", tooltip="this list of keys"),
-        Binding("q", "quit", "Quit", tooltip="quit"),
+        Binding("0", "mood_filter('all')", "All", show=False, id="mood_all", tooltip="show every mood"),
+        Binding("1", "mood_filter('positive')", "Positive", show=False, id="mood_positive",
+                tooltip="show positive songs only"),
+        Binding("2", "mood_filter('neutral')", "Neutral", show=False, id="mood_neutral", tooltip="show neutral songs only"),
+        Binding("3", "mood_filter('negative')", "Negative", show=False, id="mood_negative",
+                tooltip="show negative songs only"),
+        Binding("s", "cycle_sort", "Sort", show=False, id="cycle_sort",
+                tooltip="sort by the next column (folder, title, artist, album, time, mood)"),
+        Binding("S", "reverse_sort", "Reverse", show=False, id="reverse_sort", tooltip="reverse the sort direction"),
+        Binding("p", "label('positive')", "Positive", id="label_positive", tooltip="label the playing song positive (yours)"),
+        Binding("n", "label('neutral')", "Neutral", id="label_neutral", tooltip="label the playing song neutral (yours)"),
+        Binding("x", "label('negative')", "Negative", id="label_negative", tooltip="label the playing song negative (yours)"),
+        Binding("u", "undo_label", "Undo", show=False, id="undo_label", tooltip="undo the last label"),
+        Binding("R", "retrain", "Retrain", id="retrain", tooltip=f"adapt the model to your labels (needs {MIN_LABELLED_SONGS} labelled songs)"),
+        Binding("l", "label_next", "Label next", id="label_next", tooltip="songs the model is least sure about: label those"),
+        Binding("m", "models", "Models", show=False, id="models", tooltip="model versions with their figures; Enter rolls back"),
+        Binding("e", "errors", "Errors", show=False, id="errors", tooltip="files that cannot be read or analysed, and notices"),
+        Binding("g", "goto_playing", "Go to playing", show=False, id="goto_playing",
+                tooltip="move the cursor to the playing track"),
+        Binding("question_mark", "help", "Help", key_display="?", id="help", tooltip="this list of keys"),
+        Binding("q", "quit", "Quit", id="quit", tooltip="quit"),
     ]
 
-    def __init__(self, directory: str | os.PathLike[str], *, notice: str | None = None) -> None:
+    def __init__(self, directory: str | os.PathLike[str], *, notice: str | None = None,
+                 settings: Settings | None = None, radio: str | None = None) -> None:
         super().__init__()
         self.directory = Path(os.path.abspath(os.fspath(directory)))
         self.start_notice = notice
+        self.settings = settings if settings is not None else Settings()
         self.view = LibraryView()
         self.player = Player()
         self.cache_db = Cache()  # opens nothing yet: each worker thread connects on first use
@@ -161,8 +178,8 @@ class MoodApp(App[int]):
         self.store: LabelStore | None = None  # opened by load_labels (file I/O)
         self.label_writer: LabelWriter | None = None  # started once the store is open
         self.order = PlayOrder()
-        self.follow_playing = False
-        """After a track ends and the next starts, move the cursor to it (setting)."""
+        self._pending_station: str | None = radio
+        """A station to start once the library and its moods are in (``moodtui --radio MOOD``)."""
         self.model: MoodModel | None = None  # None while loading / when none loads
         self.model_state: Literal["loading", "ready", "missing"] = "loading"
         self.playing: TrackRow | None = None
@@ -211,6 +228,7 @@ class MoodApp(App[int]):
     def on_mount(self) -> None:
         asyncio.get_running_loop().set_default_executor(
             ThreadPoolExecutor(max_workers=WORKER_THREADS, thread_name_prefix="moodtui"))
+        self._apply_settings()
         self.track_list.focus()
         self.filter_input.display = False
         self.retrain_bar.display = False
@@ -222,6 +240,28 @@ class MoodApp(App[int]):
         self.load_model()
         self.load_labels()
         self.scan_library()
+
+    def _apply_settings(self) -> None:
+        """Keys in force and the theme from the settings; each problem in one notice line."""
+        settings = self.settings
+        self.set_keymap(settings.keymap(binding_ids()))
+        if settings.theme in self.available_themes:
+            self.theme = settings.theme
+        else:
+            settings.problem("theme", f"no theme {settings.theme!r} (there are {', '.join(sorted(self.available_themes))})")
+        for problem in settings.problems:
+            self.show_notice(problem, severity="warning")
+
+    def keys_for_id(self, binding_id: str) -> str:
+        binding = next((b for b in binding_list() if b.id == binding_id), None)
+        return self.keys_for(binding) if binding is not None else ""
+
+    def keys_for(self, binding: Binding) -> str:
+        """The key(s) in force for ``binding`` (after the keymap), as the footer writes them."""
+        keys = self._keymap.get(binding.id) if binding.id else None
+        if keys is None and binding.key_display:
+            return binding.key_display
+        return " / ".join(self.get_key_display(Binding(key, "")) for key in (keys or binding.key).split(","))
 
     def show_notice(self, text: str, *, severity: Severity = "information") -> None:
         """Show a one-line notice (a toast) and keep it in the session's notice list."""
@@ -327,8 +367,8 @@ class MoodApp(App[int]):
 
     @property
     def labelled_paths(self) -> set[str]:
-        """Paths of the songs the listener has labelled."""
-        return set(self._labels)
+        """Paths of the songs the listener has labelled (those being written included)."""
+        return set(self._labels) | {row.path for row in self.view.rows if row.user_label is not None}
 
     def on_labels_loaded(self, message: LabelsLoaded) -> None:
         if self.store is not None and self.label_writer is None:
@@ -368,6 +408,7 @@ class MoodApp(App[int]):
         self._start_library_analysis()
         if message.done:
             self._look_for_moved_labels()
+            self._start_pending_station()
 
     def on_scan_failed(self, message: ScanFailed) -> None:
         self.scan_done = True
@@ -463,25 +504,25 @@ class MoodApp(App[int]):
 
     # -- playback ---------------------------------------------------------------------------------
 
-    def play_row(self, row: TrackRow) -> None:
+    def play_row(self, row: TrackRow, *, start_s: float = 0.0, paused: bool = False) -> None:
         """The listener chose ``row``: play it (the play order goes on from it)."""
         self.order.play(row.path)
-        self._play(row)
+        self._play(row, start_s=start_s, paused=paused)
 
-    def _play(self, row: TrackRow) -> None:
-        """Start playing ``row`` (opening happens in a worker) and analyse it first."""
+    def _play(self, row: TrackRow, *, start_s: float = 0.0, paused: bool = False) -> None:
+        """Start playing ``row`` from ``start_s`` (opening happens in a worker) and analyse it first."""
         self._play_token += 1
         self.playing = row
         self.track_list.set_playing(row.path)
         self.now_playing.start(row, row.duration_s)
         self._shown_second = -1
-        self.open_track(row, self._play_token)
+        self.open_track(row, self._play_token, start_s, paused)
         if self.model is not None:
             self._analyse_playing(row)
         self._update_status()
 
     @work(thread=True, exclusive=True, group="open", exit_on_error=False, description="open the track in the player")
-    def open_track(self, row: TrackRow, token: int) -> None:
+    def open_track(self, row: TrackRow, token: int, start_s: float = 0.0, paused: bool = False) -> None:
         try:
             opened = self.player.open(row.track.path)
         except AudioError as error:
@@ -493,6 +534,10 @@ class MoodApp(App[int]):
         if not opened or get_current_worker().is_cancelled:
             return  # a newer play request took over
         self.player.play()
+        if start_s > 0:
+            self.player.seek(start_s)
+        if paused:
+            self.player.pause()
         self.post_message(TrackStarted(token, self.player.duration_s, self.player.take_notice()))
 
     def on_track_started(self, message: TrackStarted) -> None:
@@ -501,7 +546,7 @@ class MoodApp(App[int]):
         self._opened_token = message.token
         self._failures_in_a_row = 0
         if message.duration_s and self.playing is not None:
-            self.now_playing.set_position(0.0, message.duration_s, False)
+            self.now_playing.set_position(self.player.position_s, message.duration_s, self.player.is_paused)
         if message.notice:
             self.show_notice(message.notice, severity="warning")
         self._update_status()
@@ -560,7 +605,7 @@ class MoodApp(App[int]):
             self._advance(step, at_end=at_end)
             return
         self._play(row)
-        if at_end and self.follow_playing:
+        if at_end and self.settings.cursor_follows_playing:
             self.track_list.move_to(row)
 
     @property
@@ -580,18 +625,18 @@ class MoodApp(App[int]):
         self.now_playing.set_position(self.player.position_s, self.player.duration_s, self.player.is_paused)
         self._update_status()
 
-    def action_seek(self, seconds: float) -> None:
+    def action_seek(self, direction: int) -> None:
         if self.playing is None or self.opening:
             return
-        self.player.seek_relative(seconds)
+        self.player.seek_relative(direction * self.settings.seek_step)
         self.now_playing.set_position(self.player.position_s, self.player.duration_s, self.player.is_paused)
         self._update_status()
 
     def action_volume(self, direction: int) -> None:
         if direction > 0:
-            self.player.volume_up()
+            self.player.volume_up(self.settings.volume_fraction)
         else:
-            self.player.volume_down()
+            self.player.volume_down(self.settings.volume_fraction)
         self._update_status()
 
     def action_next_track(self) -> None:
@@ -599,6 +644,64 @@ class MoodApp(App[int]):
 
     def action_previous_track(self) -> None:
         self._advance(-1)
+
+    # -- queue, shuffle, repeat, radio ------------------------------------------------------------
+
+    def action_queue_add(self) -> None:
+        row = self.track_list.highlighted
+        if row is None:
+            return
+        place = self.order.enqueue(row.path)
+        self.show_notice(f"“{row.track.title}” queued: " + ("plays next" if place == 1 else f"{place} in the queue"))
+        self._update_status()
+
+    def action_queue_show(self) -> None:
+        from moodtui.tui.screens.queue import QueueScreen
+
+        self.push_screen(QueueScreen(), lambda _: self._update_status())
+
+    def action_shuffle(self) -> None:
+        self.order.set_shuffle(not self.order.shuffle)
+        self.show_notice("shuffle on: every track of the list once, in random order" if self.order.shuffle
+                         else "shuffle off: the list in order")
+        self._update_status()
+
+    def action_repeat(self) -> None:
+        self.order.repeat = self.order.repeat.next()
+        self.show_notice(f"repeat {self.order.repeat.value}")
+        self._update_status()
+
+    def action_radio(self) -> None:
+        from moodtui.tui.screens.radio import RadioScreen
+
+        self.push_screen(RadioScreen(), self.start_station)
+
+    def start_station(self, choice: str | None) -> None:
+        """Tune in station ``choice`` (a mood or a mood path id; "off" stops it) and play its first song."""
+        if choice is None:
+            return
+        if choice == "off":
+            self.order.station = self._pending_station = None
+            self.show_notice("station off: the list plays on")
+            self._update_status()
+            return
+        station = station_for(choice, self._song_facts)
+        first = station.next()
+        if first is None:
+            if not self.scan_done or self.moods_version is None:
+                self._pending_station = choice  # started when the library and its moods are in
+                return
+            self.show_notice(f"{station.name}: no songs of that mood yet (label some, or let the analysis finish)",
+                             severity="warning")
+            return
+        self._pending_station = None
+        self.order.station = station
+        self.show_notice(f"{station.name}: on")
+        self.play_row(self.view.by_path[first])
+
+    def _song_facts(self) -> Iterator[SongFacts]:
+        for row in self.view.rows:
+            yield SongFacts(row.path, row.user_label, row.predicted, row.energy, row.error is None)
 
     # -- analysis of the playing track ------------------------------------------------------------
 
@@ -675,6 +778,13 @@ class MoodApp(App[int]):
             _freeze_long_lived_objects()
             self._start_library_analysis()
         self._moods_changed()
+        if message.complete:
+            self._start_pending_station()
+
+    def _start_pending_station(self) -> None:
+        """A station asked for before the library and its moods were in (``--radio``)."""
+        if self._pending_station is not None and self.scan_done and self.moods_version is not None:
+            self.start_station(self._pending_station)
 
     def _start_library_analysis(self) -> None:
         """Analyse every track without a mood, visible ones first (once the scan is complete)."""
@@ -705,16 +815,20 @@ class MoodApp(App[int]):
     # -- labels -----------------------------------------------------------------------------------
 
     def action_label(self, label: str) -> None:
-        row = self.playing
-        if row is None:
-            self.show_notice("play a song first: p / n / x label the playing song")
+        if self.playing is None:
+            keys = " / ".join(self.keys_for_id(f"label_{mood}") for mood in ("positive", "neutral", "negative"))
+            self.show_notice(f"play a song first: {keys} label the playing song")
             return
+        self.label_row(self.playing, label)
+
+    def label_row(self, row: TrackRow, label: str) -> None:
+        """The listener's ``label`` for ``row``: shown at once, written by the label writer."""
         if self.label_writer is None:
             self.show_notice("the labels database is not open yet")
             return
         probs = None
         version = self.model.version if self.model is not None else None
-        song = self.now_playing.song
+        song = self.now_playing.song if row is self.playing else None
         if song is not None and song.model_version == version:
             probs = song.song_probs
         elif row.predicted is not None:
@@ -850,13 +964,16 @@ class MoodApp(App[int]):
             self.show_notice("no mood model: nothing to rank")
             return
 
+        screen = LabelNextScreen()
+
         def chosen(path: str | None) -> None:
             row = self.view.by_path.get(path) if path else None
             if row is not None:
-                self.play_row(row)
+                if self.playing is not row:
+                    self.play_row(row, start_s=screen.starts.get(row.path, 0.0))
                 self.track_list.move_to(row)
 
-        self.push_screen(LabelNextScreen(), chosen)
+        self.push_screen(screen, chosen)
 
     def action_models(self) -> None:
         from moodtui.tui.screens.models import ModelsScreen
@@ -921,6 +1038,15 @@ class MoodApp(App[int]):
             state = "⏸" if self.player.is_paused else "▶"
             parts.append(f"{state} {format_time(self.player.position_s)} / {format_time(self.player.duration_s)}")
         parts.append(f"vol {100 * self.player.volume:.0f}%")
+        order = self.order
+        if order.station is not None:
+            parts.append(f"📻 {order.station.name}")
+        if order.queue:
+            parts.append(f"queue {len(order.queue)}")
+        if order.shuffle:
+            parts.append("shuffle")
+        if order.repeat is not Repeat.OFF:
+            parts.append(f"repeat {order.repeat.value}")
         if self.retraining:
             parts.append(self.retrain_stage)
         highlighted = self.track_list.highlighted
@@ -961,6 +1087,21 @@ class MoodApp(App[int]):
         self.exit(0)
 
 
+def binding_list() -> list[Binding]:
+    """Every binding of the player with an id (the app's, the table's, the screens')."""
+    from moodtui.tui.screens.label_next import LabelNextScreen
+    from moodtui.tui.screens.queue import QueueScreen
+    from moodtui.tui.screens.radio import RadioScreen
+
+    return [binding for binding in (*MoodApp.BINDINGS, *TrackList.BINDINGS, *QueueScreen.BINDINGS,
+                                    *LabelNextScreen.BINDINGS, *RadioScreen.BINDINGS)
+            if isinstance(binding, Binding) and binding.id]
+
+
+def binding_ids() -> set[str]:
+    return {binding.id for binding in binding_list() if binding.id}
+
+
 def _freeze_long_lived_objects() -> None:
     """Exempt the objects alive now (the library's rows, the model) from garbage collection.
 
@@ -986,18 +1127,19 @@ def _short_path(path: Path) -> str:
         return display_path(path)
 
 
-def run_app(directory: str | None) -> int:
+def run_app(directory: str | None, *, radio: str | None = None) -> int:
     """``moodtui [DIR]``: open the player on DIR (default ~/Music, else the demo library).
 
     Native libraries that write to file descriptor 2 (where Textual draws) are silenced at the C
     level instead (ALSA/JACK handlers in moodtui.playback, dr_mp3 rather than libsndfile's
     mpg123 for mp3, onnxruntime's log level): descriptor 2 is never redirected.
     """
+    settings = load_settings()
     try:
-        folder, notice = resolve_library_dir(directory)
+        folder, notice = resolve_library_dir(directory or settings.library)
     except MoodtuiError as error:
         print(f"moodtui: {error}", file=sys.stderr)
         return 1
-    app = MoodApp(folder, notice=notice)
+    app = MoodApp(folder, notice=notice, settings=settings, radio=radio)
     result = app.run()
     return result if isinstance(result, int) else (app.return_code or 0)

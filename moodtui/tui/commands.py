@@ -1,4 +1,4 @@
-"""The command palette (ctrl+p): the player's main actions by name."""
+"""The command palette (ctrl+p): the player's main actions by name, with the key in force for each."""
 
 from __future__ import annotations
 
@@ -8,39 +8,53 @@ from typing import TYPE_CHECKING, cast
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
+from moodtui import CLASSES
+
 if TYPE_CHECKING:
     from moodtui.tui.app import MoodApp
 
 
 class PlayerCommands(Provider):
-    """Play/pause, next, labels, retrain, label next, models, filters, sorting, export, help."""
+    """Play/pause, next, queue, shuffle, repeat, radio, labels, retrain, models, filters, export, help."""
 
     def _commands(self) -> list[tuple[str, str, Callable[[], object]]]:
         app = cast("MoodApp", self.app)  # this provider is the player's (MoodApp.COMMANDS)
-        commands: list[tuple[str, str, Callable[[], object]]] = [
-            ("Play / pause", "start the highlighted track, or pause and resume", app.action_toggle_pause),
-            ("Next track", "play the next track of the list", app.action_next_track),
-            ("Previous track", "play the previous track of the list", app.action_previous_track),
-            ("Retrain on my labels", "adapt the model to your labels (playback continues)", app.action_retrain),
-            ("Label next", "songs the model is least sure about", app.action_label_next),
-            ("Models", "model versions, figures and rollback", app.action_models),
-            ("Undo last label", "undo the most recent label", app.action_undo_label),
-            ("Errors", "files that cannot be read or analysed, and notices", app.action_errors),
-            ("Filter by text", "type words of a title, artist or album", app.action_open_filter),
-            ("Sort: next column", "cycle the sort column", app.action_cycle_sort),
-            ("Sort: reverse", "reverse the sort direction", app.action_reverse_sort),
-            ("Export the list as a playlist", "write the visible tracks to an m3u file", app.action_export_playlist),
-            ("Go to the playing track", "move the cursor to the track playing", app.action_goto_playing),
-            ("Help", "every key", app.action_help),
+        # (name, help, action, binding id or None): the help text ends with the key in force.
+        commands: list[tuple[str, str, Callable[[], object], str | None]] = [
+            ("Play / pause", "start the highlighted track, or pause and resume", app.action_toggle_pause, "toggle_pause"),
+            ("Next track", "the queue, then the station or the list", app.action_next_track, "next_track"),
+            ("Previous track", "back through what played", app.action_previous_track, "previous_track"),
+            ("Add to the queue", "the highlighted track plays after the queued ones", app.action_queue_add, "queue_add"),
+            ("Show the queue", "reorder, remove, clear", app.action_queue_show, "queue_show"),
+            ("Shuffle on / off", "every track of the list once, in random order", app.action_shuffle, "shuffle"),
+            ("Repeat: off / all / one", "what happens at the end of the list", app.action_repeat, "repeat"),
+            ("Mood radio", "choose a station", app.action_radio, "radio"),
+            ("Radio: lift me up", "negative -> neutral -> positive", lambda: app.start_station("lift"), None),
+            ("Radio: wind down", "energetic -> calm", lambda: app.start_station("wind-down"), None),
+            ("Radio: off", "stop the station", lambda: app.start_station("off"), None),
+            ("Retrain on my labels", "adapt the model to your labels (playback continues)", app.action_retrain, "retrain"),
+            ("Label next", "songs the model is least sure about", app.action_label_next, "label_next"),
+            ("Models", "model versions, figures and rollback", app.action_models, "models"),
+            ("Undo last label", "undo the most recent label", app.action_undo_label, "undo_label"),
+            ("Errors", "files that cannot be read or analysed, and notices", app.action_errors, "errors"),
+            ("Filter by text", "type words of a title, artist or album", app.action_open_filter, "filter"),
+            ("Sort: next column", "cycle the sort column", app.action_cycle_sort, "cycle_sort"),
+            ("Sort: reverse", "reverse the sort direction", app.action_reverse_sort, "reverse_sort"),
+            ("Export the list as a playlist", "write the visible tracks to an m3u file", app.action_export_playlist, None),
+            ("Go to the playing track", "move the cursor to the track playing", app.action_goto_playing, "goto_playing"),
+            ("Help", "every key", app.action_help, "help"),
         ]
-        for mood in ("all", "positive", "neutral", "negative"):
+        for mood in ("all", *CLASSES):
             commands.append((f"Show {mood} songs" if mood != "all" else "Show all moods",
                              "filter the list by mood (your labels count first)",
-                             partial(app.action_mood_filter, mood)))
-        for mood in ("positive", "neutral", "negative"):
+                             partial(app.action_mood_filter, mood), f"mood_{mood}"))
+        for mood in CLASSES:
+            commands.append((f"Radio: {mood}", f"{mood} songs from the whole library, shuffled",
+                             partial(app.start_station, mood), None))
             commands.append((f"Label the playing song {mood}", "your own label; R retrains on your labels",
-                             partial(app.action_label, mood)))
-        return commands
+                             partial(app.action_label, mood), f"label_{mood}"))
+        return [(name, f"{text} · key {app.keys_for_id(binding_id)}" if binding_id else text, action)
+                for name, text, action, binding_id in commands]
 
     async def discover(self) -> Hits:
         for name, help_text, callback in self._commands():

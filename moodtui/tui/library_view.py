@@ -59,6 +59,8 @@ class TrackRow:
     analysis_error: str | None = None
     """Why the file could not be analysed (cached by the analysis cache), or None."""
     duration_s: float | None = field(default=None)
+    energy: float | None = None
+    """0 calm .. 1 energetic, when the model gives an energy figure (newer models); else None."""
 
     @classmethod
     def of(cls, track: Track) -> TrackRow:

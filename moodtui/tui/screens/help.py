@@ -1,6 +1,9 @@
-"""The help screen: every key of the player, read from the bindings themselves (never out of date)."""
+"""The help screen: every key of the player, read from the bindings and the keymap in force
+(config.toml's [keys] and preset), so it is never out of date."""
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING, cast
 
 from rich.table import Table
 from textual.app import ComposeResult
@@ -10,8 +13,13 @@ from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from moodtui.mood_palette import YOUR_LABEL_GLYPH
+from moodtui.tui.screens.label_next import LabelNextScreen
+from moodtui.tui.screens.queue import QueueScreen
 from moodtui.tui.widgets.filter_input import FilterInput
 from moodtui.tui.widgets.track_list import TrackList
+
+if TYPE_CHECKING:
+    from moodtui.tui.app import MoodApp
 
 EXTRA_KEYS = (
     ("ctrl+p", "command palette: every action by name"),
@@ -21,18 +29,17 @@ EXTRA_KEYS = (
 )
 
 
-def _key_name(binding: Binding, app) -> str:
-    if binding.key_display:
-        return binding.key_display
-    return " / ".join(app.get_key_display(Binding(key, "")) for key in binding.key.split(","))
-
-
 class HelpScreen(ModalScreen[None]):
     """Every key, grouped: the table, the player, labels and models."""
 
     BINDINGS = [
         Binding("escape,question_mark,q", "dismiss", "Close", show=True),
     ]
+
+    @property
+    def player(self) -> MoodApp:
+        """The app, with its own type (this screen opens only in the player)."""
+        return cast("MoodApp", self.app)
 
     def compose(self) -> ComposeResult:
         table = Table(title="moodtui keys", title_justify="left", expand=True, show_header=False,
@@ -41,7 +48,11 @@ class HelpScreen(ModalScreen[None]):
         table.add_column("action", ratio=1)
         for entry in (*TrackList.BINDINGS, *self.app.BINDINGS, *FilterInput.BINDINGS):
             binding = entry if isinstance(entry, Binding) else Binding(*entry)
-            table.add_row(_key_name(binding, self.app), binding.tooltip or binding.description)
+            table.add_row(self.player.keys_for(binding), binding.tooltip or binding.description)
+        for screen, bindings in (("in the queue", QueueScreen.BINDINGS), ("in label next", LabelNextScreen.BINDINGS)):
+            for screen_binding in bindings:
+                if isinstance(screen_binding, Binding) and screen_binding.tooltip:
+                    table.add_row(self.player.keys_for(screen_binding), f"{screen}: {screen_binding.tooltip}")
         for key, action in EXTRA_KEYS:
             table.add_row(key, action)
         with VerticalScroll(id="help-body"):

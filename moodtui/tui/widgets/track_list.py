@@ -119,13 +119,13 @@ class TrackList(ScrollView, can_focus=True):
     COMPONENT_CLASSES = {"track-list--cursor", "track-list--playing"}
 
     BINDINGS = [
-        Binding("enter", "play", "Play", tooltip="play the highlighted track"),
-        Binding("up", "cursor_up", "Up", show=False, tooltip="previous row"),
-        Binding("down", "cursor_down", "Down", show=False, tooltip="next row"),
-        Binding("pageup", "page_up", "Page up", show=False, tooltip="one page up"),
-        Binding("pagedown", "page_down", "Page down", show=False, tooltip="one page down"),
-        Binding("home", "first", "First", show=False, tooltip="first row"),
-        Binding("end", "last", "Last", show=False, tooltip="last row"),
+        Binding("enter", "play", "Play", id="play", tooltip="play the highlighted track"),
+        Binding("up", "cursor_up", "Up", show=False, id="cursor_up", tooltip="previous row"),
+        Binding("down", "cursor_down", "Down", show=False, id="cursor_down", tooltip="next row"),
+        Binding("pageup", "page_up", "Page up", show=False, id="page_up", tooltip="one page up"),
+        Binding("pagedown", "page_down", "Page down", show=False, id="page_down", tooltip="one page down"),
+        Binding("home", "first", "First", show=False, id="first", tooltip="first row"),
+        Binding("end", "last", "Last", show=False, id="last", tooltip="last row"),
     ]
 
     @dataclass

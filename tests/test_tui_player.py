@@ -1,0 +1,236 @@
+"""The player's play order keys, mood radio, keymap and label-next loop, through Textual's Pilot."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from test_tui import SIZE, make_library, play_title, run, screen_text, wait_settled, wait_until
+
+from moodtui.config import Settings, parse_settings
+from moodtui.store import LabelStore
+from moodtui.tui.app import MoodApp
+from moodtui.tui.screens.help import HelpScreen
+from moodtui.tui.screens.label_next import LabelNextScreen
+from moodtui.tui.screens.queue import QueueScreen
+from moodtui.tui.screens.radio import RadioScreen
+
+
+def row_titled(app: MoodApp, title: str):
+    return next(row for row in app.view.rows if row.track.title == title)
+
+
+def test_queue_keys_add_show_reorder_remove_clear(model_env: Path, tmp_path: Path) -> None:
+    library = make_library(tmp_path / "music")
+
+    async def scenario() -> None:
+        app = MoodApp(library)
+        async with app.run_test(size=SIZE) as pilot:
+            await wait_until(pilot, lambda: app.scan_done, "the scan")
+            await play_title(pilot, app, "Sunny Days")
+            for title in ("Hum", "Night Drive", "Grey Morning"):
+                app.track_list.move_to(row_titled(app, title))
+                await pilot.press("a")
+            assert [row_titled(app, t).path for t in ("Hum", "Night Drive", "Grey Morning")] == app.order.queue
+            assert "“Hum” queued: plays next" in app.notices and "queue 3" in screen_text(app)
+            await pilot.press("w")
+            assert isinstance(app.screen, QueueScreen)
+            await pilot.press("shift+down")  # Hum after Night Drive
+            await pilot.press("d")  # the cursor moved with Hum: Hum out
+            assert app.order.queue == [row_titled(app, t).path for t in ("Night Drive", "Grey Morning")]
+            rows = [str(cell) for key in app.screen.query_one("#queue-table").rows
+                    for cell in app.screen.query_one("#queue-table").get_row(key)]
+            assert "Night Drive" in rows and "Grey Morning" in rows and "Hum" not in rows
+            await pilot.press("escape")
+            await pilot.press("right_square_bracket")
+            await wait_until(pilot, lambda: app.playing.track.title == "Night Drive" and not app.opening, "the queue")
+            await pilot.press("w", "c", "escape")
+            assert app.order.queue == [] and "queue cleared (1 track)" in app.notices
+            await pilot.press("left_square_bracket")  # back through what played
+            await wait_until(pilot, lambda: app.playing.track.title == "Sunny Days", "previous")
+
+    run(scenario)
+
+
+def test_shuffle_and_repeat_keys_and_repeat_one_replays(model_env: Path, tmp_path: Path) -> None:
+    songs = [(f"{i} short.ogg", "neutral", 2.5, f"Short {i}", "S", "T") for i in range(3)]
+    library = make_library(tmp_path / "music", songs)
+
+    async def scenario() -> None:
+        app = MoodApp(library)
+        async with app.run_test(size=SIZE) as pilot:
+            await wait_until(pilot, lambda: app.scan_done, "the scan")
+            await pilot.press("z")
+            assert app.order.shuffle and "shuffle" in screen_text(app)
+            await pilot.press("z")
+            assert not app.order.shuffle
+            await pilot.press("r")
+            assert "repeat all" in screen_text(app)
+            await pilot.press("r")
+            assert "repeat one" in screen_text(app)
+            await play_title(pilot, app, "Short 2")
+            first = app.playing
+            token = app._play_token
+            await wait_until(pilot, lambda: app._play_token > token and not app.opening, "the end of Short 2", 6)
+            assert app.playing is first  # repeat one: the same song again, not the end of the list
+            await pilot.press("r")  # off
+            await wait_until(pilot, lambda: app.playing is None, "the end of the list", 6)
+
+    run(scenario)
+
+
+def test_cursor_follows_the_playing_track_when_set(model_env: Path, tmp_path: Path) -> None:
+    songs = [(f"{i} short.ogg", "neutral", 2.5, f"Short {i}", "S", "T") for i in range(2)]
+    library = make_library(tmp_path / "music", songs)
+
+    async def scenario() -> None:
+        app = MoodApp(library, settings=Settings(cursor_follows_playing=True))
+        async with app.run_test(size=SIZE) as pilot:
+            await wait_until(pilot, lambda: app.scan_done, "the scan")
+            await play_title(pilot, app, "Short 0")
+            await wait_until(pilot, lambda: app.playing is not None and app.playing.track.title == "Short 1",
+                             "auto-advance", 6)
+            assert app.track_list.highlighted is app.playing
+
+    run(scenario)
+
+
+def label_in_store(home: Path, library: Path, names: dict[str, str]) -> None:
+    store = LabelStore(home / "labels.json")
+    for name, mood in names.items():
+        store.add_label(str(library / name), mood)
+
+
+def test_radio_key_plays_own_labels_of_the_mood_first_never_twice(model_env: Path, tmp_path: Path) -> None:
+    library = make_library(tmp_path / "music")
+    label_in_store(model_env, library, {"Alpha Band/Grey Morning.flac": "neutral", "Beta Crew/Hum.ogg": "neutral",
+                                        "Alpha Band/Sunny Days.flac": "positive"})
+
+    async def scenario() -> None:
+        app = MoodApp(library)
+        async with app.run_test(size=SIZE) as pilot:
+            await wait_settled(pilot, app)
+            await pilot.press("t")
+            assert isinstance(app.screen, RadioScreen)
+            await pilot.press("down", "enter")  # positive, neutral, ...
+            await wait_until(pilot, lambda: app.playing is not None and not app.opening, "the station's first song")
+            first = app.playing.track.title
+            assert first in ("Grey Morning", "Hum") and "📻 neutral radio" in screen_text(app)
+            await pilot.press("right_square_bracket")
+            await wait_until(pilot, lambda: app.playing is not None and app.playing.track.title != first
+                             and not app.opening, "the station's second song")
+            assert {first, app.playing.track.title} == {"Grey Morning", "Hum"}
+
+    run(scenario)
+
+
+def test_radio_from_the_command_line_starts_playing(model_env: Path, tmp_path: Path) -> None:
+    library = make_library(tmp_path / "music")
+    label_in_store(model_env, library, {"Beta Crew/Night Drive.ogg": "negative"})
+
+    async def scenario() -> None:
+        app = MoodApp(library, radio="negative")
+        async with app.run_test(size=SIZE) as pilot:
+            await wait_until(pilot, lambda: app.playing is not None, "the station to start", 30)
+            assert app.playing.track.title == "Night Drive" and app.order.station.name == "negative radio"
+
+    run(scenario)
+
+
+def test_a_remapped_key_works_the_old_one_does_not_and_help_shows_it(model_env: Path, tmp_path: Path) -> None:
+    library = make_library(tmp_path / "music")
+    settings = parse_settings('[keys]\nlabel_positive = "P"\nquit = "Q"\n', tmp_path / "config.toml")
+
+    async def scenario() -> None:
+        app = MoodApp(library, settings=settings)
+        async with app.run_test(size=(120, 80)) as pilot:  # tall: the whole help screen shows
+            await wait_until(pilot, lambda: app.scan_done and app.store is not None, "scan and labels")
+            await play_title(pilot, app, "Hum")
+            await pilot.press("p")
+            await pilot.pause(0.3)
+            assert app.playing.user_label is None  # p is no longer a label key
+            await pilot.press("P")
+            assert app.playing.user_label == "positive"
+            await wait_until(pilot, lambda: any("“Hum” labelled positive · u undoes" in t for t in app.notices),
+                             "the label notice")
+            assert " P Positive" in screen_text(app)  # the footer shows the key in force
+            await pilot.press("question_mark")
+            assert isinstance(app.screen, HelpScreen)
+            help_text = screen_text(app)
+            assert re.search(r"│\s+P\s+label the playing song positive", help_text), help_text
+            assert not re.search(r"│\s+p\s+label the playing song positive", help_text)
+            await pilot.press("escape")
+            await pilot.press("q")
+            await pilot.pause(0.2)
+            assert app.is_running
+            await pilot.press("Q")
+            await pilot.pause(0.2)
+            assert not app.is_running
+
+    run(scenario)
+
+
+def test_a_preset_keeps_labels_off_the_peers_play_pause_keys(model_env: Path, tmp_path: Path) -> None:
+    library = make_library(tmp_path / "music")
+    settings = parse_settings('keys = "cmus"\n', tmp_path / "config.toml")
+
+    async def scenario() -> None:
+        app = MoodApp(library, settings=settings)
+        async with app.run_test(size=SIZE) as pilot:
+            await wait_until(pilot, lambda: app.scan_done and app.store is not None, "scan and labels")
+            await play_title(pilot, app, "Hum")
+            await pilot.press("c")  # cmus: pause
+            assert app.player.is_paused
+            await pilot.press("x")  # x plays in cmus: never a label here
+            assert app.playing.user_label is None and not app.player.is_paused
+            await pilot.press("X")
+            assert app.playing.user_label == "negative"
+
+    run(scenario)
+
+
+def test_bad_config_lines_are_notices_and_defaults_stand(model_env: Path, tmp_path: Path) -> None:
+    library = make_library(tmp_path / "music")
+    config = tmp_path / "config.toml"
+    settings = parse_settings('theme = "no-such-theme"\nseek_step = 10\n[keys]\nfly = "f"\n', config)
+
+    async def scenario() -> None:
+        app = MoodApp(library, settings=settings)
+        async with app.run_test(size=SIZE) as pilot:
+            await wait_until(pilot, lambda: app.scan_done, "the scan")
+            assert any(t.startswith(f"{config}:1: no theme 'no-such-theme'") for t in app.notices), app.notices
+            assert any(t.startswith(f"{config}:4: no key binding named 'fly'") for t in app.notices), app.notices
+            assert app.settings.seek_step == 10
+
+    run(scenario)
+
+
+def test_label_next_loop_labels_inside_the_screen_and_plays_the_next_from_its_least_certain_part(
+        model_env: Path, tmp_path: Path) -> None:
+    from moodtui.insights import least_certain_start
+
+    library = make_library(tmp_path / "music")
+
+    async def scenario() -> None:
+        app = MoodApp(library)
+        async with app.run_test(size=SIZE) as pilot:
+            await wait_settled(pilot, app)
+            await pilot.press("l")
+            screen = app.screen
+            assert isinstance(screen, LabelNextScreen)
+            table = screen.query_one("#label-next-table")
+            await wait_until(pilot, lambda: table.row_count == 4 and app.playing is not None and not app.opening,
+                             "the first candidate playing")
+            first = app.playing
+            mood = app.analysis_cache.get(first.path, app.model)
+            start = least_certain_start(mood.slice_probs, mood.starts_s)
+            assert screen.starts[first.path] == start
+            assert app.player.position_s >= start - 0.1
+            await pilot.press("n")
+            assert first.user_label == "neutral" and table.row_count == 3
+            await wait_until(pilot, lambda: app.playing is not first and not app.opening, "the next candidate")
+            assert app.playing.path == next(iter(table.rows)).value
+            await wait_until(pilot, lambda: LabelStore(model_env / "labels.json").label_for(first.path) is not None,
+                             "the label written")
+
+    run(scenario)
