@@ -35,17 +35,18 @@ PEER_PLAY_PAUSE_KEYS = frozenset({"space", "p", "c", "x"})
 PRESETS: dict[str, dict[str, str]] = {
     "moodtui": {},
     # cmus: c pause, x play, b / z next / previous, s shuffle, r repeat, e add to the queue,
-    # left / right seek, + / - volume. Labels move to shifted letters; sort moves off s.
+    # left / right seek, + / - volume. Labels move to shifted letters; sort moves off s, errors off e.
     "cmus": {
         "toggle_pause": "c,x,space", "next_track": "b", "previous_track": "z", "shuffle": "s",
-        "repeat": "r", "queue_add": "e", "cycle_sort": "o", "reverse_sort": "O",
+        "repeat": "r", "queue_add": "e", "errors": "E", "cycle_sort": "o", "reverse_sort": "O",
         "label_positive": "P", "label_neutral": "N", "label_negative": "X",
     },
-    # kew: space / p pause, left / right (h / l) previous / next, a / d seek, s shuffle, r repeat.
+    # kew: space / p pause, left / right (h / l) previous / next, a / d seek, s shuffle, r repeat
+    # (so the queue moves to A, label next to L, sorting to o / O).
     "kew": {
         "toggle_pause": "space,p", "next_track": "right,l", "previous_track": "left,h",
         "seek_back": "a", "seek_forward": "d", "shuffle": "s", "repeat": "r",
-        "cycle_sort": "o", "reverse_sort": "O",
+        "queue_add": "A", "label_next": "L", "cycle_sort": "o", "reverse_sort": "O",
         "label_positive": "P", "label_neutral": "N", "label_negative": "X",
     },
 }

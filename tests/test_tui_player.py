@@ -234,3 +234,16 @@ def test_label_next_loop_labels_inside_the_screen_and_plays_the_next_from_its_le
                              "the label written")
 
     run(scenario)
+
+
+def test_no_preset_leaves_two_bindings_on_one_key() -> None:
+    from moodtui.config import PRESETS
+    from moodtui.tui.widgets.track_list import TrackList
+
+    bindings = [b for b in (*MoodApp.BINDINGS, *TrackList.BINDINGS) if b.id]
+    for name, preset in PRESETS.items():
+        owner: dict[str, str] = {}
+        for binding in bindings:
+            for key in preset.get(binding.id, binding.key).split(","):
+                assert key not in owner, f"preset {name}: {key!r} is both {owner[key]} and {binding.id}"
+                owner[key] = binding.id

@@ -50,8 +50,9 @@ from moodtui.model import MoodModel
 from moodtui.playback import Player
 from moodtui.playorder import PlayOrder, Repeat
 from moodtui.progress import EpochEnded, FeaturesRead, JobStarted, ModelExported, ProgressEvent, SongSkipped
-from moodtui.radio import SongFacts, station_for
+from moodtui.radio import SongFacts, station_for, station_from_id, station_id
 from moodtui.retrain import MIN_LABELLED_SONGS, RetrainJob, RetrainResult
+from moodtui.session import Session, load_session, save_session
 from moodtui.store import LabelStore
 from moodtui.tui.commands import PlayerCommands
 from moodtui.tui.library_view import MOOD_FILTERS, LibraryView, SortColumn, TrackRow
@@ -179,6 +180,8 @@ class MoodApp(App[int]):
         self.label_writer: LabelWriter | None = None  # started once the store is open
         self.order = PlayOrder()
         self._pending_station: str | None = radio
+        self._resume_track: Session | None = None  # the saved session, until its track is scanned
+        self.session_error: str | None = None  # why the session could not be saved at quit
         """A station to start once the library and its moods are in (``moodtui --radio MOOD``)."""
         self.model: MoodModel | None = None  # None while loading / when none loads
         self.model_state: Literal["loading", "ready", "missing"] = "loading"
@@ -229,6 +232,8 @@ class MoodApp(App[int]):
         asyncio.get_running_loop().set_default_executor(
             ThreadPoolExecutor(max_workers=WORKER_THREADS, thread_name_prefix="moodtui"))
         self._apply_settings()
+        if self.settings.resume != "off":
+            self._restore_session()
         self.track_list.focus()
         self.filter_input.display = False
         self.retrain_bar.display = False
@@ -251,6 +256,59 @@ class MoodApp(App[int]):
             settings.problem("theme", f"no theme {settings.theme!r} (there are {', '.join(sorted(self.available_themes))})")
         for problem in settings.problems:
             self.show_notice(problem, severity="warning")
+
+    # -- the session (resume) ---------------------------------------------------------------------
+
+    def _restore_session(self) -> None:
+        """Filters, sort, volume, queue and station at once; the track when the scan finds it."""
+        session, notice = load_session()
+        if notice:
+            self.show_notice(notice, severity="warning")
+        if session is None:
+            return
+        view = self.view
+        view.text_filter = session.text_filter
+        if session.text_filter:
+            self.filter_input.value = session.text_filter
+            self.filter_input.display = True
+        view.mood_filter = session.mood_filter if session.mood_filter in MOOD_FILTERS else "all"
+        view.sort_column = next((c for c in SortColumn if c.value == session.sort), SortColumn.LIBRARY)
+        view.sort_reverse = session.sort_reverse
+        self.player.volume = session.volume
+        self.order.queue = list(session.queue)
+        self.order.set_shuffle(session.shuffle)
+        self.order.repeat = next((r for r in Repeat if r.value == session.repeat), Repeat.OFF)
+        if session.station is not None:
+            try:
+                self.order.station = station_from_id(session.station, self._song_facts)
+            except (ValueError, TypeError):
+                pass  # a station this version does not know: the list plays
+        self._resume_track = session if session.track else None
+        self._update_library_bar()
+        self._update_status()
+
+    def _resume_track_if_scanned(self) -> None:
+        session = self._resume_track
+        if session is None or session.track is None:
+            return
+        row = self.view.by_path.get(session.track)
+        if row is None:
+            if self.scan_done:
+                self._resume_track = None  # gone since: nothing to resume
+            return
+        self._resume_track = None
+        self.play_row(row, start_s=session.position_s, paused=self.settings.resume == "paused")
+        self.track_list.move_to(row)
+
+    def current_session(self) -> Session:
+        view, order = self.view, self.order
+        return Session(
+            track=self.playing.path if self.playing is not None else None,
+            position_s=self.player.position_s if self.playing is not None else 0.0,
+            volume=self.player.volume, text_filter=view.text_filter, mood_filter=view.mood_filter,
+            sort=view.sort_column.value, sort_reverse=view.sort_reverse, queue=list(order.queue),
+            station=station_id(order.station) if order.station is not None else None,
+            shuffle=order.shuffle, repeat=order.repeat.value)
 
     def keys_for_id(self, binding_id: str) -> str:
         binding = next((b for b in binding_list() if b.id == binding_id), None)
@@ -405,6 +463,7 @@ class MoodApp(App[int]):
             if not self.view.rows:
                 self.show_notice(f"no audio files in {display_path(self.directory)}", severity="warning")
         self._refresh_list()
+        self._resume_track_if_scanned()
         self._start_library_analysis()
         if message.done:
             self._look_for_moved_labels()
@@ -1077,6 +1136,10 @@ class MoodApp(App[int]):
 
     async def action_quit(self) -> None:
         """Stop the player and every worker, then exit (thread workers see the cancellation)."""
+        try:
+            save_session(self.current_session())
+        except OSError as error:
+            self.session_error = f"the session was not saved: {error.strerror or error}"
         job = self.retrain_job
         if job is not None:
             job.cancel()
@@ -1142,4 +1205,6 @@ def run_app(directory: str | None, *, radio: str | None = None) -> int:
         return 1
     app = MoodApp(folder, notice=notice, settings=settings, radio=radio)
     result = app.run()
+    if app.session_error:
+        print(f"moodtui: {app.session_error}", file=sys.stderr)
     return result if isinstance(result, int) else (app.return_code or 0)

@@ -1,0 +1,107 @@
+"""The listening session kept across runs: track, position, volume, filter, sort, queue, station.
+
+Saved on quit in the data folder (``session.json``) through the one atomic writer
+(``moodtui.fileio``), so a crash mid-save leaves the previous session whole. A session file that
+does not load is moved aside (``session.json.bad-<time>``) with a one-line notice: never a crash,
+and nothing is deleted.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from moodtui.errors import display_path
+from moodtui.fileio import atomic_write_text
+
+SESSION_NAME = "session.json"
+FORMAT = 1
+
+
+@dataclass
+class Session:
+    track: str | None = None
+    """Path of the track playing (or paused) at quit."""
+    position_s: float = 0.0
+    volume: float = 1.0
+    text_filter: str = ""
+    mood_filter: str = "all"
+    sort: str = "library"
+    sort_reverse: bool = False
+    queue: list[str] = field(default_factory=list)
+    station: dict | None = None
+    """``moodtui.radio.station_id`` of the station on at quit."""
+    shuffle: bool = False
+    repeat: str = "off"
+
+    def to_json(self) -> str:
+        return json.dumps({"format": FORMAT, **asdict(self)}, ensure_ascii=False, indent=1)
+
+    @classmethod
+    def from_json(cls, text: str) -> Session:
+        """The session in ``text``; ValueError naming what is wrong."""
+        data = json.loads(text)
+        if not isinstance(data, dict) or data.get("format") != FORMAT:
+            raise ValueError("not a moodtui session")
+        data.pop("format")
+        session = cls()
+        for name, default in asdict(session).items():
+            if name not in data:
+                continue
+            value = data[name]
+            if name == "track":
+                ok = value is None or isinstance(value, str)
+            elif name == "station":
+                ok = value is None or isinstance(value, dict)
+            elif name == "queue":
+                ok = isinstance(value, list) and all(isinstance(p, str) for p in value)
+            elif isinstance(default, bool):
+                ok = isinstance(value, bool)
+            elif isinstance(default, float):
+                ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+            else:
+                ok = isinstance(value, str)
+            if not ok:
+                raise ValueError(f"{name} is {value!r}")
+            setattr(session, name, float(value) if isinstance(default, float) else value)
+        return session
+
+
+def session_path(home: Path | None = None) -> Path:
+    from moodtui.paths import data_home
+
+    return (home or data_home()) / SESSION_NAME
+
+
+def save_session(session: Session, path: Path | None = None) -> None:
+    """Write ``session`` atomically (temporary file, fsync, rename). Raises OSError."""
+    atomic_write_text(path or session_path(), session.to_json() + "\n")
+
+
+def load_session(path: Path | None = None) -> tuple[Session | None, str | None]:
+    """The saved session (None if there is none) and a notice when the file was moved aside."""
+    path = path or session_path()
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None, None
+    except (OSError, UnicodeDecodeError) as error:
+        cause = error.strerror if isinstance(error, OSError) and error.strerror else "not UTF-8 text"
+        return None, _move_aside(path, cause)
+    try:
+        return Session.from_json(text), None
+    except (ValueError, TypeError) as error:  # json.JSONDecodeError is a ValueError
+        cause = f"not valid JSON ({error.msg})" if isinstance(error, json.JSONDecodeError) else str(error)
+        return None, _move_aside(path, cause)
+
+
+def _move_aside(path: Path, cause: str) -> str:
+    aside = path.with_name(f"{path.name}.bad-{time.strftime('%Y%m%d-%H%M%S')}")
+    try:
+        os.replace(path, aside)
+    except OSError as error:
+        return f"{display_path(path)}: {cause}; could not move it aside ({error.strerror or error}): starting a new session"
+    return f"{display_path(path)}: {cause}: moved aside to {aside.name}, starting a new session"
