@@ -30,6 +30,8 @@ class AnalysisBatch:
     moods: dict[str, np.ndarray] = field(default_factory=dict)
     durations: dict[str, float] = field(default_factory=dict)
     errors: dict[str, str] = field(default_factory=dict)
+    energies: dict[str, float] = field(default_factory=dict)
+    """Song energy, for models that give one (``SongMood.energy``)."""
     done: int = 0
     total: int = 0
     finished: bool = False
@@ -101,6 +103,8 @@ class AnalysisScheduler:
                     batch.errors[path] = error.cause
                     break
                 batch.moods[path], batch.durations[path] = mood.song_probs, mood.duration_s
+                if (energy := getattr(mood, "energy", None)) is not None:
+                    batch.energies[path] = energy
                 break
             batch.done += 1
             if time.monotonic() - last_post >= POST_INTERVAL_S:

@@ -787,8 +787,9 @@ class MoodApp(App[int]):
                 self.post_message(SongAnalysed(token, None, error.cause))
             return
         self.post_message(SongAnalysed(token, mood))
-        self.post_message(MoodsUpdated(model.version, {row.path: mood.song_probs},
-                                       durations={row.path: mood.duration_s}))
+        energy = getattr(mood, "energy", None)  # models with an energy output (wind down uses it)
+        self.post_message(MoodsUpdated(model.version, {row.path: mood.song_probs}, durations={row.path: mood.duration_s},
+                                       energies={row.path: energy} if energy is not None else {}))
 
     def on_slices_analysed(self, message: SlicesAnalysed) -> None:
         if message.token == self._analysis_token:
@@ -833,6 +834,9 @@ class MoodApp(App[int]):
         for path, reason in message.errors.items():
             if (known := self.view.by_path.get(path)) is not None:
                 known.analysis_error = reason
+        for path, energy in message.energies.items():
+            if (known := self.view.by_path.get(path)) is not None:
+                known.energy = energy
         if message.complete:
             _freeze_long_lived_objects()
             self._start_library_analysis()
@@ -862,7 +866,8 @@ class MoodApp(App[int]):
 
         def report(batch: AnalysisBatch) -> None:
             if batch.moods or batch.errors:
-                self.post_message(MoodsUpdated(model.version, batch.moods, batch.errors, batch.durations))
+                self.post_message(MoodsUpdated(model.version, batch.moods, batch.errors, batch.durations,
+                                               energies=batch.energies))
             self.post_message(AnalysisProgress(batch.done, batch.total, batch.finished))
 
         self.loaded_scheduler().analyse_library(model, paths, cancelled=lambda: worker.is_cancelled, report=report)

@@ -53,6 +53,8 @@ class MoodsUpdated(Message):
     errors: dict[str, str] = field(default_factory=dict)
     durations: dict[str, float] = field(default_factory=dict)
     complete: bool = False
+    energies: dict[str, float] = field(default_factory=dict)
+    """Song energy (0 calm .. 1 energetic) of songs whose model gives one (the wind-down station)."""
 
 
 @dataclass
