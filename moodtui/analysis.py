@@ -71,8 +71,9 @@ class SongMood:
         song["label"] = self.label
         song["votes"] = {c: round(float(v), 4) for c, v in zip(CLASSES, self.votes)}
         return {
-            # Printable even for a non-UTF-8 name (bytes shown as \xNN), so the JSON stays valid UTF-8.
-            "path": display_path(self.path),
+            # The name as Python holds it: bytes that are not UTF-8 are surrogate escapes, which
+            # cli.write_json writes as JSON \udcNN escapes (os.fsencode gets the bytes back).
+            "path": os.fsdecode(self.path),
             "duration_s": round(self.duration_s, 3),
             "slices": [
                 {"start_s": round(float(s), 3), "end_s": round(float(e), 3),

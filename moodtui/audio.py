@@ -27,6 +27,16 @@ from moodtui.formats import ffmpeg_path, format_of
 SAMPLE_RATE = 22_050
 
 
+def ffmpeg_input(path: str | os.PathLike[str]) -> list[str]:
+    """The ffmpeg arguments that read ``path`` as a local file and nothing else.
+
+    A file name is never read as a URL: ``tcp:127.0.0.1:9.m4a`` or ``http:x.mp3`` would make
+    ffmpeg open a connection. ``file:`` + the absolute path names the file; the whitelist refuses
+    every other protocol, also for references inside the file (playlists, HLS, concat).
+    """
+    return ["-protocol_whitelist", "file,pipe", "-i", "file:" + os.path.abspath(os.fsdecode(path))]
+
+
 def check_readable(path: Path) -> None:
     """Raise a one-line AudioError for the common reasons a path cannot be decoded at all."""
     try:
@@ -237,7 +247,7 @@ def _ffmpeg_chunks(path: Path) -> Iterator[np.ndarray]:
     exe = ffmpeg_path()
     if exe is None:
         raise AudioError(path, f"{_kind(path)} files need ffmpeg to decode; install ffmpeg")
-    cmd = [exe, "-nostdin", "-hide_banner", "-v", "error", "-i", os.fspath(path), "-vn",
+    cmd = [exe, "-nostdin", "-hide_banner", "-v", "error", *ffmpeg_input(path), "-vn",
            "-f", "f32le", "-acodec", "pcm_f32le", "-ac", "1", "-ar", str(SAMPLE_RATE), "-"]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     assert proc.stdout is not None and proc.stderr is not None
@@ -279,4 +289,6 @@ def _sndfile_reason(exc: Exception) -> str:
 
 
 def _strip_path(message: str, path: Path) -> str:
-    return message.replace(os.fspath(path), "").strip(" :") or message
+    for name in ("file:" + os.path.abspath(os.fsdecode(path)), os.fspath(path)):
+        message = message.replace(name, "")
+    return message.strip(" :") or message

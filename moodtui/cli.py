@@ -158,7 +158,7 @@ def run_predict(files: list[Path], as_json: bool) -> int:
         except MoodtuiError as exc:
             failed += 1
             err.print(f"moodtui: {exc}", markup=False, soft_wrap=True)
-            results.append({"path": display_path(path), "error": getattr(exc, "cause", str(exc))})
+            results.append({"path": os.fsdecode(path), "error": getattr(exc, "cause", str(exc))})
             continue
         if mood.warning:
             err.print(f"moodtui: {display_path(path)}: {mood.warning}", markup=False, soft_wrap=True)
@@ -167,8 +167,18 @@ def run_predict(files: list[Path], as_json: bool) -> int:
         else:
             _print_mood(out, mood)
     if as_json:
-        sys.stdout.write(json.dumps(results, ensure_ascii=False) + "\n")
+        write_json(results)
     return 1 if failed else 0
+
+
+def write_json(value: object) -> None:
+    """``value`` as one line of UTF-8 JSON on stdout. A path that is not valid UTF-8 holds
+    surrogate escapes (os.fsdecode): they become JSON ``\\udcNN`` escapes, which any JSON reader
+    decodes back to the same surrogates, so ``os.fsencode`` gives the file's real bytes."""
+    text = json.dumps(value, ensure_ascii=False) + "\n"
+    sys.stdout.flush()
+    sys.stdout.buffer.write(text.encode("utf-8", "backslashreplace"))
+    sys.stdout.buffer.flush()
 
 
 def _print_mood(console, mood) -> None:
@@ -193,8 +203,11 @@ def run_models(as_json: bool) -> int:
     from rich.console import Console
     from rich.table import Table
 
-    from moodtui.registry import describe, list_versions
+    from moodtui.registry import describe, list_versions, read_current
 
+    _name, notice = read_current()
+    if notice:
+        print(f"moodtui: {notice}", file=sys.stderr)
     rows = [describe(v) for v in list_versions()]
     if as_json:
         print(json.dumps(rows, indent=2))
@@ -214,7 +227,7 @@ def run_models(as_json: bool) -> int:
 
 
 def run_rollback(version: str | None) -> int:
-    from moodtui.registry import BASE, current_name, list_versions, set_current
+    from moodtui.registry import BASE, current_name, list_versions, roll_back
 
     versions = [v.name for v in list_versions()]
     if version is None:
@@ -223,6 +236,6 @@ def run_rollback(version: str | None) -> int:
         # The previous version: the next older personal one, else the base.
         older = [v for v in personal if current == BASE or v < current]
         version = older[0] if older and current != BASE else BASE
-    set_current(version)
+    roll_back(version)
     print(f"moodtui: now using model {version}")
     return 0

@@ -9,7 +9,27 @@ import time
 from contextlib import suppress
 from pathlib import Path
 
+from moodtui.errors import display_path
+
 TEMP_SUFFIX = ".tmp"
+DISK_FULL_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT})
+
+
+def is_disk_full(error: BaseException) -> bool:
+    """True for "no space left" (and "quota exceeded"), whatever layer raised it (sqlite says
+    "database or disk is full")."""
+    if isinstance(error, OSError):
+        return error.errno in DISK_FULL_ERRNOS
+    return "disk is full" in str(error) or "No space left" in str(error)
+
+
+def write_failure(path: str | os.PathLike[str], error: BaseException) -> str:
+    """One line saying why writing ``path`` failed; a full disk is named as such (it is not a
+    broken file: nothing should be deleted, writing works again once space is freed)."""
+    if is_disk_full(error):
+        return f"no space left on device while writing {display_path(path)}"
+    reason = error.strerror if isinstance(error, OSError) and error.strerror else str(error)
+    return f"cannot write {display_path(path)}: {reason}"
 
 
 def temp_file_prefix(path: Path) -> str:

@@ -33,6 +33,7 @@ from just_playback import Playback
 from just_playback.ma_result import MiniaudioError
 from tinytag import TinyTagException
 
+from moodtui.audio import ffmpeg_input
 from moodtui.errors import AudioError
 from moodtui.formats import ffmpeg_path, format_of
 
@@ -217,8 +218,8 @@ class Player:
             os.close(descriptor)
             output = Path(name)
             # -nostdin and stdin=DEVNULL: ffmpeg must never read the terminal the UI runs in.
-            command = [ffmpeg, "-nostdin", "-v", "error", "-y", "-i", os.fspath(path),
-                       "-map", "0:a:0", "-c:a", "pcm_s16le", "-f", "wav", os.fspath(output)]  # fmt: skip
+            command = [ffmpeg, "-nostdin", "-v", "error", "-y", *ffmpeg_input(path),
+                       "-map", "0:a:0", "-c:a", "pcm_s16le", "-f", "wav", "file:" + os.fspath(output)]  # fmt: skip
             process = subprocess.Popen(
                 command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
             )
@@ -243,7 +244,7 @@ class Player:
             lines = stderr.decode("utf-8", "replace").strip().splitlines()
             reason = lines[-1] if lines else f"exit status {process.returncode}"
             # ffmpeg starts its messages with the input's name, which AudioError already shows.
-            reason = reason.removeprefix(f"{os.fsdecode(path)}: ")
+            reason = reason.removeprefix(f"file:{os.path.abspath(os.fsdecode(path))}: ").removeprefix(f"{os.fsdecode(path)}: ")
             raise AudioError(path, f"ffmpeg cannot decode it: {reason}")
         return output
 

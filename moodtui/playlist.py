@@ -12,6 +12,7 @@ from pathlib import Path
 
 from moodtui import CLASSES
 from moodtui.errors import MoodtuiError, display_path
+from moodtui.fileio import atomic_write_bytes, write_failure
 
 
 def song_moods(directory: str | None) -> tuple[list[tuple[Path, str, str, float | None]], list[str]]:
@@ -54,14 +55,17 @@ def song_moods(directory: str | None) -> tuple[list[tuple[Path, str, str, float 
 
 
 def write_m3u(entries: list[tuple[Path, float | None, str]], output: Path) -> None:
-    """Extended m3u, UTF-8, absolute paths; written to a temporary file and renamed into place."""
-    lines = ["#EXTM3U"]
+    """Extended m3u of absolute paths, written atomically by :mod:`moodtui.fileio` (a random,
+    exclusively created temporary file: a name planted beside ``output`` is never followed).
+
+    An m3u is bytes on Linux: each path is written as the file system's own bytes, so a name
+    that is not valid UTF-8 still points at its file; ``#EXTINF`` titles are display text.
+    """
+    lines = [b"#EXTM3U"]
     for path, duration, title in entries:
-        lines.append(f"#EXTINF:{int(round(duration)) if duration else -1},{title}")
-        lines.append(display_path(Path(path).resolve()))
-    tmp = output.with_name(f".{output.name}.tmp")
-    tmp.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    os.replace(tmp, output)
+        lines.append(f"#EXTINF:{int(round(duration)) if duration else -1},{display_path(title)}".encode("utf-8"))
+        lines.append(os.fsencode(Path(path).resolve()))
+    atomic_write_bytes(output, b"\n".join(lines) + b"\n")
 
 
 def run_export(mood: str, output: Path, directory: str | None) -> int:
@@ -72,7 +76,7 @@ def run_export(mood: str, output: Path, directory: str | None) -> int:
     try:
         write_m3u(chosen, output)
     except OSError as exc:
-        raise MoodtuiError(f"{display_path(output)}: cannot write playlist ({exc.strerror or exc})") from None
+        raise MoodtuiError(write_failure(output, exc)) from None
     mine = sum(1 for _p, label, source, _d in songs if label == mood and source == "you")
     print(f"wrote {len(chosen)} {mood} song(s) to {display_path(output)} ({mine} by your labels, "
           f"{len(chosen) - mine} by the model)")

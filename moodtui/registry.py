@@ -11,19 +11,20 @@ from __future__ import annotations
 
 import os
 import shutil
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from moodtui.errors import ModelError, MoodtuiError
+from moodtui.errors import ModelError, MoodtuiError, display_path
 from moodtui.fileio import atomic_write_text, fsync_directory
-from moodtui.model import MoodModel, read_metadata
+from moodtui.model import MoodModel, check_metadata, metadata_path, read_metadata
 from moodtui.paths import data_home, shipped_model_path
 
 BASE = "base"
 KEEP_VERSIONS = 5
 MODEL_FILE = "model.onnx"
+STAGING_PREFIX = ".staging-"
+"""Training jobs write a new version in ``models/.staging-*`` first (never a version)."""
 
 
 @dataclass(frozen=True)
@@ -46,15 +47,60 @@ def version_path(name: str, home: Path | None = None) -> Path:
     return models_root(home) / name / MODEL_FILE
 
 
-def current_name(home: Path | None = None) -> str:
+def is_version_name(name: str) -> bool:
+    """True for a name that can be a version: never a hidden folder (a training job's staging
+    folder, ``.staging-*``, is work in progress, never a version), never a path."""
+    return bool(name) and not name.startswith(".") and "/" not in name and "\0" not in name and name != "current"
+
+
+def _version_names(home: Path | None = None) -> list[str]:
+    """Installed personal versions, newest first (names are creation times)."""
+    root = models_root(home)
+    return sorted((p.name for p in root.iterdir() if is_version_name(p.name) and (p / MODEL_FILE).is_file()),
+                  reverse=True)
+
+
+def read_current(home: Path | None = None) -> tuple[str, str | None]:
+    """(the version in use, a one-line notice when ``models/current`` cannot be followed).
+
+    Anything unusable in the pointer (bytes that are not text, a staging folder, a version that is
+    gone or has no model file) means the shipped base model, with a notice saying why and how to
+    repair it (``moodtui rollback`` rewrites the pointer).
+    """
     pointer = models_root(home) / "current"
     try:
-        name = pointer.read_text(encoding="utf-8").strip()
-    except OSError:
-        return BASE
-    if name != BASE and not version_path(name, home).is_file():
-        return BASE
-    return name or BASE
+        raw = pointer.read_bytes()
+    except FileNotFoundError:
+        return BASE, None
+    except OSError as error:
+        return BASE, _pointer_notice(pointer, f"cannot be read ({error.strerror or error})")
+    try:
+        name = raw.decode("utf-8").strip()
+    except UnicodeDecodeError:
+        return BASE, _pointer_notice(pointer, "is not text")
+    if not name or name == BASE:
+        return BASE, None
+    if not is_version_name(name):
+        return BASE, _pointer_notice(pointer, f"names {display_path(name)!r}, which is not a model version")
+    folder = models_root(home) / name
+    if not folder.is_dir():
+        what = "which does not exist" if not folder.exists() else "which is not a folder"
+        return BASE, _pointer_notice(pointer, f"names version {display_path(name)}, {what}")
+    model = folder / MODEL_FILE
+    if not model.is_file():
+        return BASE, _pointer_notice(pointer, f"names version {display_path(name)}, which has no {MODEL_FILE}")
+    if model.stat().st_size == 0:
+        return BASE, _pointer_notice(pointer, f"names version {display_path(name)}, whose {MODEL_FILE} is empty")
+    return name, None
+
+
+def _pointer_notice(pointer: Path, problem: str) -> str:
+    return (f"{display_path(pointer)} {problem}: using the shipped base model "
+            f"(`moodtui rollback base` or `m` in the player repairs it)")
+
+
+def current_name(home: Path | None = None) -> str:
+    return read_current(home)[0]
 
 
 def current_model_path(home: Path | None = None) -> Path:
@@ -63,9 +109,23 @@ def current_model_path(home: Path | None = None) -> Path:
 
 def set_current(name: str, home: Path | None = None) -> None:
     """Make ``name`` the model in use (atomic); refuses a version that does not exist."""
-    if name != BASE and not version_path(name, home).is_file():
-        raise MoodtuiError(f"no model version {name!r} in {models_root(home)}")
+    if name != BASE and (not is_version_name(name) or not version_path(name, home).is_file()):
+        raise MoodtuiError(f"no model version {display_path(name)!r} in {display_path(models_root(home))}")
     atomic_write_text(models_root(home) / "current", name + "\n")
+
+
+def roll_back(name: str, home: Path | None = None) -> None:
+    """Switch to version ``name`` (or ``base``) if its metadata loads; else ``current`` is left
+    as it was and MoodtuiError says why."""
+    if name != BASE:
+        path = version_path(name, home)
+        if is_version_name(name) and path.is_file():
+            try:
+                check_metadata(read_metadata(path), metadata_path(path))
+            except ModelError as error:
+                raise MoodtuiError(f"model version {name} does not load ({error}); still using "
+                                   f"{current_name(home)}") from None
+    set_current(name, home)
 
 
 def list_versions(home: Path | None = None) -> list[ModelVersion]:
@@ -73,8 +133,7 @@ def list_versions(home: Path | None = None) -> list[ModelVersion]:
     current = current_name(home)
     versions = [ModelVersion(BASE, shipped_model_path(), _metadata_or_error(shipped_model_path()), current == BASE)]
     root = models_root(home)
-    names = sorted((p.name for p in root.iterdir() if (p / MODEL_FILE).is_file()), reverse=True)
-    for name in names:
+    for name in _version_names(home):
         path = root / name / MODEL_FILE
         versions.append(ModelVersion(name, path, _metadata_or_error(path), current == name))
     return versions
@@ -93,32 +152,41 @@ def install_version(staged_dir: Path, name: str, home: Path | None = None, make_
     return target / MODEL_FILE
 
 
+def remove_staging(home: Path | None = None) -> list[Path]:
+    """Delete staging folders left by training jobs that were killed; returns them.
+
+    Only a training job calls this, right after taking the data folder's training lock: no other
+    job can be writing a staging folder then.
+    """
+    removed = []
+    for stale in models_root(home).glob(STAGING_PREFIX + "*"):
+        shutil.rmtree(stale, ignore_errors=True)
+        removed.append(stale)
+    return removed
+
+
 def prune(home: Path | None = None, keep: int = KEEP_VERSIONS) -> None:
-    """Keep the newest ``keep`` personal versions (and always the current one and the base)."""
+    """Keep the newest ``keep`` personal versions (and always the current one, the newest one
+    and the base); staging folders are not versions and are left to :func:`remove_staging`."""
     root = models_root(home)
     current = current_name(home)
-    names = sorted((p.name for p in root.iterdir() if (p / MODEL_FILE).is_file()), reverse=True)
-    for name in names[keep:]:
+    for name in _version_names(home)[max(keep, 1):]:
         if name != current:
             shutil.rmtree(root / name, ignore_errors=True)
-    for stale in root.glob(".staging-*"):
-        # Left by a training job that was killed; only remove old ones (a job may be running).
-        try:
-            if stale.stat().st_mtime < time.time() - 24 * 3600:
-                shutil.rmtree(stale, ignore_errors=True)
-        except OSError:
-            pass
 
 
 def load_current_model(home: Path | None = None) -> tuple[MoodModel, str | None]:
-    """The model in use, or the shipped base with a notice when the current one fails to load."""
-    path = current_model_path(home)
+    """The model in use, or the shipped base with a notice when the current one fails to load
+    (or ``models/current`` cannot be followed)."""
+    name, notice = read_current(home)
+    path = version_path(name, home)
     try:
-        return MoodModel.load(path), None
+        return MoodModel.load(path), notice
     except ModelError as exc:
         if path == shipped_model_path():
             raise
-        return MoodModel.load(shipped_model_path()), f"{exc}; using the shipped base model"
+        return MoodModel.load(shipped_model_path()), (f"{exc}; using the shipped base model "
+                                                      f"(`moodtui rollback` or `m` in the player picks another)")
 
 
 def _metadata_or_error(path: Path) -> dict[str, Any]:

@@ -56,7 +56,14 @@ from tinydb.storages import Storage
 
 from moodtui import CLASSES, identity
 from moodtui.errors import AudioError, MoodtuiError, display_path
-from moodtui.fileio import TEMP_SUFFIX, atomic_write_bytes, fsync_directory, temp_file_prefix
+from moodtui.fileio import (
+    TEMP_SUFFIX,
+    atomic_write_bytes,
+    fsync_directory,
+    is_disk_full,
+    temp_file_prefix,
+    write_failure,
+)
 from moodtui.mood_palette import MOOD_COLOURS
 from moodtui.paths import data_home
 
@@ -300,9 +307,9 @@ class LabelStore:
                 self._remove_stale_temp_files()
                 result = change(db, snapshot)
             except OSError as error:
-                raise MoodtuiError(
-                    f"cannot write labels database {display_path(self.path)}: {_reason(error)}"
-                ) from error
+                raise MoodtuiError(write_failure(self.path, error) if is_disk_full(error) else
+                                   f"cannot write labels database {display_path(self.path)}: {_reason(error)}"
+                                   ) from error
             finally:
                 db.close()
             storage = db.storage
@@ -405,12 +412,16 @@ class LabelStore:
                             f"moodtui process ({_lock_holder(fd)})"
                         ) from None
                     time.sleep(_LOCK_POLL_S)
-            os.ftruncate(fd, 0)
-            os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+            # The pid only helps a timed-out waiter name the holder: on a full disk writing it
+            # fails (ENOSPC), which must not stop the write it guards from being tried.
+            with suppress(OSError):
+                os.ftruncate(fd, 0)
+                os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
             try:
                 yield
             finally:
-                os.ftruncate(fd, 0)  # the pid means "holder" only while the lock is held
+                with suppress(OSError):
+                    os.ftruncate(fd, 0)  # the pid means "holder" only while the lock is held
         finally:
             os.close(fd)  # closing the descriptor releases the flock
 

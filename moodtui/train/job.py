@@ -56,6 +56,7 @@ from moodtui.progress import (
     SongSkipped,
     to_line,
 )
+from moodtui.registry import STAGING_PREFIX, remove_staging
 from moodtui.retrain import MIN_LABELLED_SONGS
 from moodtui.train.data import (
     Song,
@@ -111,6 +112,7 @@ def main(args: argparse.Namespace) -> int:
         from moodtui.retrain import training_lock
 
         lock = training_lock(data_home())  # noqa: F841 (held until the process ends)
+        remove_staging()  # left by a job that was killed (none can run: we hold the lock)
         if args.manifest:
             songs = [song for manifest in args.manifest for song in read_manifest(manifest)]
         else:
@@ -275,7 +277,7 @@ def train_full(songs: list[Song], args: argparse.Namespace, version: str) -> Res
         model.set_weights(best[1])
 
     validation = _validation_report(model, x_val, y_val, song_val) if len(x_val) else None
-    staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=_staging_parent(args)))
+    staging = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=_staging_parent(args)))
     try:
         from moodtui.train.network import serving_network
 
@@ -538,7 +540,7 @@ def train_personal(songs: list[Song], args: argparse.Namespace, version: str) ->
     }
     metadata["training"] = {"mode": "personal", "epochs": epochs, "learning_rate": lr,
                             "trained_layer": PROBS_OUTPUT, "seed": args.seed}
-    staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=_staging_parent(args)))
+    staging = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=_staging_parent(args)))
     try:
         # A check batch of real slice features: decode the first labelled song's opening slices.
         check = song_features(kept[0].path, None, 8).astype(np.float32)

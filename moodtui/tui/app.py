@@ -178,6 +178,8 @@ class MoodApp(App[int]):
         self._cache_lock = threading.Lock()
         self.store: LabelStore | None = None  # opened by load_labels (file I/O)
         self.label_writer: LabelWriter | None = None  # started once the store is open
+        self.unsaved_labels: list[str] = []
+        """Labels the writer still could not save when the app quit (printed after it ends)."""
         self.order = PlayOrder()
         self._pending_station: str | None = radio
         self._resume_track: Session | None = None  # the saved session, until its track is scanned
@@ -1050,10 +1052,10 @@ class MoodApp(App[int]):
 
     @work(thread=True, exclusive=True, group="rollback", exit_on_error=False)
     def roll_back(self, name: str) -> None:
-        from moodtui.registry import load_current_model, set_current
+        from moodtui.registry import load_current_model, roll_back
 
         try:
-            set_current(name)
+            roll_back(name)
             model, notice = load_current_model()
         except MoodtuiError as error:
             self.post_message(Notice(f"cannot switch to model {name}: {error}", "error"))
@@ -1089,7 +1091,9 @@ class MoodApp(App[int]):
             folder.mkdir(parents=True, exist_ok=True)
             write_m3u([(row.track.path, row.duration_s, row.track.title) for row in rows], output)
         except OSError as error:
-            self.post_message(Notice(f"playlist not written: {error.strerror or error}", "error"))
+            from moodtui.fileio import write_failure
+
+            self.post_message(Notice(f"playlist not written: {write_failure(output, error)}", "error"))
             return
         self.post_message(Notice(f"wrote {len(rows)} tracks to {display_path(output)}"))
 
@@ -1150,7 +1154,8 @@ class MoodApp(App[int]):
             job.cancel()
         self.workers.cancel_all()
         if self.label_writer is not None:
-            self.label_writer.stop()  # the labels already typed are written first
+            # The labels already typed are written first; run_app prints any it could not write.
+            self.unsaved_labels = self.label_writer.stop()
         self.player.close()
         self.exit(0)
 
@@ -1212,4 +1217,6 @@ def run_app(directory: str | None, *, radio: str | None = None) -> int:
     result = app.run()
     if app.session_error:
         print(f"moodtui: {app.session_error}", file=sys.stderr)
+    for what in app.unsaved_labels:
+        print(f"moodtui: {what}: NOT saved (the labels database could not be written)", file=sys.stderr)
     return result if isinstance(result, int) else (app.return_code or 0)
