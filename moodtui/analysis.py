@@ -16,7 +16,7 @@ import numpy as np
 from moodtui import CLASSES
 from moodtui.audio import SAMPLE_RATE, decode_blocks
 from moodtui.cache import Cache
-from moodtui.errors import AudioError, display_path
+from moodtui.errors import AudioError
 from moodtui.features import SLICE_SAMPLES, SLICE_SECONDS, track_slices
 from moodtui.model import MoodModel
 

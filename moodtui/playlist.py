@@ -63,7 +63,7 @@ def write_m3u(entries: list[tuple[Path, float | None, str]], output: Path) -> No
     """
     lines = [b"#EXTM3U"]
     for path, duration, title in entries:
-        lines.append(f"#EXTINF:{int(round(duration)) if duration else -1},{display_path(title)}".encode("utf-8"))
+        lines.append(f"#EXTINF:{int(round(duration)) if duration else -1},{display_path(title)}".encode())
         lines.append(os.fsencode(Path(path).resolve()))
     atomic_write_bytes(output, b"\n".join(lines) + b"\n")
 

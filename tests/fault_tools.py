@@ -64,13 +64,6 @@ def free_bytes(folder: Path) -> int:
     return info.f_bavail * info.f_frsize
 
 
-@pytest.fixture
-def full_disk(tmp_path: Path) -> Iterator[tuple[Path, Filler]]:
-    """(a mounted 2 MiB tmpfs, its filler): call ``filler.fill()`` / ``filler.free()``."""
-    with small_disk(tmp_path / "small-disk") as disk:
-        yield disk, Filler(disk)
-
-
 NETWORK_MARKS = ("AF_INET", "AF_INET6", "AF_NETLINK", "AF_PACKET", "nscd")
 """What a network syscall (or a name lookup through nscd) shows in ``strace -e trace=network``:
 AF_UNIX socket pairs (asyncio's self-pipe) are local and allowed."""

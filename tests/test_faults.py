@@ -14,18 +14,26 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from audio_factory import write_song
-from fault_tools import full_disk  # noqa: F401 - a fixture
+from fault_tools import Filler, small_disk
 from test_tui import SIZE, make_library, play_title, run, wait_settled, wait_until
 
+from audio_factory import write_song
 from conftest import run_moodtui
 from moodtui.store import LabelStore
 from moodtui.tui.app import MoodApp
 
 pytestmark = pytest.mark.faults
+
+
+@pytest.fixture
+def full_disk(tmp_path: Path) -> Iterator[tuple[Path, Filler]]:
+    """(a mounted 2 MiB tmpfs, its filler): call ``filler.fill()`` / ``filler.free()``."""
+    with small_disk(tmp_path / "small-disk") as disk:
+        yield disk, Filler(disk)
 
 
 # -- 1. labels through a full disk (TUI) -------------------------------------------------------------
@@ -127,7 +135,7 @@ def test_export_and_predict_json_keep_the_real_bytes_of_names_that_are_not_utf8(
     assert result.returncode == 0, result.stderr
     lines = playlist.read_bytes().splitlines()
     assert lines[-1] == os.fsencode(song.resolve())
-    assert lines[-2] == "#EXTINF:4,caf\\xe9".encode()
+    assert lines[-2] == b"#EXTINF:4,caf\\xe9"
     assert os.path.isfile(lines[-1])
 
     result = run_moodtui("predict", "--json", os.fsencode(song))
@@ -251,3 +259,59 @@ def test_a_file_named_like_a_url_is_read_as_a_local_file_never_a_connection(
         assert player.duration_s == pytest.approx(4.0, abs=0.2)
     finally:
         player.close()
+
+
+# -- 6. the command palette opened, chosen from and escaped in quick succession ----------------------
+
+
+def test_ctrl_p_enter_escape_twenty_times_never_ends_the_app(model_env: Path, tmp_path: Path) -> None:
+    library = make_library(tmp_path / "music")
+
+    async def scenario() -> None:
+        app = MoodApp(library)
+        async with app.run_test(size=SIZE) as pilot:
+            await wait_settled(pilot, app)
+            for _ in range(20):
+                await pilot.press("ctrl+p", "enter", "escape")
+                assert app.is_running and app.return_code is None
+            await pilot.pause(0.3)
+            assert app.is_running and app.return_code is None
+            errors = [n for n in app.notices if "failed" in n or "Error" in n]
+            assert errors == []
+            await pilot.press("escape", "escape")
+            # Still a working player: the palette opens and a command runs.
+            await pilot.press("ctrl+p", *"help", "enter")
+            await wait_until(pilot, lambda: type(app.screen).__name__ == "HelpScreen", "the help screen")
+
+    run(scenario)
+
+
+def test_a_palette_selection_handled_after_escape_does_not_pop_the_players_screen(
+        model_env: Path, tmp_path: Path) -> None:
+    from textual.command import CommandList, CommandPalette
+    from textual.widgets import OptionList
+
+    library = make_library(tmp_path / "music")
+
+    async def scenario() -> None:
+        app = MoodApp(library)
+        async with app.run_test(size=SIZE) as pilot:
+            await wait_settled(pilot, app)
+            player_screen = app.screen
+            await pilot.press("ctrl+p")
+            palette = app.screen
+            assert isinstance(palette, CommandPalette)
+            commands = palette.query_one(CommandList)
+            await wait_until(pilot, lambda: commands.option_count > 0 and commands.highlighted is not None,
+                             "the palette's commands")
+            index = commands.highlighted
+            # The order a terminal's one read of Ctrl+P, Enter, Escape was handled in (textual 8.2):
+            # Escape dismissed the palette, then the selection Enter made arrived at it.
+            palette._action_escape()
+            palette._select_command(OptionList.OptionSelected(commands, commands.get_option_at_index(index), index))
+            await pilot.pause(0.3)
+            assert app.is_running and app.screen_stack == [player_screen]
+            await pilot.press("ctrl+p")
+            assert isinstance(app.screen, CommandPalette)
+
+    run(scenario)

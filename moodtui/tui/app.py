@@ -54,7 +54,7 @@ from moodtui.radio import SongFacts, station_for, station_from_id, station_id
 from moodtui.retrain import MIN_LABELLED_SONGS, RetrainJob, RetrainResult
 from moodtui.session import Session, load_session, save_session
 from moodtui.store import LabelStore
-from moodtui.tui.commands import PlayerCommands
+from moodtui.tui.commands import MoodCommandPalette, PlayerCommands
 from moodtui.tui.library_view import MOOD_FILTERS, LibraryView, SortColumn, TrackRow
 from moodtui.tui.messages import (
     AnalysisProgress,
@@ -1142,6 +1142,11 @@ class MoodApp(App[int]):
                 self.retraining = False
                 self.retrain_bar.display = False
                 self._update_status()
+
+    def action_command_palette(self) -> None:
+        """Ctrl+P: the command palette (moodtui's, which survives keys typed in a burst)."""
+        if self.use_command_palette and not MoodCommandPalette.is_open(self):  # type: ignore[arg-type]
+            self.push_screen(MoodCommandPalette(id="--command-palette"))
 
     async def action_quit(self) -> None:
         """Stop the player and every worker, then exit (thread workers see the cancellation)."""

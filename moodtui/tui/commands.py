@@ -6,7 +6,32 @@ from collections.abc import Callable
 from functools import partial
 from typing import TYPE_CHECKING, cast
 
-from textual.command import DiscoveryHit, Hit, Hits, Provider
+from textual.await_complete import AwaitComplete
+from textual.command import CommandPalette, DiscoveryHit, Hit, Hits, Provider
+
+
+class MoodCommandPalette(CommandPalette):
+    """Textual's command palette, dismissed at most once.
+
+    Ctrl+P, Enter, Escape typed in quick succession (one read from the terminal) let Escape
+    dismiss the palette before the selection made by Enter was handled; the selection handler
+    then dismissed it again, popping the player's own screen: ``ScreenStackError: Can't pop
+    screen`` ended the app (textual 8.2, 3 of 4 tries). A second dismiss, or one of a palette
+    that is no longer the top screen, does nothing here; the chosen command still runs.
+    """
+
+    _dismissed = False
+
+    def dismiss(self, result: None = None) -> AwaitComplete:
+        if self._dismissed or not self.is_attached or self.app.screen is not self:
+            return AwaitComplete.nothing()
+        self._dismissed = True
+        # Nothing of the palette's may run on after it is gone (its timers and the search worker
+        # query its widgets: "NoMatches: No nodes match 'CommandList'").
+        self._stop_no_matches_countdown()
+        self._stop_busy_countdown()
+        self._cancel_gather_commands()
+        return super().dismiss(result)
 
 from moodtui import CLASSES
 
