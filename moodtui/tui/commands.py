@@ -9,6 +9,11 @@ from typing import TYPE_CHECKING, cast
 from textual.await_complete import AwaitComplete
 from textual.command import CommandPalette, DiscoveryHit, Hit, Hits, Provider
 
+from moodtui import CLASSES
+
+if TYPE_CHECKING:
+    from moodtui.tui.app import MoodApp
+
 
 class MoodCommandPalette(CommandPalette):
     """Textual's command palette, dismissed at most once.
@@ -32,11 +37,6 @@ class MoodCommandPalette(CommandPalette):
         self._stop_busy_countdown()
         self._cancel_gather_commands()
         return super().dismiss(result)
-
-from moodtui import CLASSES
-
-if TYPE_CHECKING:
-    from moodtui.tui.app import MoodApp
 
 
 class PlayerCommands(Provider):
