@@ -55,6 +55,7 @@ from moodtui.retrain import MIN_LABELLED_SONGS, RetrainJob, RetrainResult
 from moodtui.session import Session, load_session, save_session
 from moodtui.store import LabelStore
 from moodtui.tui.commands import MoodCommandPalette, PlayerCommands
+from moodtui.tui.library_sync import LibrarySync
 from moodtui.tui.library_view import MOOD_FILTERS, LibraryView, SortColumn, TrackRow
 from moodtui.tui.messages import (
     AnalysisProgress,
@@ -159,6 +160,8 @@ class MoodApp(App[int]):
         Binding("e", "errors", "Errors", show=False, id="errors", tooltip="files that cannot be read or analysed, and notices"),
         Binding("g", "goto_playing", "Go to playing", show=False, id="goto_playing",
                 tooltip="move the cursor to the playing track"),
+        Binding("f5", "rescan", "Rescan", show=False, id="rescan",
+                tooltip="rescan the music folder for new, changed and removed files"),
         Binding("question_mark", "help", "Help", key_display="?", id="help", tooltip="this list of keys"),
         Binding("q", "quit", "Quit", id="quit", tooltip="quit"),
     ]
@@ -220,6 +223,7 @@ class MoodApp(App[int]):
             placeholder="filter: words in title, artist, album or file name (Esc clears)", id="filter")
         self.status_line = Static(id="status")
         self.retrain_bar = ProgressBar(id="retrain-progress", show_eta=False)
+        self.library_sync = LibrarySync(self)
         yield self.library_bar
         yield self.track_header
         yield self.track_list
@@ -229,6 +233,7 @@ class MoodApp(App[int]):
             yield self.status_line
             yield self.retrain_bar
         yield Footer()
+        yield self.library_sync
 
     def on_mount(self) -> None:
         asyncio.get_running_loop().set_default_executor(
@@ -470,6 +475,7 @@ class MoodApp(App[int]):
         if message.done:
             self._look_for_moved_labels()
             self._start_pending_station()
+            self.library_sync.start()
 
     def on_scan_failed(self, message: ScanFailed) -> None:
         self.scan_done = True
@@ -558,6 +564,9 @@ class MoodApp(App[int]):
 
     def on_filter_input_closed(self) -> None:
         self.track_list.focus()
+
+    def action_rescan(self) -> None:
+        self.library_sync.rescan()
 
     def action_goto_playing(self) -> None:
         if self.playing is not None and not self.track_list.move_to(self.playing):
@@ -1157,6 +1166,7 @@ class MoodApp(App[int]):
         job = self.retrain_job
         if job is not None:
             job.cancel()
+        self.library_sync.stop()
         self.workers.cancel_all()
         if self.label_writer is not None:
             # The labels already typed are written first; run_app prints any it could not write.

@@ -139,6 +139,21 @@ class LibraryView:
             added.append(row)
         return added
 
+    def remove_paths(self, gone: Iterable[str]) -> list[TrackRow]:
+        """Drop the rows of files that are gone; a gone folder drops every row below it."""
+        gone = set(gone)
+        if not gone:
+            return []
+        folders = tuple(os.path.join(path, "") for path in gone)
+        removed = [row for row in self.rows if row.path in gone or row.path.startswith(folders)]
+        if removed:
+            dropped = set(map(id, removed))
+            self.rows = [row for row in self.rows if id(row) not in dropped]
+            self.visible = [row for row in self.visible if id(row) not in dropped]
+            for row in removed:
+                self.by_path.pop(row.path, None)
+        return removed
+
     def apply(self) -> list[TrackRow]:
         """Recompute the visible rows from the filters and the sort; returns them."""
         words = self.text_filter.lower().split()
