@@ -103,7 +103,10 @@ def test_moodtui_in_a_real_terminal(model_env: Path, small_model: Path, tmp_path
 
     term.keys("p")
     term.wait_for(lambda s: "● positive (you)" in s, "the label in the table")
-    record = LabelStore(model_env / "labels.json").label_for(first)
+    # The table shows the label at once; the label writer stores it a moment later.
+    deadline = time.monotonic() + 10
+    while (record := LabelStore(model_env / "labels.json").label_for(first)) is None and time.monotonic() < deadline:
+        time.sleep(0.1)
     assert record is not None and record.label == "positive"
 
     term.keys("?")
