@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -247,3 +248,117 @@ def test_no_preset_leaves_two_bindings_on_one_key() -> None:
             for key in preset.get(binding.id, binding.key).split(","):
                 assert key not in owner, f"preset {name}: {key!r} is both {owner[key]} and {binding.id}"
                 owner[key] = binding.id
+
+
+def test_a_saved_session_is_restored_paused_with_its_queue_station_filter_and_sort(model_env: Path,
+                                                                                   tmp_path: Path) -> None:
+    from moodtui.session import Session, save_session
+    from moodtui.tui.library_view import SortColumn
+
+    library = make_library(tmp_path / "music")
+    night, hum = str(library / "Beta Crew/Night Drive.ogg"), str(library / "Beta Crew/Hum.ogg")
+    save_session(Session(track=night, position_s=3.0, volume=0.7, text_filter="beta", mood_filter="all",
+                         sort="title", sort_reverse=True, queue=[hum], shuffle=True, repeat="all",
+                         station={"kind": "mood", "mood": "negative", "played": [night]}))
+
+    async def scenario() -> None:
+        app = MoodApp(library)
+        async with app.run_test(size=SIZE) as pilot:
+            await wait_until(pilot, lambda: app.playing is not None and not app.opening, "the restored track")
+            assert app.playing.path == night and app.player.is_paused
+            assert abs(app.player.position_s - 3.0) < 0.2
+            assert app.player.volume == 0.7 and app.order.queue == [hum]
+            assert app.order.shuffle and app.order.repeat.value == "all"
+            assert app.order.station.name == "negative radio" and night in app.order.station.played
+            assert app.view.text_filter == "beta" and app.view.sort_column is SortColumn.TITLE and app.view.sort_reverse
+            assert [row.track.title for row in app.track_list.rows] == ["Night Drive", "Hum"]
+            assert "⏸" in screen_text(app) and "vol 70%" in screen_text(app)
+            await pilot.press("q")
+        saved = json.loads((model_env / "session.json").read_text(encoding="utf-8"))
+        assert saved["track"] == night and saved["queue"] == [hum] and saved["station"]["mood"] == "negative"
+
+    run(scenario)
+
+
+def test_resume_off_and_playing_settings(model_env: Path, tmp_path: Path) -> None:
+    from moodtui.session import Session, save_session
+
+    library = make_library(tmp_path / "music")
+    hum = str(library / "Beta Crew/Hum.ogg")
+
+    async def scenario(resume: str) -> None:
+        save_session(Session(track=hum, position_s=1.0))
+        app = MoodApp(library, settings=Settings(resume=resume))
+        async with app.run_test(size=SIZE) as pilot:
+            await wait_until(pilot, lambda: app.scan_done, "the scan")
+            if resume == "off":
+                await pilot.pause(0.3)
+                assert app.playing is None
+            else:
+                await wait_until(pilot, lambda: app.playing is not None and not app.opening, "the restored track")
+                assert not app.player.is_paused
+
+    run(lambda: scenario("off"))
+    run(lambda: scenario("playing"))
+
+
+def test_a_bad_session_file_is_moved_aside_with_a_notice(model_env: Path, tmp_path: Path) -> None:
+    library = make_library(tmp_path / "music")
+    (model_env / "session.json").write_text("{broken", encoding="utf-8")
+
+    async def scenario() -> None:
+        app = MoodApp(library)
+        async with app.run_test(size=SIZE) as pilot:
+            await wait_until(pilot, lambda: app.scan_done, "the scan")
+            assert any("session.json: not valid JSON" in t and "moved aside" in t for t in app.notices), app.notices
+            assert app.playing is None
+        assert any(p.name.startswith("session.json.bad-") for p in model_env.iterdir())
+
+    run(scenario)
+
+
+def test_the_palette_shows_the_keys_in_force(model_env: Path, tmp_path: Path) -> None:
+    from moodtui.tui.commands import PlayerCommands
+
+    library = make_library(tmp_path / "music")
+    settings = parse_settings('[keys]\nshuffle = "F"\n', tmp_path / "config.toml")
+
+    async def scenario() -> None:
+        app = MoodApp(library, settings=settings)
+        async with app.run_test(size=SIZE) as pilot:
+            await wait_until(pilot, lambda: app.scan_done, "the scan")
+            provider = PlayerCommands(app.screen)
+            texts = {name: text for name, text, _ in provider._commands()}
+            assert texts["Shuffle on / off"].endswith("· key F")
+            assert texts["Add to the queue"].endswith("· key a")
+            await pilot.press("F")
+            assert app.order.shuffle
+
+    run(scenario)
+
+
+def test_every_binding_has_a_stable_id_for_the_keymap() -> None:
+    from textual.binding import Binding
+
+    from moodtui.tui.app import binding_list
+    from moodtui.tui.widgets.track_list import TrackList
+
+    missing = [b.key if isinstance(b, Binding) else b for b in (*MoodApp.BINDINGS, *TrackList.BINDINGS)
+               if not isinstance(b, Binding) or not b.id]
+    assert not missing, f"bindings without an id cannot be remapped in config.toml: {missing}"
+    ids = [b.id for b in binding_list()]
+    assert len(ids) == len(set(ids)) + 3  # the label-next screen shares the three label ids with the app
+
+
+def test_radio_without_a_model_plays_the_listeners_labels(home: Path, tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("MOODTUI_BASE_MODEL", str(tmp_path / "no-such-model.onnx"))
+    library = make_library(tmp_path / "music")
+    label_in_store(home, library, {"Alpha Band/Sunny Days.flac": "positive"})
+
+    async def scenario() -> None:
+        app = MoodApp(library, radio="positive")
+        async with app.run_test(size=SIZE) as pilot:
+            await wait_until(pilot, lambda: app.playing is not None, "the station to start")
+            assert app.model_state == "missing" and app.playing.track.title == "Sunny Days"
+
+    run(scenario)

@@ -200,6 +200,7 @@ class MoodApp(App[int]):
         self.retrain_job: RetrainJob | None = None  # the running job, for cancel on quit
         self.last_retrain: RetrainResult | None = None  # the last retrain of this session
         self._labels: dict[str, str] = {}
+        self._labels_loaded = False
         self._looked_for_moved_labels = False
         self.moods_version: str | None = None
         """The model version of the last complete set of moods shown (all rows up to date)."""
@@ -423,6 +424,7 @@ class MoodApp(App[int]):
         if message.model is None:
             self.now_playing.model_notice = "no mood model: playing without mood analysis"
             self.now_playing.refresh()
+            self._start_pending_station()  # a station of the listener's labels only
         else:
             self.load_cached_moods(message.model)
             if self.playing is not None:
@@ -447,8 +449,10 @@ class MoodApp(App[int]):
             row.user_label = self._labels.get(row.path)
         if message.notice:
             self.show_notice(message.notice, severity="information" if message.relinked else "warning")
+        self._labels_loaded = True
         self._moods_changed()
         self._look_for_moved_labels()
+        self._start_pending_station()
 
     def _look_for_moved_labels(self) -> None:
         """Once the scan is done and the labels are open: find labelled songs that were moved
@@ -758,7 +762,7 @@ class MoodApp(App[int]):
         station = station_for(choice, self._song_facts)
         first = station.next()
         if first is None:
-            if not self.scan_done or self.moods_version is None:
+            if not self._library_known():
                 self._pending_station = choice  # started when the library and its moods are in
                 return
             self.show_notice(f"{station.name}: no songs of that mood yet (label some, or let the analysis finish)",
@@ -855,9 +859,14 @@ class MoodApp(App[int]):
         if message.complete:
             self._start_pending_station()
 
+    def _library_known(self) -> bool:
+        """Scan, labels and cached moods are in (without a model: scan and labels)."""
+        moods_in = self.moods_version is not None or self.model_state == "missing"
+        return self.scan_done and self._labels_loaded and moods_in
+
     def _start_pending_station(self) -> None:
         """A station asked for before the library and its moods were in (``--radio``)."""
-        if self._pending_station is not None and self.scan_done and self.moods_version is not None:
+        if self._pending_station is not None and self._library_known():
             self.start_station(self._pending_station)
 
     def _start_library_analysis(self) -> None:
