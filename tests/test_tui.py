@@ -488,8 +488,14 @@ def test_labels_are_written_to_the_store_shown_and_undone(model_env: Path, libra
             await wait_until(pilot, lambda: app.now_playing.song is not None, "the analysis")
             store = LabelStore(model_env / "labels.json")
 
+            def written(label: str) -> Callable[[], bool]:
+                return lambda: getattr(store.label_for(row.path), "label", None) == label
+
             await pilot.press("p")
-            await wait_until(pilot, lambda: row.user_label == "positive", "the positive label")
+            assert row.user_label == "positive"  # shown at once, before the writer confirms
+            await wait_until(pilot, written("positive"), "the positive label written")
+            await wait_until(pilot, lambda: any("“Grey Morning” labelled positive · u undoes" in t for t in app.notices),
+                             "the label notice")
             record = store.label_for(row.path)
             assert record.label == "positive" and record.model_version == app.model.version
             assert [record.model_probs[c] for c in CLASSES] == pytest.approx(
@@ -501,9 +507,9 @@ def test_labels_are_written_to_the_store_shown_and_undone(model_env: Path, libra
             await wait_until(pilot, lambda: row.user_label == "neutral", "the neutral label")
             await pilot.press("x")
             await wait_until(pilot, lambda: row.user_label == "negative", "the negative label")
-            assert store.label_for(row.path).label == "negative"
+            await wait_until(pilot, written("negative"), "the negative label written")
             assert "● negative (you)" in row_line(app, "Grey Morning")
-            assert any("(was neutral)" in text for text in app.notices)
+            await wait_until(pilot, lambda: any("(was neutral)" in text for text in app.notices), "the was-notice")
 
             await pilot.press("u")
             await wait_until(pilot, lambda: row.user_label == "neutral", "undo to neutral")
@@ -556,8 +562,10 @@ def test_a_file_name_that_is_not_utf8_plays_and_takes_a_label(model_env: Path, t
             await pilot.press("enter")
             await wait_until(pilot, lambda: app.playing is row and app.now_playing.current_slice >= 0, "playback")
             await pilot.press("n")
-            await wait_until(pilot, lambda: row.user_label == "neutral", "the label")
-            assert LabelStore(model_env / "labels.json").label_for(library / name).label == "neutral"
+            store = LabelStore(model_env / "labels.json")
+            await wait_until(pilot, lambda: getattr(store.label_for(library / name), "label", None) == "neutral",
+                             "the label written")
+            assert row.user_label == "neutral"
             assert "caf\\xe9 \\xff song" in screen_text(app)
 
     run(scenario)
