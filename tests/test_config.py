@@ -101,3 +101,14 @@ def test_no_preset_puts_a_label_key_on_a_peers_play_pause_key() -> None:
             keys = set(preset[binding].split(","))
             assert not keys & PEER_PLAY_PAUSE_KEYS, (name, binding)
         assert set(preset) - {"toggle_pause"}, name
+
+
+def test_the_command_line_takes_a_station_and_a_config_file(tmp_path: Path) -> None:
+    from conftest import run_moodtui
+    from moodtui.cli import build_parser
+
+    args = build_parser().parse_args(["play", "--radio", "wind-down", "--config", "my.toml", "music"])
+    assert (args.radio, args.config, args.directory) == ("wind-down", Path("my.toml"), "music")
+    result = run_moodtui("--radio", "happy", str(tmp_path), env_home=tmp_path)
+    assert result.returncode == 2
+    assert "invalid choice: 'happy'" in result.stderr.decode() and "positive" in result.stderr.decode()
