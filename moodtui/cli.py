@@ -25,6 +25,8 @@ def _add_home(parser: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from moodtui.radio import STATION_IDS
+
     parser = argparse.ArgumentParser(
         prog="moodtui",
         description="A terminal music player that learns how you feel about your music. "
@@ -35,8 +37,9 @@ def build_parser() -> argparse.ArgumentParser:
     play = sub.add_parser("play", help="open the player on DIR (the default command)")
     play.add_argument("directory", nargs="?", default=None,
                       help="music folder (default: config.toml's library, else ~/Music, else the demo library)")
-    play.add_argument("--radio", choices=(*CLASSES, "lift", "wind-down"), default=None,
-                      help="open already playing this station: a mood from the whole library, or a mood path")
+    play.add_argument("--radio", choices=STATION_IDS, default=None,
+                      help="open already playing this station: a mood or an energy range from the whole library, "
+                           "or a mood path (lift: negative to positive; wind-down: energetic to calm)")
     play.add_argument("--config", type=Path, default=None,
                       help="settings file (default $XDG_CONFIG_HOME/moodtui/config.toml)")
     _add_home(play)

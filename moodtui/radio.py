@@ -1,7 +1,8 @@
 """Mood radio: stations that keep playing songs of a mood from the whole library (no Textual).
 
 A :class:`MoodStation` plays one mood, shuffled, never the same song twice in a session: the
-listener's own labels of that mood first, then songs the model predicts with confidence. A
+listener's own labels of that mood first, then songs the model predicts with confidence. An
+:class:`EnergyStation` plays an energy range (calm, energetic) the same way. A
 :class:`PathStation` walks a mood path over N songs ("lift me up": negative -> neutral ->
 positive; "wind down": energetic -> calm) and then stays at the path's end.
 
@@ -100,6 +101,44 @@ class MoodStation:
         return chosen
 
 
+ENERGY_RANGES = {"calm": (0.0, 1 / 3), "energetic": (2 / 3, 1.0)}
+"""Energy stations: songs whose energy (0 calm .. 1 energetic) falls in the range."""
+
+
+def _energy_of(songs: list[SongFacts]) -> Callable[[SongFacts], float | None]:
+    """The model's energy when the songs at hand carry one, else the stand-in from the mood."""
+    if any(song.energy is not None for song in songs):
+        return lambda song: song.energy
+    return _energy_by_mood
+
+
+class EnergyStation:
+    """Songs of an energy range (``calm``, ``energetic``) from the whole library, shuffled, never twice."""
+
+    kind = "energy"
+
+    def __init__(self, band: str, library: Library, *, played: Iterable[str] = (),
+                 rng: random.Random | None = None) -> None:
+        if band not in ENERGY_RANGES:
+            raise ValueError(f"no such energy range: {band}")
+        self.band = band
+        self.name = f"{band} radio"
+        self._library = library
+        self._rng = rng or random.Random()
+        self.played: set[str] = set(played)
+
+    def next(self) -> str | None:
+        songs = [song for song in self._library() if song.playable and song.path not in self.played]
+        energy = _energy_of(songs)
+        low, high = ENERGY_RANGES[self.band]
+        pool = [song.path for song in songs if (e := energy(song)) is not None and low <= e <= high]
+        if not pool:
+            return None
+        chosen = self._rng.choice(pool)
+        self.played.add(chosen)
+        return chosen
+
+
 @dataclass(frozen=True)
 class MoodPath:
     """A path of N songs from one end of a scale to the other."""
@@ -138,12 +177,7 @@ class PathStation:
         return self.path.start + share * (self.path.end - self.path.start)
 
     def _position(self, songs: list[SongFacts]) -> Callable[[SongFacts], float | None]:
-        if self.path.scale == "valence":
-            return _valence
-        # Energy when the model gives it for the songs at hand, else the mood stand-in.
-        if any(song.energy is not None for song in songs):
-            return lambda song: song.energy
-        return _energy_by_mood
+        return _valence if self.path.scale == "valence" else _energy_of(songs)
 
     def next(self) -> str | None:
         songs = [song for song in self._library() if song.playable and song.path not in self.played]
@@ -170,6 +204,8 @@ def station_id(station) -> dict:
     """What to save of a station to restart it (resume)."""
     if isinstance(station, MoodStation):
         return {"kind": "mood", "mood": station.mood, "played": sorted(station.played)}
+    if isinstance(station, EnergyStation):
+        return {"kind": "energy", "band": station.band, "played": sorted(station.played)}
     if isinstance(station, PathStation):
         return {"kind": "path", "path": station.path.id, "songs": station.songs, "step": station.step,
                 "played": sorted(station.played)}
@@ -182,6 +218,8 @@ def station_from_id(saved: dict, library: Library):
     played = [str(p) for p in saved.get("played", [])]
     if kind == "mood":
         return MoodStation(str(saved.get("mood")), library, played=played)
+    if kind == "energy":
+        return EnergyStation(str(saved.get("band")), library, played=played)
     if kind == "path" and saved.get("path") in PATHS:
         return PathStation(PATHS[saved["path"]], library, songs=int(saved.get("songs", PATH_SONGS)),
                            step=int(saved.get("step", 0)), played=played)
@@ -192,6 +230,12 @@ def station_for(choice: str, library: Library):
     """The station a listener chose: a mood (``positive`` ...) or a mood path id (``lift``, ``wind-down``)."""
     if choice in CLASSES:
         return MoodStation(choice, library)
+    if choice in ENERGY_RANGES:
+        return EnergyStation(choice, library)
     if choice in PATHS:
         return PathStation(PATHS[choice], library)
-    raise ValueError(f"no station {choice!r}: choose one of {', '.join((*CLASSES, *PATHS))}")
+    raise ValueError(f"no station {choice!r}: choose one of {', '.join(STATION_IDS)}")
+
+
+STATION_IDS = (*CLASSES, *ENERGY_RANGES, *PATHS)
+"""Every station a listener can choose (``moodtui --radio``, the radio screen)."""

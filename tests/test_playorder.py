@@ -11,7 +11,7 @@ import pytest
 
 from moodtui.label_writer import LabelOutcome, LabelWriter
 from moodtui.playorder import PlayOrder, Repeat
-from moodtui.radio import PATHS, MoodStation, PathStation, SongFacts, station_from_id, station_id
+from moodtui.radio import PATHS, EnergyStation, MoodStation, PathStation, SongFacts, station_from_id, station_id
 
 SONGS = [f"/music/{i:02d}.ogg" for i in range(10)]
 
@@ -203,3 +203,17 @@ def test_label_writer_writes_in_order_names_the_song_and_undoes(tmp_path: Path) 
     assert "(was positive)" in outcomes[1].message
     assert outcomes[2].message == "undid negative on “Sunny Days”; it is positive again"
     assert store.label_for(str(song)).label == "positive"
+
+
+def test_energy_stations_by_the_models_energy_else_by_mood() -> None:
+    with_energy = [facts("slow", [0.2, 0.6, 0.2], energy=0.1), facts("mid", [0.2, 0.6, 0.2], energy=0.5),
+                   facts("fast", [0.2, 0.6, 0.2], energy=0.9), facts("quiet", [0.2, 0.6, 0.2], energy=0.2)]
+    calm = EnergyStation("calm", library_of(with_energy))
+    assert sorted([calm.next(), calm.next()]) == ["quiet", "slow"] and calm.next() is None
+    assert EnergyStation("energetic", library_of(with_energy)).next() == "fast"
+    by_mood = [facts("lively", [0.9, 0.05, 0.05]), facts("still", [0.05, 0.9, 0.05])]
+    assert EnergyStation("calm", library_of(by_mood)).next() == "still"
+    restored = station_from_id(station_id(calm), library_of(with_energy))
+    assert isinstance(restored, EnergyStation) and restored.played == {"quiet", "slow"}
+    with pytest.raises(ValueError):
+        EnergyStation("loud", library_of(by_mood))

@@ -10,10 +10,11 @@ from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
 from moodtui import CLASSES
-from moodtui.radio import PATHS
+from moodtui.radio import ENERGY_RANGES, PATHS
 
 STATION_CHOICES = (
     *((mood, f"{mood} radio: {mood} songs from the whole library, shuffled, never twice") for mood in CLASSES),
+    *((band, f"{band} radio: {band} songs (by the model's energy, else by mood)") for band in ENERGY_RANGES),
     *((path.id, f"{path.name}: {'negative → neutral → positive' if path.scale == 'valence' else 'energetic → calm'}")
       for path in PATHS.values()),
     ("off", "stop the station: back to the list"),
