@@ -206,7 +206,7 @@ def run_models(as_json: bool) -> int:
     from rich.console import Console
     from rich.table import Table
 
-    from moodtui.registry import describe, list_versions, read_current
+    from moodtui.registry import describe, head_cell, list_versions, read_current, songs_cell
 
     _name, notice = read_current()
     if notice:
@@ -216,16 +216,23 @@ def run_models(as_json: bool) -> int:
         print(json.dumps(rows, indent=2))
         return 0
     table = Table(title="model versions (* = in use)", title_justify="left")
-    for column in ("", "version", "created", "kind", "songs", "validation acc.", "agreement (held out)"):
+    for column in ("", "version", "created", "kind", "songs", "head (chosen by held-out songs)",
+                   "validation acc.", "agreement (held out)"):
         table.add_column(column)
     for row in rows:
         def pct(value: object) -> str:
             return f"{100 * float(value):.1f} %" if isinstance(value, (int, float)) else "-"
 
         table.add_row("*" if row["current"] else "", str(row["version"]), str(row["created"] or "-"),
-                      str(row["kind"] or "-"), str(row["songs"] or "-"), pct(row["song_accuracy"]),
+                      str(row["kind"] or "-"), songs_cell(row), head_cell(row), pct(row["song_accuracy"]),
                       pct(row["agreement"]) if not row["error"] else f"[red]{row['error']}[/]")
     Console(highlight=False).print(table)
+    for row in rows:
+        if row.get("guard") and not row["guard"].get("switched") and not row["current"]:
+            from moodtui.retrain import guard_message
+
+            name = str(row["version"])
+            print(f"{name}: {guard_message(row['guard'], name, f'`moodtui rollback {name}`')}")
     return 0
 
 

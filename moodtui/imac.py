@@ -35,7 +35,7 @@ from mutagen.id3 import ID3
 
 from moodtui import CLASSES
 from moodtui.errors import AudioError, MoodtuiError, display_path
-from moodtui.library import walk_audio_files
+from moodtui.library import Track, walk_audio_files
 from moodtui.paths import imac_table_path
 
 Counts = tuple[int, int, int]
@@ -285,6 +285,20 @@ def scan_directory(directory: Path, index: ImacIndex | None = None) -> ImacScan:
 def match_directory(directory: Path) -> list[ImacMatch]:
     """The files under ``directory`` whose tags name an IMAC song (see :func:`scan_directory`)."""
     return scan_directory(directory).matches
+
+
+def library_matches(tracks: Iterable[Track], index: ImacIndex | None = None) -> list[ImacMatch]:
+    """The already scanned tracks (the library index's) whose artist and title name an IMAC song;
+    tracks without an artist are not looked up (their title may be a file name)."""
+    index = shipped_index() if index is None else index
+    matches = []
+    for track in tracks:
+        if not track.artist or not track.title:
+            continue
+        songs = index.lookup(track.artist, track.title)
+        if songs:
+            matches.append(ImacMatch(Path(track.path), track.artist, track.title, songs))
+    return matches
 
 
 def training_rows(directory: Path) -> list[tuple[Path, str]]:

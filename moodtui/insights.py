@@ -1,4 +1,5 @@
-"""Which songs to label next: the unlabelled songs the model is least sure about.
+"""What the listener should see about the model's moods: which songs to label next (the unlabelled
+songs the model is least sure about), and which songs change mood when the model changes.
 
 A label on a song the model already gets right with confidence teaches it little; a label on a
 song it hesitates about moves the decision boundary. Uncertainty is the entropy of the
@@ -8,9 +9,12 @@ song-level probabilities (normalised to 0..1), so a 1/3-1/3-1/3 song comes first
 from __future__ import annotations
 
 import os
+from collections import Counter
+from dataclasses import dataclass
 
 import numpy as np
 
+from moodtui import CLASSES
 from moodtui.analysis import AnalysisCache
 from moodtui.model import MoodModel
 
@@ -47,3 +51,35 @@ def least_certain_start(slice_probs: np.ndarray, starts_s: np.ndarray) -> float:
         return 0.0
     uncertainties = [uncertainty(probs) for probs in slice_probs]
     return float(starts_s[int(np.argmax(uncertainties))])
+
+
+@dataclass(frozen=True)
+class MoodChange:
+    """A song whose mood differs between two models."""
+
+    path: str
+    before: str
+    after: str
+
+
+def mood_changes(before: dict[str, np.ndarray], after: dict[str, np.ndarray],
+                 first: str | None = None) -> list[MoodChange]:
+    """Songs whose song-level mood (argmax) differs from ``before`` to ``after`` (path -> probs),
+    ``first`` (the playing song) first, then in path order. Songs known to one side only are left out."""
+    changes = []
+    for path in sorted(set(before) & set(after)):
+        old, new = CLASSES[int(np.argmax(before[path]))], CLASSES[int(np.argmax(after[path]))]
+        if old != new:
+            changes.append(MoodChange(path, old, new))
+    changes.sort(key=lambda change: change.path != first)
+    return changes
+
+
+def changes_summary(changes: list[MoodChange]) -> str:
+    """ "14 songs change mood: 9 neutral -> positive, 5 negative -> neutral" (commonest first)."""
+    if not changes:
+        return "no song changes mood"
+    counts = Counter((c.before, c.after) for c in changes)
+    parts = [f"{n} {old} -> {new}" for (old, new), n in sorted(counts.items(), key=lambda item: (-item[1], item[0]))]
+    return f"{len(changes)} song{'s' if len(changes) != 1 else ''} change{'s' if len(changes) == 1 else ''} mood: " \
+           + ", ".join(parts)

@@ -71,6 +71,30 @@ class EpochEnded:
 
 
 @dataclass(frozen=True)
+class HeadTried:
+    """Personal training: ``done`` of ``total`` candidate heads cross-validated on held-out songs."""
+
+    kind: ClassVar[str] = "crossval"
+    done: int
+    total: int
+    head: str | None = None
+    hits: int | None = None  # held-out songs it agreed with
+
+
+@dataclass(frozen=True)
+class GuardCompared:
+    """Personal training: the new model against the one in use, on the listener's held-out songs."""
+
+    kind: ClassVar[str] = "guard"
+    current_version: str
+    current_model_version: str
+    songs: int
+    new_agrees: int
+    current_agrees: int
+    switched: bool
+
+
+@dataclass(frozen=True)
 class ModelExported:
     """The ONNX export loads and matches Keras within ``max_abs_diff``."""
 
@@ -80,7 +104,8 @@ class ModelExported:
 
 @dataclass(frozen=True)
 class JobDone:
-    """The new version is installed and current."""
+    """The new version is installed; current unless ``switched`` is False (the retrain guard kept
+    the model in use: ``guard`` says why)."""
 
     kind: ClassVar[str] = "done"
     version: str
@@ -88,6 +113,9 @@ class JobDone:
     seconds: float
     validation: dict[str, Any] | None = None
     agreement: dict[str, Any] | None = None
+    head: str | None = None  # personal training: the head the held-out songs chose
+    guard: dict[str, Any] | None = None  # GuardCompared's fields
+    switched: bool = True
 
     @property
     def song_agreement(self) -> float | None:
@@ -104,11 +132,13 @@ class JobFailed:
     message: str
 
 
-ProgressEvent = JobStarted | SongSkipped | FeaturesRead | DataSplit | EpochEnded | ModelExported | JobDone | JobFailed
+ProgressEvent = (JobStarted | SongSkipped | FeaturesRead | DataSplit | EpochEnded | HeadTried | GuardCompared
+                 | ModelExported | JobDone | JobFailed)
 
 _BY_KIND: dict[str, type[ProgressEvent]] = {
     cls.kind: cls
-    for cls in (JobStarted, SongSkipped, FeaturesRead, DataSplit, EpochEnded, ModelExported, JobDone, JobFailed)
+    for cls in (JobStarted, SongSkipped, FeaturesRead, DataSplit, EpochEnded, HeadTried, GuardCompared,
+                ModelExported, JobDone, JobFailed)
 }
 
 

@@ -211,4 +211,33 @@ def describe(version: ModelVersion) -> dict[str, Any]:
         "agreement": meta.get("agreement", {}).get("song_agreement") if isinstance(meta.get("agreement"), dict) else None,
         "error": meta.get("error"),
         "path": str(version.onnx_path),
+        **_personal_figures(meta),
     }
+
+
+def _personal_figures(meta: dict[str, Any]) -> dict[str, Any]:
+    """What a personal version was chosen as: its head, its weak IMAC prior, and whether the
+    retrain guard switched it on."""
+    personal: dict[str, Any] = meta["personal"] if isinstance(meta.get("personal"), dict) else {}
+    data: dict[str, Any] = meta["data"] if isinstance(meta.get("data"), dict) else {}
+    guard = meta.get("guard") if isinstance(meta.get("guard"), dict) else None
+    return {"head": personal.get("head"), "head_description": personal.get("head_description"),
+            "head_candidates": personal.get("candidates"), "imac_prior_songs": data.get("imac_prior_songs"),
+            "guard": guard}
+
+
+def songs_cell(row: dict[str, object]) -> str:
+    """ "12 + 5 IMAC (weak)": the listener's labelled songs, and owned songs IMAC labels (a weaker prior)."""
+    songs = str(row.get("songs") or "-")
+    prior = row.get("imac_prior_songs")
+    return f"{songs} + {prior} IMAC (weak)" if prior else songs
+
+
+def head_cell(row: dict[str, object]) -> str:
+    """The personal head chosen and how many held-out songs it agreed with ("ordered 9/12")."""
+    head = row.get("head")
+    if not head:
+        return "-"
+    candidates = row.get("head_candidates")
+    hits = candidates.get(head) if isinstance(candidates, dict) else None
+    return f"{head} {hits}/{row.get('songs')}" if hits is not None else str(head)

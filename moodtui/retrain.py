@@ -16,7 +16,7 @@ import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from moodtui.errors import MoodtuiError
 from moodtui.paths import data_home
@@ -32,6 +32,21 @@ class RetrainResult:
     version: str | None
     message: str
     agreement: float | None
+    switched: bool = True
+    """False when the new model was kept as a version but not switched on (not as good as the current)."""
+    guard: dict[str, Any] | None = None
+    """The comparison with the current model (``guard`` in the new model's metadata)."""
+
+
+def guard_message(guard: dict[str, Any], version: str, switch_hint: str) -> str:
+    """One line: how the new model and the current one did on the listener's held-out songs, and
+    what happened ("... kept the current one; `m` to switch anyway")."""
+    songs = guard.get("songs", 0)
+    figures = (f"the new model agrees with {guard.get('new_agrees')} of your {songs} songs, "
+               f"the current one with {guard.get('current_agrees')}")
+    if guard.get("switched"):
+        return f"{figures}: switched to the new model {version}"
+    return f"{figures}: kept the current one (new model {version} kept as a version); {switch_hint} to switch anyway"
 
 
 class RetrainJob:
@@ -85,7 +100,9 @@ class RetrainJob:
         code = self._process.wait()
         if code == 0 and isinstance(self._last, JobDone):
             done = self._last
-            return RetrainResult(True, done.version, f"new model {done.version}", done.song_agreement)
+            message = (guard_message(done.guard, done.version, "`m` to switch anyway") if done.guard
+                       else f"new model {done.version}")
+            return RetrainResult(True, done.version, message, done.song_agreement, done.switched, done.guard)
         if self._errors:
             reason = self._errors[-1]
         elif code < 0:

@@ -9,9 +9,13 @@ from pathlib import Path
 
 import numpy as np
 from test_tui import SIZE, make_library, run, screen_text, wait_settled, wait_until
+from textual.widgets import DataTable
 
+from moodtui.registry import current_name, list_versions
 from moodtui.store import LabelStore
 from moodtui.tui.app import MoodApp
+from moodtui.tui.screens.changes import ChangesScreen
+from moodtui.tui.screens.models import ModelsScreen
 
 # Labels that contradict the synthesised sound, so the personal model must move its predictions.
 OPPOSITE_LABELS = {"Sunny Days": "negative", "Night Drive": "positive", "Grey Morning": "negative",
@@ -47,8 +51,8 @@ def test_retrain_swaps_the_model_in_the_running_app(model_env: Path, tmp_path: P
             assert app.retraining
             await pilot.press("R")
             assert any("already running" in text for text in app.notices)
-            await wait_until(pilot, lambda: app.retrain_bar.display, "epoch progress", timeout=120)
-            assert "retrain: epoch" in screen_text(app)
+            await wait_until(pilot, lambda: app.retrain_bar.display, "progress", timeout=120)
+            assert "retrain: " in screen_text(app)
             assert app.player.position_s > 0 and app.player.is_playing
 
             await wait_until(pilot, lambda: app.model.version != old_version, "the new model", timeout=180)
@@ -57,7 +61,19 @@ def test_retrain_swaps_the_model_in_the_running_app(model_env: Path, tmp_path: P
             assert not app.retraining and not app.retrain_bar.display
             assert any(text.startswith("new model ") for text in app.notices), app.notices
             new_model_notice = next(text for text in app.notices if text.startswith("new model "))
-            assert "held-out" in new_model_notice
+            assert "the new model agrees with" in new_model_notice and "switched to the new model" in new_model_notice
+            # What changed: the summary in the notice, and the screen listing the songs.
+            changes = app.last_changes
+            assert changes and f"{len(changes)} songs change mood: " in new_model_notice
+            await wait_until(pilot, lambda: isinstance(app.screen, ChangesScreen), "the mood changes screen")
+            listed = app.screen.query_one(DataTable)
+            assert [key.value for key in listed.rows] == [change.path for change in changes]
+            labelled = {row.path for row in app.view.rows if row.user_label is not None}
+            assert labelled <= {change.path for change in changes}, "every contradicted song changes mood"
+            if long_song.path in {change.path for change in changes}:
+                assert changes[0].path == long_song.path, "the playing song comes first"
+            assert "change mood" in screen_text(app)
+            await pilot.press("escape")
             assert f"model {app.model.version}" in screen_text(app)
             changed = [not np.allclose(row.predicted, before[row.path], atol=1e-3) for row in app.view.rows
                        if row.user_label is not None]
@@ -122,5 +138,45 @@ def test_a_failed_retrain_keeps_the_model_and_says_why(model_env: Path, small_mo
             assert app.model.version == version
             for row in app.view.rows:
                 np.testing.assert_array_equal(row.predicted, before[row.path])
+
+    run(scenario)
+
+
+def test_a_worse_retrain_is_kept_but_not_switched_on(model_env: Path, tmp_path: Path) -> None:
+    from conftest import run_moodtui
+
+    library = make_library(tmp_path / "music")
+    label_library(model_env, library)
+    # A personal model that learned the listener is in use.
+    trained = run_moodtui("train", timeout=600)
+    assert trained.returncode == 0, trained.stderr.decode()[-1500:]
+    personal = current_name()
+    assert personal != "base"
+
+    async def scenario() -> None:
+        app = MoodApp(library)
+        async with app.run_test(size=SIZE) as pilot:
+            await wait_settled(pilot, app)
+            assert app.model.version == personal
+            before = {row.path: row.predicted.copy() for row in app.view.rows}
+            # A retrain that may only keep the base's own layer: worse on the listener's songs.
+            app.retrain_args = ("--heads", "base", "--version", "worse")
+            await pilot.press("R")
+            await wait_until(pilot, lambda: app.last_retrain is not None and not app.retraining,
+                             "the retrain to end", timeout=180)
+            result = app.last_retrain
+            assert result.ok and not result.switched, result
+            kept = next(text for text in app.notices if "kept the current one" in text)
+            assert kept.startswith("the new model agrees with ") and "`m` to switch anyway" in kept
+            assert app.model.version == personal and current_name() == personal
+            for row in app.view.rows:
+                np.testing.assert_array_equal(row.predicted, before[row.path])
+            assert "worse" in [v.name for v in list_versions()]
+            # `m` lists it; Enter on it switches anyway.
+            await pilot.press("m")
+            await wait_until(pilot, lambda: isinstance(app.screen, ModelsScreen), "the models screen")
+            table = app.screen.query_one(DataTable)
+            await wait_until(pilot, lambda: table.row_count > 0, "the versions")
+            assert "worse" in [key.value for key in table.rows]
 
     run(scenario)

@@ -48,6 +48,8 @@ from moodtui.progress import (
     DataSplit,
     EpochEnded,
     FeaturesRead,
+    GuardCompared,
+    HeadTried,
     JobDone,
     JobFailed,
     JobStarted,
@@ -64,6 +66,14 @@ from moodtui.train.data import (
     song_features,
     song_folds,
     split_by_song,
+)
+from moodtui.train.heads import (
+    HEAD_DESCRIPTIONS,
+    HEADS,
+    Standardiser,
+    choose_head,
+    song_predictions,
+    training_data,
 )
 
 PARITY_TOLERANCE = 1e-4
@@ -99,6 +109,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--aux-weight", type=float, default=0.5, help="full mode: loss weight of each auxiliary head")
     parser.add_argument("--no-spec-augment", action="store_true",
                         help="full mode: no random frequency/time masks on training slices")
+    parser.add_argument("--heads", nargs="+", choices=HEADS, default=list(HEADS), metavar="HEAD",
+                        help=f"personal mode: the candidate heads, chosen among by held-out songs ({', '.join(HEADS)})")
     parser.add_argument("--replay-size", type=int, default=3000,
                         help="full mode: slices of training data kept (as embeddings) for personal replay")
 
@@ -129,8 +141,16 @@ def main(args: argparse.Namespace) -> int:
         else:
             result = train_personal(songs, args, version)
         path = install(result, args, version)
+        guard = result.metadata.get("guard")
         emit(JobDone(version=version, path=os.fsdecode(path), seconds=round(time.monotonic() - started, 1),
-                     validation=result.metadata.get("validation"), agreement=result.metadata.get("agreement")))
+                     validation=result.metadata.get("validation"), agreement=result.metadata.get("agreement"),
+                     head=result.metadata.get("personal", {}).get("head"), guard=guard,
+                     switched=bool(result.activate and not args.no_activate and args.output is None)))
+        if guard and args.output is None:
+            from moodtui.retrain import guard_message
+
+            print(f"moodtui train: {guard_message(guard, version, f'`moodtui rollback {version}`')}",
+                  file=sys.stderr)
         return 0
     except MoodtuiError as exc:
         emit(JobFailed(str(exc)))
@@ -158,11 +178,15 @@ def listener_songs() -> list[Song]:
 # --- full training -------------------------------------------------------------------------------
 
 class Result:
-    """A trained, exported and checked model in a staging folder, ready to install."""
+    """A trained, exported and checked model in a staging folder, ready to install.
 
-    def __init__(self, staging: Path, metadata: dict[str, Any]) -> None:
+    ``activate``: make it the model in use (False when it is not at least as good as the current one:
+    it is then installed as a version the listener can switch to)."""
+
+    def __init__(self, staging: Path, metadata: dict[str, Any], activate: bool = True) -> None:
         self.staging = staging
         self.metadata = metadata
+        self.activate = activate
 
 
 def load_features(songs: list[Song], max_slices: int | None) -> tuple[list[Song], list[np.ndarray]]:
@@ -468,7 +492,7 @@ def install(result: Result, args: argparse.Namespace, version: str) -> Path:
             return out.parent / f"{out.name}.onnx"
         from moodtui.registry import install_version
 
-        return install_version(result.staging, version, make_current=not args.no_activate)
+        return install_version(result.staging, version, make_current=result.activate and not args.no_activate)
     finally:
         shutil.rmtree(result.staging, ignore_errors=True)
 
@@ -513,17 +537,21 @@ def train_personal(songs: list[Song], args: argparse.Namespace, version: str) ->
     replay_x = replay["embeddings"].astype(np.float32)
     replay_y = replay["labels"].astype(int)
 
+    base_kernel, base_bias = (np.asarray(base_model.metadata["head"][k], np.float32) for k in ("kernel", "bias"))
+    labels = [s.label for s in kept]
+    prior = imac_prior_songs(kept, base_model, cache)
+    folds = song_folds(kept, min(5, len(kept)), args.seed)
+    fit = fit_personal_head(embeddings, labels, replay_x, replay_y, base_kernel, base_bias, folds,
+                            prior_embeddings=[e for _, e in prior], prior_labels=[s.label for s, _ in prior],
+                            candidates=tuple(h for h in HEADS if h in args.heads),
+                            progress=lambda done, total: emit(HeadTried(done=done, total=total)))
+    base_agreement = float(np.mean(_song_predictions(embeddings, base_kernel, base_bias) == labels))
+    guard = compare_with_current(kept, fit.held_out, cache)
+    emit(GuardCompared(**guard))
+
     import keras  # TensorFlow enters here, in this process only
 
     serving = keras.models.load_model(os.fsdecode(base_keras), compile=False)
-    base_kernel, base_bias = serving.get_layer(PROBS_OUTPUT).get_weights()
-    epochs = args.epochs or 60
-    lr = args.learning_rate or 0.02
-
-    folds = song_folds(kept, min(5, len(kept)), args.seed)
-    fit = fit_personal_head(embeddings, [s.label for s in kept], replay_x, replay_y, base_kernel, base_bias,
-                            folds, epochs=epochs, learning_rate=lr, progress=_EpochEmitter(epochs))
-    base_agreement = float(np.mean(_song_predictions(embeddings, base_kernel, base_bias) == [s.label for s in kept]))
     serving.get_layer(PROBS_OUTPUT).set_weights([fit.kernel, fit.bias])
 
     train_x = np.concatenate(embeddings)
@@ -532,14 +560,25 @@ def train_personal(songs: list[Song], args: argparse.Namespace, version: str) ->
     metadata["base_version"] = base_model.version
     metadata["data"]["replay_slices"] = int(len(replay_x))
     metadata["data"]["replay_share"] = round(fit.replay_share, 3)
+    metadata["data"]["imac_prior_songs"] = len(prior)
+    metadata["data"]["imac_prior_weight"] = IMAC_PRIOR_WEIGHT
     metadata["agreement"] = {
         "song_agreement": round(fit.agreement, 4),
         "songs": len(kept),
         "method": f"{len(folds)}-fold cross-validation by song: each song scored by a model trained without it",
         "base_model_agreement": round(base_agreement, 4),
     }
-    metadata["training"] = {"mode": "personal", "epochs": epochs, "learning_rate": lr,
-                            "trained_layer": PROBS_OUTPUT, "seed": args.seed}
+    metadata["personal"] = {
+        "head": fit.head,
+        "head_description": HEAD_DESCRIPTIONS[fit.head],
+        "candidates": fit.hits,
+        "rule": "most held-out songs agreed with; a tie goes to the simpler head (order: " + ", ".join(HEADS) + ")",
+        # Each song's held-out prediction, so that the next retrain can compare fairly with this model.
+        "held_out": {s.group: CLASSES[int(p)] for s, p in zip(kept, fit.held_out)},
+    }
+    metadata["guard"] = guard
+    metadata["training"] = {"mode": "personal", "trained_layer": PROBS_OUTPUT, "head": fit.head,
+                            "fit": "L-BFGS, numpy/scipy (moodtui.train.heads)", "seed": args.seed}
     staging = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=_staging_parent(args)))
     try:
         # A check batch of real slice features: decode the first labelled song's opening slices.
@@ -548,62 +587,101 @@ def train_personal(songs: list[Song], args: argparse.Namespace, version: str) ->
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    return Result(staging, metadata)
+    return Result(staging, metadata, activate=guard["switched"])
+
+
+IMAC_PRIOR_WEIGHT = 0.25
+"""Weight of a song the listener owns and IMAC labels, relative to a song the listener labelled."""
+
+
+def imac_prior_songs(labelled: list[Song], base_model: MoodModel, cache) -> list[tuple[Song, np.ndarray]]:
+    """The listener's other songs that the IMAC table labels (a weak prior), with their cached embeddings.
+
+    Songs of the library index (the player's scan) whose artist and title tags match an IMAC
+    song with a clear label; songs the listener labelled themselves are left out (their own label
+    wins), and so are songs without cached embeddings (not analysed yet: never decoded here).
+    """
+    from moodtui.imac import library_matches
+    from moodtui.library import LibraryIndex
+
+    taken = {os.fsdecode(s.path) for s in labelled} | {s.group for s in labelled}
+    try:
+        tracks = LibraryIndex(cache.cache).entries_under("/").values()
+        matches = library_matches(tracks)
+    except MoodtuiError as exc:
+        emit(SongSkipped("IMAC table", str(exc)))
+        return []
+    prior = []
+    for match in matches:
+        if match.label is None or os.fsdecode(match.path) in taken:
+            continue
+        embeddings = cache.embeddings(match.path, base_model.embedding_id)
+        if embeddings is None or not len(embeddings):
+            continue
+        prior.append((Song(match.path, CLASSES.index(match.label), source="imac"), embeddings))
+    return prior
+
+
+def compare_with_current(songs: list[Song], new_held_out: np.ndarray, cache) -> dict[str, Any]:
+    """Does the new model agree with at least as many of the listener's labelled songs as the model
+    in use, each song held out of both? The current model's figure for a song it was trained on is
+    the held-out prediction recorded when it was trained; for any other song its prediction."""
+    from moodtui.analysis import analyse_cached
+    from moodtui.registry import current_name, load_current_model
+
+    name = current_name()
+    model, _ = load_current_model()
+    record = model.metadata.get("personal", {}).get("held_out", {}) if isinstance(model.metadata.get("personal"), dict) else {}
+    current_hits = 0
+    for song in songs:
+        recorded = record.get(song.group)
+        if recorded in CLASSES:
+            predicted = CLASSES.index(recorded)
+        else:
+            try:
+                predicted = int(analyse_cached(song.path, model, cache).song_probs.argmax())
+            except MoodtuiError:
+                predicted = -1
+        current_hits += int(predicted == song.label)
+    new_hits = int(sum(int(p == s.label) for p, s in zip(new_held_out, songs)))
+    return {"current_version": name, "current_model_version": model.version, "songs": len(songs),
+            "new_agrees": new_hits, "current_agrees": current_hits, "switched": new_hits >= current_hits}
 
 
 @dataclass
 class PersonalFit:
-    """A listener's last layer: dense softmax weights, the cross-validated song agreement and the
-    replay share used."""
+    """A listener's last layer (dense softmax weights) and how it was chosen."""
 
     kernel: np.ndarray
     bias: np.ndarray
-    agreement: float
+    agreement: float  # cross-validated song agreement of the chosen head
     replay_share: float
+    head: str
+    hits: dict[str, int]  # held-out songs agreed with, per candidate head
+    held_out: np.ndarray  # the chosen head's held-out prediction of each song
 
 
 def fit_personal_head(embeddings: list[np.ndarray], labels: list[int], replay_x: np.ndarray, replay_y: np.ndarray,
-                      base_kernel: np.ndarray, base_bias: np.ndarray, folds: list[list[int]], *, epochs: int = 60,
-                      learning_rate: float = 0.02, l2: float = 1e-3, replay_share: float | None = None,
-                      progress=None) -> PersonalFit:
-    """Fit the last layer to the listener's songs (``embeddings[i]``: slice embeddings of song i).
+                      base_kernel: np.ndarray, base_bias: np.ndarray, folds: list[list[int]], *,
+                      replay_share: float | None = None, prior_embeddings: list[np.ndarray] | None = None,
+                      prior_labels: list[int] | None = None, prior_weight: float = IMAC_PRIOR_WEIGHT,
+                      candidates: tuple[str, ...] = HEADS, progress=None) -> PersonalFit:
+    """The listener's last layer (``embeddings[i]``: slice embeddings of labelled song i).
 
-    Honest agreement: each labelled song is scored by a model trained without it (``folds``, by
-    song). The fold models and the final model (all songs) are trained side by side as parallel
-    heads of one Keras model, in one fit: one graph trace instead of one per fold.
-
-    Tried and measured no better (scripts/bench_personalise.py-style runs on cached embeddings,
-    k = 3 and 10 songs per class): an ordinal head (one direction, adjacent-category logits),
-    L2 1e-2 or 1e-4, 200 epochs; all within 2 points of this one.
+    Every candidate head (``moodtui.train.heads``) is cross-validated by song (``folds``) on the
+    listener's own labelled songs; the best wins, a tie goes to the simpler one. Weak-prior songs
+    and the replay sample are training data only, never scored. Benchmarks call this on cached
+    embeddings.
     """
-    import keras  # TensorFlow enters here, in the training process only
-
     if replay_share is None:
         replay_share = personal_replay_share(embeddings, labels, base_kernel, base_bias)
-    x, y, w, song_of = _personal_training_set(embeddings, labels, replay_x, replay_y, replay_share)
-    heads = len(folds) + 1
-    weights = {}
-    for k in range(heads):
-        held = np.isin(song_of, folds[k]) if k < len(folds) else np.zeros(len(x), bool)
-        fold_w = np.where(held, 0.0, w)
-        weights[f"head{k}"] = (fold_w / fold_w.mean()).astype(np.float32)
-    inputs = keras.Input((x.shape[1],))
-    regulariser = keras.regularizers.L2(l2)
-    outputs = {f"head{k}": keras.layers.Dense(len(CLASSES), activation="softmax", kernel_regularizer=regulariser,
-                                              name=f"head{k}")(inputs) for k in range(heads)}
-    multi = keras.Model(inputs, outputs)
-    for k in range(heads):
-        multi.get_layer(f"head{k}").set_weights([base_kernel, base_bias])
-    multi.compile(optimizer=keras.optimizers.Adam(learning_rate),
-                  loss={name: "sparse_categorical_crossentropy" for name in outputs})
-    multi.fit(x, {name: y for name in outputs}, sample_weight=weights, epochs=epochs,
-              batch_size=len(x), verbose=0, callbacks=[progress] if progress is not None else [])
-    hits = []
-    for k, fold in enumerate(folds):
-        predicted = _song_predictions([embeddings[i] for i in fold], *multi.get_layer(f"head{k}").get_weights())
-        hits.extend(predicted == [labels[i] for i in fold])
-    kernel, bias = multi.get_layer(f"head{len(folds)}").get_weights()
-    return PersonalFit(kernel, bias, float(np.mean(hits)), replay_share)
+    standardiser = Standardiser(replay_x if len(replay_x) else np.concatenate(embeddings))
+    data = training_data(embeddings, labels, standardiser, replay_x, replay_y, replay_share,
+                         prior_embeddings, prior_labels, prior_weight)
+    choice = choose_head(embeddings, labels, folds, base_kernel, base_bias, data, standardiser, candidates,
+                         progress=progress)
+    return PersonalFit(choice.fit.kernel, choice.fit.bias, choice.agreement, replay_share, choice.name,
+                       choice.hits, choice.held_out[choice.name])
 
 
 FULL_REPLAY_AGREEMENT = 2 / 3
@@ -627,54 +705,4 @@ def personal_replay_share(embeddings: list[np.ndarray], labels: list[int], base_
     return min(0.3, 3.0 / len(embeddings)) * trust
 
 
-def _personal_training_set(song_embeddings: list[np.ndarray], labels: list[int], replay_x: np.ndarray,
-                           replay_y: np.ndarray, replay_share: float = 0.3,
-                           ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """All slices of the labelled songs plus replay; weights balance classes and songs.
-
-    Each labelled song weighs the same whatever its length; each class of the listener's data
-    weighs the same; the replay sample, itself class-balanced, carries ``replay_share`` of the
-    total so the base knowledge anchors without outvoting the listener.
-    """
-    class_songs = np.bincount(labels, minlength=len(CLASSES))
-    present = int((class_songs > 0).sum())
-    xs, ys, ws, owners = [], [], [], []
-    for i, (emb, label) in enumerate(zip(song_embeddings, labels)):
-        owners.append(np.full(len(emb), i))
-        xs.append(emb)
-        ys.append(np.full(len(emb), label))
-        ws.append(np.full(len(emb), (1 - replay_share) / (present * class_songs[label] * len(emb))))
-    if len(replay_x):
-        replay_counts = np.bincount(replay_y, minlength=len(CLASSES))
-        xs.append(replay_x)
-        ys.append(replay_y)
-        ws.append(replay_share / (len(CLASSES) * np.maximum(replay_counts[replay_y], 1)))
-        owners.append(np.full(len(replay_x), -1))
-    w = np.concatenate(ws)
-    return (np.concatenate(xs).astype(np.float32), np.concatenate(ys), (w / w.mean()).astype(np.float32),
-            np.concatenate(owners))
-
-
-def _song_predictions(song_embeddings: list[np.ndarray], kernel: np.ndarray, bias: np.ndarray) -> np.ndarray:
-    """Each song's predicted class under a last layer: the argmax of its mean slice probabilities."""
-    return np.array([_softmax(e @ kernel + bias).mean(axis=0).argmax() for e in song_embeddings], dtype=int)
-
-
-def _softmax(logits: np.ndarray) -> np.ndarray:
-    logits = logits - logits.max(axis=-1, keepdims=True)
-    e = np.exp(logits)
-    return e / e.sum(axis=-1, keepdims=True)
-
-
-class _EpochEmitter:
-    """A Keras callback printing one progress line per epoch (created lazily: keras is imported late)."""
-
-    def __new__(cls, epochs: int):
-        import keras
-
-        class Emitter(keras.callbacks.Callback):
-            def on_epoch_end(self, epoch, logs=None):
-                emit(EpochEnded(epoch=epoch + 1, epochs=epochs,
-                                loss=round(float((logs or {}).get("loss", np.nan)), 4)))
-
-        return Emitter()
+_song_predictions = song_predictions

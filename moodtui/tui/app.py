@@ -43,13 +43,23 @@ from moodtui.analysis import AnalysisCache
 from moodtui.cache import Cache
 from moodtui.config import Settings, load_settings
 from moodtui.errors import AudioError, ModelError, MoodtuiError, display_path
+from moodtui.insights import MoodChange
 from moodtui.label_writer import LabelOutcome, LabelWriter
 from moodtui.library import LibraryIndex, resolve_library_dir, scan
 from moodtui.library_analysis import AnalysisBatch, AnalysisScheduler
 from moodtui.model import MoodModel
 from moodtui.playback import Player
 from moodtui.playorder import PlayOrder, Repeat
-from moodtui.progress import EpochEnded, FeaturesRead, JobStarted, ModelExported, ProgressEvent, SongSkipped
+from moodtui.progress import (
+    EpochEnded,
+    FeaturesRead,
+    GuardCompared,
+    HeadTried,
+    JobStarted,
+    ModelExported,
+    ProgressEvent,
+    SongSkipped,
+)
 from moodtui.radio import SongFacts, station_for, station_from_id, station_id
 from moodtui.retrain import MIN_LABELLED_SONGS, RetrainJob, RetrainResult
 from moodtui.session import Session, load_session, save_session
@@ -105,6 +115,10 @@ def retrain_stage(event: ProgressEvent, stage: str) -> str:
         return "retrain: reading your songs"
     if isinstance(event, EpochEnded):
         return f"retrain: epoch {event.epoch}/{event.epochs}"
+    if isinstance(event, HeadTried):
+        return f"retrain: trying head {event.done}/{event.total} on held-out songs"
+    if isinstance(event, GuardCompared):
+        return "retrain: comparing with the current model"
     if isinstance(event, ModelExported):
         return "retrain: exporting the model"
     if isinstance(event, SongSkipped):
@@ -199,6 +213,8 @@ class MoodApp(App[int]):
         self.retrain_stage = ""
         self.retrain_job: RetrainJob | None = None  # the running job, for cancel on quit
         self.last_retrain: RetrainResult | None = None  # the last retrain of this session
+        self.last_changes: list[MoodChange] = []  # of the last model switch
+        self.retrain_args: tuple[str, ...] = ()  # extra `moodtui train` arguments (developers, tests)
         self._labels: dict[str, str] = {}
         self._labels_loaded = False
         self._looked_for_moved_labels = False
@@ -970,7 +986,7 @@ class MoodApp(App[int]):
         from moodtui.registry import load_current_model
 
         worker = get_current_worker()
-        job = RetrainJob()
+        job = RetrainJob(extra_args=self.retrain_args)
         try:
             job.start()
         except MoodtuiError as error:
@@ -989,7 +1005,7 @@ class MoodApp(App[int]):
         if worker.is_cancelled:
             return
         model = notice = None
-        if result.ok:
+        if result.ok and result.switched:
             try:
                 model, notice = load_current_model()
             except ModelError as error:
@@ -1002,6 +1018,9 @@ class MoodApp(App[int]):
         if isinstance(event, EpochEnded) and event.epochs:
             self.retrain_bar.display = True
             self.retrain_bar.update(total=event.epochs, progress=event.epoch)
+        elif isinstance(event, HeadTried) and event.total:
+            self.retrain_bar.display = True
+            self.retrain_bar.update(total=event.total, progress=event.done)
         self._update_status()
 
     def on_retrain_finished(self, message: RetrainFinished) -> None:
@@ -1014,19 +1033,30 @@ class MoodApp(App[int]):
         if result.ok and message.model is not None:
             agreement = (f"agrees with you on {100 * result.agreement:.0f}% of held-out songs"
                          if result.agreement is not None else "no held-out agreement figure")
-            self.switch_model(message.model, f"new model {result.version}: {agreement}")
+            detail = result.message if result.guard else agreement
+            self.switch_model(message.model, f"new model {result.version}: {detail}", show_changes=True)
+        elif result.ok:  # not as good as the current model on the listener's songs: kept as a version only
+            self.show_notice(result.message, severity="warning")
         else:
             self.show_notice(result.message, severity="error")
         self._update_status()
 
     @work(thread=True, exclusive=True, group="switch", exit_on_error=False, description="rescore the cached moods under a new model")
-    def switch_model(self, model, message: str) -> None:
-        """Rescore the cached moods under ``model`` (no decoding) and make it the app's model."""
+    def switch_model(self, model, message: str, show_changes: bool = False) -> None:
+        """Rescore the cached moods under ``model`` (no decoding) and make it the app's model; say
+        which songs change mood."""
+        from moodtui.insights import changes_summary, mood_changes
+
         _warm_up(model)
         cache = self.loaded_analysis_cache()
+        before = cache.song_moods(self.model.version) if self.model is not None else {}
         rescored = cache.rescore(model)
         moods = cache.song_moods(model.version)
-        self.post_message(ModelSwitched(model, rescored, message))
+        changes = mood_changes({p: probs for p, (probs, _) in before.items()},
+                               {p: probs for p, (probs, _) in moods.items()},
+                               self.playing.path if self.playing is not None else None)
+        self.post_message(ModelSwitched(model, rescored, f"{message}; {changes_summary(changes)}", changes,
+                                        show_changes and bool(changes)))
         self.post_message(MoodsUpdated(model.version, {p: probs for p, (probs, _) in moods.items()},
                                        durations={p: d for p, (_, d) in moods.items()}, complete=True))
 
@@ -1037,9 +1067,24 @@ class MoodApp(App[int]):
         self.track_list.model_loaded = True
         self.now_playing.model_notice = None
         self.show_notice(message.message)
+        self.last_changes = message.changes
         if self.playing is not None:
             self._analyse_playing(self.playing)
         self._update_status()
+        if message.show_changes:
+            self.action_mood_changes()
+
+    def action_mood_changes(self) -> None:
+        """The songs the last model switch changed the mood of (the playing song first)."""
+        from moodtui.tui.screens.changes import ChangesScreen
+
+        def chosen(path: str | None) -> None:
+            row = self.view.by_path.get(path) if path else None
+            if row is not None:
+                self.play_row(row)
+                self.track_list.move_to(row)
+
+        self.push_screen(ChangesScreen(self.last_changes, self.model.version if self.model else "-"), chosen)
 
     def action_label_next(self) -> None:
         from moodtui.tui.screens.label_next import LabelNextScreen

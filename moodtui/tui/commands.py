@@ -63,6 +63,7 @@ class PlayerCommands(Provider):
             ("Retrain on my labels", "adapt the model to your labels (playback continues)", app.action_retrain, "retrain"),
             ("Label next", "songs the model is least sure about", app.action_label_next, "label_next"),
             ("Models", "model versions, figures and rollback", app.action_models, "models"),
+            ("Mood changes", "songs whose mood the last model switch changed", app.action_mood_changes, None),
             ("Undo last label", "undo the most recent label", app.action_undo_label, "undo_label"),
             ("Errors", "files that cannot be read or analysed, and notices", app.action_errors, "errors"),
             ("Filter by text", "type words of a title, artist or album", app.action_open_filter, "filter"),

@@ -9,6 +9,7 @@ import numpy as np
 from textual.message import Message
 
 from moodtui.analysis import SongMood
+from moodtui.insights import MoodChange
 from moodtui.label_writer import LabelOutcome
 from moodtui.library import Track
 from moodtui.model import MoodModel
@@ -142,6 +143,8 @@ class ModelSwitched(Message):
     model: MoodModel
     rescored: int
     message: str
+    changes: list[MoodChange] = field(default_factory=list)
+    show_changes: bool = False  # open the changes screen (after a retrain)
 
 
 @dataclass

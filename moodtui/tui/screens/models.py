@@ -10,6 +10,8 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import DataTable, Static
 
+from moodtui.registry import songs_cell
+
 
 def _percent(value: object) -> str:
     return f"{100 * float(value):.1f}%" if isinstance(value, (int, float)) else "-"
@@ -28,12 +30,13 @@ class ModelsScreen(ModalScreen[str | None]):
     def compose(self) -> ComposeResult:
         with Vertical(id="models-body"):
             yield Static("Model versions (● in use). Enter switches to the highlighted one; "
-                         "agreement is measured on songs held out of training.", id="models-intro")
+                         "agreement is measured on songs held out of training; the head is the one "
+                         "your held-out songs chose; IMAC songs are a weak prior.", id="models-intro")
             yield DataTable(cursor_type="row", id="models-table")
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
-        table.add_columns("", "version", "created", "kind", "songs", "validation acc.", "agreement")
+        table.add_columns("", "version", "created", "kind", "songs", "head", "validation acc.", "agreement")
         table.loading = True
         self.load_versions()
 
@@ -51,7 +54,8 @@ class ModelsScreen(ModalScreen[str | None]):
             error = row.get("error")
             table.add_row(
                 "●" if row["current"] else "", str(row["version"]), _when(row.get("created")),
-                str(row.get("kind") or "-"), str(row.get("songs") or "-"), _percent(row.get("song_accuracy")),
+                str(row.get("kind") or "-"), songs_cell(row), str(row.get("head") or "-"),
+                _percent(row.get("song_accuracy")),
                 Text(str(error), style="red") if error else _percent(row.get("agreement")),
                 key=str(row["version"]))
         current = next((i for i, row in enumerate(rows) if row["current"]), 0)

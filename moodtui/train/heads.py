@@ -1,0 +1,293 @@
+"""The listener's last layer, of the complexity their own labelled songs support.
+
+Every candidate is a dense softmax layer over the base's embedding (so it exports as the base's
+``probs`` layer and the player re-scores cached embeddings with it), fitted in numpy/scipy: each
+fit is a convex problem (the logits are linear in the parameters) solved by L-BFGS in a few
+milliseconds, so every candidate can be cross-validated by song inside a retrain.
+
+Candidates, simplest first (a tie goes to the simpler one):
+
+* ``base``: the base model's layer as it is (nothing fitted).
+* ``recut``: the base's own mood score (its positive-minus-negative direction), rescaled (the
+  sign too: an opposite-taste listener flips it) with two cut points of the listener's: 3
+  parameters.
+* ``ordered``: a 1-d score on the embedding with two cut points (adjacent-category logits:
+  negative < neutral < positive), the score's direction pulled towards the base's: 67 parameters.
+* ``free``: a free softmax layer, pulled towards a rescaled copy of the base's: 195 parameters.
+* ``free-rich``: the same, pulled ten times more weakly (for listeners with many labels).
+
+Every candidate is scored by cross-validation by song on the listener's labelled songs (each
+song predicted by a fit that never saw it); the best count wins, a tie goes to the simpler
+candidate. This module imports no TensorFlow.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy.optimize import minimize
+from threadpoolctl import threadpool_limits
+
+from moodtui import CLASSES
+
+POSITIVE, NEUTRAL, NEGATIVE = (CLASSES.index(c) for c in ("positive", "neutral", "negative"))
+
+HEADS = ("base", "recut", "ordered", "free", "free-rich")
+"""Candidate heads, simplest first."""
+
+HEAD_DESCRIPTIONS = {
+    "base": "the base model as it is",
+    "recut": "the base's mood score with your cut points",
+    "ordered": "one score with two cut points",
+    "free": "a free softmax layer",
+    "free-rich": "a weakly regularised softmax layer",
+}
+
+PRIOR_STRENGTH = {"ordered": 1.0, "free": 1.0, "free-rich": 0.1}
+"""L2 pull of each fitted head towards its prior (per labelled song, on standardised embeddings)."""
+
+ORDER_STEPS = np.zeros(len(CLASSES))
+ORDER_STEPS[[POSITIVE, NEUTRAL, NEGATIVE]] = (2.0, 1.0, 0.0)
+"""Adjacent-category logits: class logit = step * score - its cut offset."""
+
+
+@dataclass
+class HeadData:
+    """Training slices (standardised embeddings), labels, weights and the song each slice belongs to
+    (-1 for replay or prior slices, which are never held out)."""
+
+    x: np.ndarray
+    y: np.ndarray
+    w: np.ndarray
+    song_of: np.ndarray
+    songs: int
+
+
+@dataclass
+class HeadFit:
+    """A fitted head as a dense layer on raw (unstandardised) embeddings."""
+
+    name: str
+    kernel: np.ndarray
+    bias: np.ndarray
+
+
+@dataclass
+class HeadChoice:
+    """The chosen head, fitted on every song, and what cross-validation said about each candidate."""
+
+    fit: HeadFit
+    hits: dict[str, int]  # held-out songs each candidate agreed with
+    songs: int
+    held_out: dict[str, np.ndarray] = field(default_factory=dict)  # per candidate: predicted class per song
+
+    @property
+    def name(self) -> str:
+        return self.fit.name
+
+    @property
+    def agreement(self) -> float:
+        return self.hits[self.name] / self.songs if self.songs else 0.0
+
+
+class Standardiser:
+    """Per-dimension centring and scaling of embeddings (from a reference sample, e.g. the replay set),
+    so that one L2 strength means the same on every base model."""
+
+    def __init__(self, reference: np.ndarray) -> None:
+        self.mean = reference.mean(axis=0).astype(np.float64)
+        self.scale = reference.std(axis=0).astype(np.float64)
+        self.scale[self.scale < 1e-6] = 1.0
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        return (x - self.mean) / self.scale
+
+    def to_standard(self, kernel: np.ndarray, bias: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The layer on standardised inputs equal to ``kernel``/``bias`` on raw ones."""
+        return kernel * self.scale[:, None], bias + self.mean @ kernel
+
+    def to_raw(self, kernel: np.ndarray, bias: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        raw = kernel / self.scale[:, None]
+        return raw, bias - self.mean @ raw
+
+
+def softmax(logits: np.ndarray) -> np.ndarray:
+    logits = logits - logits.max(axis=-1, keepdims=True)
+    e = np.exp(logits)
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+def song_predictions(song_embeddings: list[np.ndarray], kernel: np.ndarray, bias: np.ndarray) -> np.ndarray:
+    """Each song's predicted class under a last layer: the argmax of its mean slice probabilities."""
+    return np.array([softmax(e @ kernel + bias).mean(axis=0).argmax() for e in song_embeddings], dtype=int)
+
+
+def mood_direction(kernel: np.ndarray) -> np.ndarray:
+    """The base's mood score direction: the adjacent-category step of its layer (mean of the
+    negative->neutral and neutral->positive differences)."""
+    return ((kernel[:, POSITIVE] - kernel[:, NEUTRAL]) + (kernel[:, NEUTRAL] - kernel[:, NEGATIVE])) / 2
+
+
+def ordered_layer(direction: np.ndarray, cuts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The dense layer of an ordered head: score = x . direction, cut points c1 (negative|neutral)
+    and c2 (neutral|positive)."""
+    kernel = np.outer(direction, ORDER_STEPS)
+    bias = np.zeros(len(CLASSES))
+    bias[NEUTRAL] = -cuts[0]
+    bias[POSITIVE] = -cuts[0] - cuts[1]
+    return kernel, bias
+
+
+def _cross_entropy(logits: np.ndarray, y: np.ndarray, w: np.ndarray) -> tuple[float, np.ndarray]:
+    """Weighted mean cross-entropy and its gradient with respect to the logits."""
+    logits = logits - logits.max(axis=1, keepdims=True)
+    log_norm = np.log(np.exp(logits).sum(axis=1))
+    log_p = logits[np.arange(len(y)), y] - log_norm
+    total = w.sum()
+    loss = float(-(w * log_p).sum() / total)
+    grad = np.exp(logits - log_norm[:, None])
+    grad[np.arange(len(y)), y] -= 1.0
+    return loss, grad * (w / total)[:, None]
+
+
+def fit_head(name: str, data: HeadData, base_kernel: np.ndarray, base_bias: np.ndarray,
+             mask: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Fit one candidate on the slices where ``mask`` is true; returns its layer on standardised inputs.
+
+    ``base_kernel``/``base_bias`` are the base layer on standardised inputs.
+    """
+    if name == "base":
+        return base_kernel, base_bias
+    x, y, w = (data.x, data.y, data.w) if mask is None else (data.x[mask], data.y[mask], data.w[mask])
+    dim = x.shape[1]
+    direction = mood_direction(base_kernel)
+    per_song = 1.0 / max(1, data.songs)
+    if name in ("recut", "ordered"):
+        strength = PRIOR_STRENGTH.get(name, 0.0) * per_song
+        projected = x @ direction
+        steps = ORDER_STEPS
+
+        def unpack(p):
+            delta = p[3:] if name == "ordered" else np.zeros(dim)
+            return p[0], p[1:3], delta
+
+        def ordered_objective(p):
+            alpha, cuts, delta = unpack(p)
+            score = alpha * projected + (x @ delta if name == "ordered" else 0.0)
+            kernel_bias = ordered_layer(np.zeros(1), cuts)[1]
+            logits = score[:, None] * steps[None, :] + kernel_bias[None, :]
+            loss, g = _cross_entropy(logits, y, w)
+            g_score = g @ steps
+            grad = np.zeros_like(p)
+            grad[0] = g_score @ projected
+            grad[1] = -(g[:, NEUTRAL] + g[:, POSITIVE]).sum()
+            grad[2] = -g[:, POSITIVE].sum()
+            if name == "ordered":
+                loss += strength * float(delta @ delta)
+                grad[3:] = x.T @ g_score + 2 * strength * delta
+            return loss, grad
+
+        start = np.zeros(3 + (dim if name == "ordered" else 0))
+        start[0] = 1.0
+        result = minimize(ordered_objective, start, jac=True, method="L-BFGS-B",
+                          options={"maxiter": 200, "ftol": 1e-7})
+        alpha, cuts, delta = unpack(result.x)
+        return ordered_layer(alpha * direction + delta, cuts)
+
+    strength = PRIOR_STRENGTH[name] * per_song
+    classes = len(CLASSES)
+
+    def objective(p):
+        scale, bias, delta = p[0], p[1:1 + classes], p[1 + classes:].reshape(dim, classes)
+        kernel = scale * base_kernel + delta
+        loss, g = _cross_entropy(x @ kernel + bias, y, w)
+        g_kernel = x.T @ g
+        grad = np.concatenate([[float((g_kernel * base_kernel).sum())], g.sum(axis=0),
+                               (g_kernel + 2 * strength * delta).ravel()])
+        return loss + strength * float((delta * delta).sum()), grad
+
+    start = np.concatenate([[1.0], base_bias, np.zeros(dim * classes)])
+    result = minimize(objective, start, jac=True, method="L-BFGS-B", options={"maxiter": 200, "ftol": 1e-7})
+    p = result.x
+    return p[0] * base_kernel + p[1 + classes:].reshape(dim, classes), p[1:1 + classes]
+
+
+def choose_head(song_embeddings: list[np.ndarray], labels: list[int], folds: list[list[int]],
+                base_kernel: np.ndarray, base_bias: np.ndarray, data: HeadData, standardiser: Standardiser,
+                candidates: tuple[str, ...] = HEADS, progress=None) -> HeadChoice:
+    """Cross-validate every candidate by song, pick the best (ties: the simpler), fit it on all songs.
+
+    ``song_embeddings``/``labels``: the listener's own labelled songs (raw embeddings), the only
+    songs scored; ``data``: the training slices (standardised; replay and prior slices carry
+    ``song_of`` -1 and are always in training); ``folds``: indices of songs held out together;
+    ``progress(done, total)`` is called after each candidate.
+    """
+    # One BLAS thread: these matrices are small, and OpenBLAS's threads spinning against each other
+    # on a busy 2-core machine made every fit 50 times slower.
+    with threadpool_limits(limits=1, user_api="blas"):
+        return _choose_head(song_embeddings, labels, folds, base_kernel, base_bias, data, standardiser,
+                            candidates, progress)
+
+
+def _choose_head(song_embeddings, labels, folds, base_kernel, base_bias, data, standardiser, candidates,
+                 progress) -> HeadChoice:
+    std_kernel, std_bias = standardiser.to_standard(base_kernel.astype(np.float64), base_bias.astype(np.float64))
+    std_songs = [standardiser(e.astype(np.float64)) for e in song_embeddings]
+    labels_arr = np.asarray(labels)
+    hits: dict[str, int] = {}
+    held_out: dict[str, np.ndarray] = {}
+    for name in candidates:
+        predicted = np.full(len(labels), -1)
+        for fold in folds:
+            mask = ~np.isin(data.song_of, fold)
+            kernel, bias = fit_head(name, data, std_kernel, std_bias, mask)
+            predicted[fold] = song_predictions([std_songs[i] for i in fold], kernel, bias)
+        held_out[name] = predicted
+        hits[name] = int((predicted == labels_arr).sum())
+        if progress is not None:
+            progress(len(hits), len(candidates))
+    best = max(hits.values())
+    name = next(n for n in candidates if hits[n] == best)
+    kernel, bias = standardiser.to_raw(*fit_head(name, data, std_kernel, std_bias))
+    return HeadChoice(HeadFit(name, kernel.astype(np.float32), bias.astype(np.float32)), hits, len(labels), held_out)
+
+
+def training_data(song_embeddings: list[np.ndarray], labels: list[int], standardiser: Standardiser,
+                  replay_x: np.ndarray | None = None, replay_y: np.ndarray | None = None, replay_share: float = 0.0,
+                  prior_embeddings: list[np.ndarray] | None = None, prior_labels: list[int] | None = None,
+                  prior_weight: float = 0.0) -> HeadData:
+    """The training slices with their weights.
+
+    Each labelled song weighs the same whatever its length and each class of the listener's songs
+    weighs the same. Weak-prior songs (IMAC labels of songs the listener owns) weigh
+    ``prior_weight`` of a labelled song each. The replay sample (class-balanced) carries
+    ``replay_share`` of the total.
+    """
+    class_songs = np.bincount(labels, minlength=len(CLASSES)).astype(float)
+    present = int((class_songs > 0).sum())
+    xs, ys, ws, owners = [], [], [], []
+    song_weight = 1.0 / max(1, len(labels))
+    for i, (emb, label) in enumerate(zip(song_embeddings, labels)):
+        xs.append(emb)
+        ys.append(np.full(len(emb), label))
+        # Class balance: each present class carries the same share of the listener's weight.
+        balanced = len(labels) / (present * class_songs[label])
+        ws.append(np.full(len(emb), song_weight * balanced / len(emb)))
+        owners.append(np.full(len(emb), i))
+    for emb, label in zip(prior_embeddings or [], prior_labels or []):
+        xs.append(emb)
+        ys.append(np.full(len(emb), label))
+        ws.append(np.full(len(emb), song_weight * prior_weight / len(emb)))
+        owners.append(np.full(len(emb), -1))
+    own_total = float(sum(w.sum() for w in ws))
+    if replay_x is not None and replay_y is not None and len(replay_x) and replay_share > 0:
+        counts = np.bincount(replay_y, minlength=len(CLASSES))
+        replay_w = 1.0 / (len(CLASSES) * np.maximum(counts[replay_y], 1))
+        xs.append(replay_x)
+        ys.append(replay_y)
+        ws.append(replay_w * own_total * replay_share / (1 - replay_share))
+        owners.append(np.full(len(replay_x), -1))
+    w = np.concatenate(ws)
+    return HeadData(standardiser(np.concatenate(xs).astype(np.float64)), np.concatenate(ys).astype(int),
+                    w / w.mean(), np.concatenate(owners), len(labels))

@@ -1,0 +1,226 @@
+"""The personal model: head choice by held-out songs, the IMAC weak prior, the retrain guard and the
+change list (real `moodtui train` subprocesses on the small real model; synthetic embeddings where the
+right answer is known)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import mutagen
+import numpy as np
+import pytest
+
+from audio_factory import write_song
+from conftest import run_moodtui
+from moodtui import CLASSES
+from moodtui.insights import MoodChange, changes_summary, mood_changes
+from moodtui.registry import current_name, list_versions
+from moodtui.retrain import guard_message
+from moodtui.train.data import Song, song_folds
+from moodtui.train.heads import HEADS, Standardiser, choose_head, fit_head, training_data
+
+DIM = 64
+
+
+def _listener(kind: str, per_class: int, seed: int) -> tuple[list[np.ndarray], list[int]]:
+    """Songs (10 slice embeddings each) whose classes follow a known structure.
+
+    ``ordered``: one latent score (positive 1, neutral 0, negative -1, plus song noise) along one
+    direction, noise in all 64 dimensions: one score with two cut points is the right model, and a
+    free softmax over 64 dimensions overfits with few songs. ``unordered``: positive and negative
+    are two tight clusters on one axis and neutral a cluster spread all along that axis but apart
+    on another: no single score orders them, a free softmax separates them."""
+    rng = np.random.default_rng(seed)
+    axes = np.linalg.qr(np.random.default_rng(99).normal(size=(DIM, 2)))[0].T * 3
+    songs, labels = [], []
+    for c in range(len(CLASSES)):
+        for _ in range(per_class):
+            if kind == "ordered":
+                latent = {0: 1.0, 1: 0.0, 2: -1.0}[c] + rng.normal(0, 0.25)
+                emb = latent * axes[0] + rng.normal(0, 1.0, (10, DIM))
+            elif c == CLASSES.index("neutral"):
+                emb = rng.uniform(-2, 2) * axes[0] + 2 * axes[1] + rng.normal(0, 0.3, (10, DIM))
+            else:
+                emb = (1 if c == CLASSES.index("positive") else -1) * axes[0] + rng.normal(0, 0.3, (10, DIM))
+            songs.append(emb.astype(np.float32))
+            labels.append(c)
+    return songs, labels
+
+
+def _choose(songs, labels, base_kernel, base_bias, candidates=HEADS):
+    reference = np.random.default_rng(5).normal(0, 1, (600, DIM)).astype(np.float32)
+    standardiser = Standardiser(reference)
+    data = training_data(songs, labels, standardiser)
+    folds = song_folds([Song(Path(f"/s{i}"), label) for i, label in enumerate(labels)], min(5, len(labels)), 0)
+    return choose_head(songs, labels, folds, base_kernel, base_bias, data, standardiser, candidates)
+
+
+def _unrelated_base():
+    return np.random.default_rng(7).normal(0, 0.05, (DIM, 3)).astype(np.float32), np.zeros(3, np.float32)
+
+
+def test_few_songs_on_one_ordered_scale_choose_the_ordered_head():
+    chosen, ordered_hits, free_hits = [], 0, 0
+    for seed in range(1, 7):  # six listeners: cross-validation on 9 songs is noisy, the trend is not
+        songs, labels = _listener("ordered", 3, seed)
+        choice = _choose(songs, labels, *_unrelated_base())
+        chosen.append(choice.name)
+        ordered_hits += choice.hits["ordered"]
+        free_hits += choice.hits["free"]
+    assert chosen.count("ordered") >= 5, chosen
+    assert ordered_hits > free_hits
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_classes_no_single_score_orders_choose_a_free_head(seed):
+    songs, labels = _listener("unordered", 5, seed)
+    choice = _choose(songs, labels, *_unrelated_base())
+    assert choice.name in ("free", "free-rich"), choice.hits
+    assert choice.hits[choice.name] > choice.hits["ordered"]
+
+
+def test_a_listener_the_base_already_gets_right_keeps_the_base_and_ties_go_to_the_simpler_head():
+    songs, labels = _listener("ordered", 4, 4)
+    # A base whose layer already reads the listener's score: every candidate agrees with every song.
+    axis = np.linalg.qr(np.random.default_rng(99).normal(size=(DIM, 2)))[0].T[0]
+    kernel = np.outer(axis, [4.0, 0.0, -4.0]).astype(np.float32)
+    bias = np.array([-6.0, 0.0, -6.0], np.float32)
+    choice = _choose(songs, labels, kernel, bias)
+    assert choice.hits["base"] == len(labels)
+    assert choice.name == "base"
+    np.testing.assert_allclose(choice.fit.kernel, kernel, atol=1e-4)
+
+
+def test_an_opposite_listener_is_one_sign_flip_of_the_base_score():
+    songs, labels = _listener("ordered", 3, 6)
+    axis = np.linalg.qr(np.random.default_rng(99).normal(size=(DIM, 2)))[0].T[0]
+    kernel = np.outer(axis, [-4.0, 0.0, 4.0]).astype(np.float32)  # the base feels the opposite
+    choice = _choose(songs, labels, kernel, np.array([-6.0, 0.0, -6.0], np.float32), candidates=("base", "recut"))
+    assert choice.hits["base"] <= len(labels) // 3 + 1
+    assert choice.name == "recut" and choice.hits["recut"] >= len(labels) - 1
+
+
+def test_ordered_head_is_a_dense_layer_with_one_direction():
+    songs, labels = _listener("ordered", 3, 1)
+    standardiser = Standardiser(np.concatenate(songs))
+    data = training_data(songs, labels, standardiser)
+    kernel, bias = fit_head("ordered", data, *_unrelated_base())
+    pos, neu, neg = (CLASSES.index(c) for c in ("positive", "neutral", "negative"))
+    np.testing.assert_allclose(kernel[:, pos], 2 * kernel[:, neu], atol=1e-9)
+    np.testing.assert_allclose(kernel[:, neg], 0, atol=1e-12)
+
+
+def test_imac_prior_songs_weigh_less_than_the_listeners_own_and_are_never_held_out():
+    songs, labels = _listener("ordered", 2, 1)
+    prior, prior_labels = _listener("ordered", 1, 2)
+    standardiser = Standardiser(np.concatenate(songs))
+    data = training_data(songs, labels, standardiser, prior_embeddings=prior, prior_labels=prior_labels,
+                         prior_weight=0.25)
+    own = data.w[data.song_of == 0].sum()
+    weak = data.w[data.song_of == -1].sum() / len(prior)
+    assert weak == pytest.approx(0.25 * own)
+    assert data.songs == len(songs) and set(data.song_of[data.song_of >= 0]) == set(range(len(songs)))
+
+
+def test_change_list_puts_the_playing_song_first_and_counts_each_kind():
+    before = {"a": [0.6, 0.3, 0.1], "b": [0.2, 0.7, 0.1], "c": [0.2, 0.7, 0.1], "d": [0.1, 0.1, 0.8],
+              "e": [0.5, 0.4, 0.1], "gone": [0.1, 0.8, 0.1]}
+    after = {"a": [0.6, 0.3, 0.1], "b": [0.8, 0.1, 0.1], "c": [0.9, 0.0, 0.1], "d": [0.1, 0.8, 0.1],
+             "e": [0.5, 0.4, 0.1], "new": [0.1, 0.8, 0.1]}
+    changes = mood_changes({k: np.array(v) for k, v in before.items()},
+                           {k: np.array(v) for k, v in after.items()}, first="d")
+    assert changes == [MoodChange("d", "negative", "neutral"), MoodChange("b", "neutral", "positive"),
+                       MoodChange("c", "neutral", "positive")]
+    assert changes_summary(changes) == "3 songs change mood: 2 neutral -> positive, 1 negative -> neutral"
+    assert changes_summary(changes[:1]) == "1 song changes mood: 1 negative -> neutral"
+    assert changes_summary([]) == "no song changes mood"
+
+
+def test_guard_message_says_what_was_kept():
+    guard = {"songs": 12, "new_agrees": 7, "current_agrees": 8, "switched": False}
+    assert guard_message(guard, "v2", "`m`") == (
+        "the new model agrees with 7 of your 12 songs, the current one with 8: kept the current one "
+        "(new model v2 kept as a version); `m` to switch anyway")
+    assert guard_message({**guard, "new_agrees": 8, "switched": True}, "v2", "`m`").endswith(
+        "switched to the new model v2")
+
+
+# --- the real training job ------------------------------------------------------------------------
+
+def _label(home: Path, songs: dict[str, str]) -> None:
+    from moodtui.store import LabelStore
+
+    store = LabelStore(home / "labels.json")
+    for path, label in songs.items():
+        store.add_label(path, label)
+
+
+def _opposite_listener(folder: Path) -> dict[str, str]:
+    """Labels the opposite of the small base model on positive vs negative (the base gets 2 of 6)."""
+    songs = {}
+    for k in range(2):
+        songs[str(write_song(folder / f"bright{k}.wav", "positive", 6.0, seed=20 + k))] = "negative"
+        songs[str(write_song(folder / f"dark{k}.wav", "negative", 6.0, seed=30 + k))] = "positive"
+        songs[str(write_song(folder / f"calm{k}.wav", "neutral", 6.0, seed=40 + k))] = "neutral"
+    return songs
+
+
+def _train(*args: str) -> tuple[dict, str]:
+    result = run_moodtui("train", *args, timeout=600)
+    assert result.returncode == 0, result.stderr.decode()[-2000:]
+    return json.loads(result.stdout.decode().splitlines()[-1]), result.stderr.decode()
+
+
+def test_a_worse_retrain_is_kept_as_a_version_but_not_switched_on(tmp_path, model_env):
+    _label(model_env, _opposite_listener(tmp_path))
+    first, _ = _train()
+    assert first["switched"] and current_name() == first["version"]
+    guard = first["guard"]
+    assert guard["current_version"] == "base" and guard["new_agrees"] >= guard["current_agrees"]
+    assert first["head"] in HEADS
+    # The same labels, but only the base's own head allowed: worse than the personal model in use.
+    second, stderr = _train("--heads", "base", "--version", "worse")
+    assert not second["switched"]
+    assert second["guard"]["current_version"] == first["version"]
+    assert second["guard"]["new_agrees"] < second["guard"]["current_agrees"]
+    assert current_name() == first["version"], "a worse retrain must not be switched on"
+    assert "worse" in [v.name for v in list_versions()]
+    line = next(line for line in stderr.splitlines() if "kept the current one" in line)
+    assert f"the new model agrees with {second['guard']['new_agrees']} of your 6 songs" in line
+    assert "`moodtui rollback worse` to switch anyway" in line
+    listing = run_moodtui("models").stdout.decode()
+    assert "worse: the new model agrees with" in listing and first["head"] in listing
+    rows = json.loads(run_moodtui("models", "--json").stdout)
+    worse = next(row for row in rows if row["version"] == "worse")
+    assert worse["head"] == "base" and not worse["current"] and worse["guard"]["switched"] is False
+    # Switching anyway is the listener's call.
+    assert run_moodtui("rollback", "worse").returncode == 0 and current_name() == "worse"
+
+
+def test_imac_labels_of_owned_songs_are_a_weak_prior_shown_as_such(tmp_path, model_env, monkeypatch):
+    songs = _opposite_listener(tmp_path / "labelled")
+    _label(model_env, songs)
+    owned = tmp_path / "owned"
+    # Break My Stride, Matthew Wilder: 2_0_0 (positive); Stranger in Paradise, Tony Bennett: 0_1_0 (neutral)
+    for name, kind, artist, title in (("stride.flac", "positive", "Matthew Wilder", "Break My Stride"),
+                                      ("stranger.flac", "neutral", "Tony Bennett", "Stranger in Paradise")):
+        path = write_song(owned / name, kind, 6.0, seed=3)
+        tags = mutagen.File(path, easy=True)
+        tags["artist"], tags["title"] = artist, title
+        tags.save()
+    # The player's scan and background analysis: the library index and the cached embeddings.
+    from moodtui.cache import Cache
+    from moodtui.library import LibraryIndex, scan
+
+    index = LibraryIndex(Cache(model_env / "cache.sqlite"))
+    list(scan(owned, index))
+    assert run_moodtui("predict", *(str(p) for p in owned.iterdir())).returncode == 0
+    done, _ = _train()
+    meta = json.loads((model_env / "models" / done["version"] / "model.json").read_text())
+    assert meta["data"]["imac_prior_songs"] == 2 and meta["data"]["imac_prior_weight"] < 1
+    assert meta["agreement"]["songs"] == 6  # the prior songs are never scored
+    rows = json.loads(run_moodtui("models", "--json").stdout)
+    assert next(row for row in rows if row["version"] == done["version"])["imac_prior_songs"] == 2
+    monkeypatch.setenv("COLUMNS", "200")
+    assert "6 + 2 IMAC (weak)" in run_moodtui("models").stdout.decode()
