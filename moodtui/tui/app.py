@@ -98,14 +98,6 @@ SCAN_BATCH_SIZE = 50
 WORKER_THREADS = 12
 """Thread workers can run at once (the default executor has only 6 threads on 2 cores)."""
 
-SORT_NAMES = {
-    SortColumn.LIBRARY: "folder order",
-    SortColumn.TITLE: "title",
-    SortColumn.ARTIST: "artist",
-    SortColumn.ALBUM: "album",
-    SortColumn.DURATION: "duration",
-    SortColumn.MOOD: "mood",
-}
 
 def retrain_stage(event: ProgressEvent, stage: str) -> str:
     """The status line's words for a retrain at ``event`` (``stage``: the words so far)."""
@@ -220,8 +212,6 @@ class MoodApp(App[int]):
         self._looked_for_moved_labels = False
         self.moods_version: str | None = None
         """The model version of the last complete set of moods shown (all rows up to date)."""
-        self._known_moods: dict[str, np.ndarray] = {}
-        self._known_durations: dict[str, float] = {}
         self._play_token = 0
         self._analysis_token = 0
         self._opened_token = -1  # the play request whose track the player holds
@@ -479,11 +469,7 @@ class MoodApp(App[int]):
         self.label_writer.find_moved([(row.path, row.track.size) for row in self.view.rows])
 
     def on_scan_batch(self, message: ScanBatch) -> None:
-        for row in self.view.add_tracks(message.tracks):
-            row.user_label = self._labels.get(row.path)
-            row.set_predicted(self._known_moods.get(row.path))
-            if row.duration_s is None:
-                row.duration_s = self._known_durations.get(row.path)
+        self.view.add_scanned(message.tracks, self._labels)
         if message.done:
             self.scan_done = True
             _freeze_long_lived_objects()
@@ -518,18 +504,7 @@ class MoodApp(App[int]):
 
     def _update_library_bar(self) -> None:
         view = self.view
-        total = len(view.rows)
-        parts = [f"{total:,} tracks" + ("" if self.scan_done else " (scanning…)")]
-        if view.text_filter or view.mood_filter != "all":
-            parts.append(f"{len(view.visible):,} shown")
-        if view.text_filter:
-            parts.append(f"filter “{view.text_filter}”")
-        if view.mood_filter != "all":
-            parts.append(f"mood: {view.mood_filter}")
-        arrow = " ▼" if view.sort_reverse else ""
-        parts.append(f"sorted by {SORT_NAMES[view.sort_column]}{arrow}")
-        parts.append(_short_path(self.directory))
-        self.library_bar.update(" · ".join(parts), layout=False)
+        self.library_bar.update(view.summary(self.scan_done, _short_path(self.directory)), layout=False)
         self.track_header.set_sort(view.sort_column, view.sort_reverse)
 
     def on_track_list_play_requested(self, message: TrackList.PlayRequested) -> None:
@@ -848,26 +823,8 @@ class MoodApp(App[int]):
             return  # computed under a model that has since been replaced
         if message.complete:
             self.moods_version = message.model_version
-            self._known_moods = dict(message.moods)
-            self._known_durations = dict(message.durations)
-            for row in self.view.rows:
-                row.set_predicted(message.moods.get(row.path))
-        else:
-            self._known_moods.update(message.moods)
-            self._known_durations.update(message.durations)
-            for path, probs in message.moods.items():
-                if (known := self.view.by_path.get(path)) is not None:
-                    known.set_predicted(probs)
-                    known.analysis_error = None
-        for path, duration in message.durations.items():
-            if (known := self.view.by_path.get(path)) is not None and known.duration_s is None:
-                known.duration_s = duration
-        for path, reason in message.errors.items():
-            if (known := self.view.by_path.get(path)) is not None:
-                known.analysis_error = reason
-        for path, energy in message.energies.items():
-            if (known := self.view.by_path.get(path)) is not None:
-                known.energy = energy
+        self.view.apply_results(message.moods, durations=message.durations, errors=message.errors,
+                                energies=message.energies, complete=message.complete)
         if message.complete:
             _freeze_long_lived_objects()
             self._start_library_analysis()

@@ -37,6 +37,15 @@ class SortColumn(Enum):
 SORT_CYCLE = tuple(SortColumn)
 """The order the sort key cycles through."""
 
+SORT_NAMES = {
+    SortColumn.LIBRARY: "folder order",
+    SortColumn.TITLE: "title",
+    SortColumn.ARTIST: "artist",
+    SortColumn.ALBUM: "album",
+    SortColumn.DURATION: "duration",
+    SortColumn.MOOD: "mood",
+}
+
 
 @dataclass(eq=False, slots=True)
 class TrackRow:
@@ -121,6 +130,58 @@ class LibraryView:
         self.mood_filter = "all"
         self.sort_column = SortColumn.LIBRARY
         self.sort_reverse = False
+        self.known_moods: dict[str, np.ndarray] = {}
+        """Song probabilities by path under the current model, also for paths not scanned yet."""
+        self.known_durations: dict[str, float] = {}
+
+    def add_scanned(self, tracks: Iterable[Track], labels: dict[str, str]) -> list[TrackRow]:
+        """:meth:`add_tracks`, the new rows showing the listener's ``labels`` and the moods known."""
+        added = self.add_tracks(tracks)
+        for row in added:
+            row.user_label = labels.get(row.path)
+            row.set_predicted(self.known_moods.get(row.path))
+            if row.duration_s is None:
+                row.duration_s = self.known_durations.get(row.path)
+        return added
+
+    def apply_results(self, moods: dict[str, np.ndarray], *, durations: dict[str, float],
+                      errors: dict[str, str], energies: dict[str, float], complete: bool) -> None:
+        """Analysis results for some paths (``complete``: every analysed song, the rest await analysis)."""
+        by_path = self.by_path
+        if complete:
+            self.known_moods, self.known_durations = dict(moods), dict(durations)
+            for row in self.rows:
+                row.set_predicted(moods.get(row.path))
+        else:
+            self.known_moods.update(moods)
+            self.known_durations.update(durations)
+            for path, probs in moods.items():
+                if (known := by_path.get(path)) is not None:
+                    known.set_predicted(probs)
+                    known.analysis_error = None
+        for path, duration in durations.items():
+            if (known := by_path.get(path)) is not None and known.duration_s is None:
+                known.duration_s = duration
+        for path, reason in errors.items():
+            if (known := by_path.get(path)) is not None:
+                known.analysis_error = reason
+        for path, energy in energies.items():
+            if (known := by_path.get(path)) is not None:
+                known.energy = energy
+
+    def summary(self, scan_done: bool, folder: str) -> str:
+        """The library bar: tracks, what the filters show, the sort and the folder."""
+        parts = [f"{len(self.rows):,} tracks" + ("" if scan_done else " (scanning…)")]
+        if self.text_filter or self.mood_filter != "all":
+            parts.append(f"{len(self.visible):,} shown")
+        if self.text_filter:
+            parts.append(f"filter “{self.text_filter}”")
+        if self.mood_filter != "all":
+            parts.append(f"mood: {self.mood_filter}")
+        arrow = " ▼" if self.sort_reverse else ""
+        parts.append(f"sorted by {SORT_NAMES[self.sort_column]}{arrow}")
+        parts.append(folder)
+        return " · ".join(parts)
 
     def add_tracks(self, tracks: Iterable[Track]) -> list[TrackRow]:
         """Add newly scanned tracks (a track seen again replaces its row's tags); returns new rows."""
