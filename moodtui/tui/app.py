@@ -85,6 +85,7 @@ from moodtui.tui.messages import (
     TrackFailed,
     TrackStarted,
 )
+from moodtui.tui.mpris_bridge import MprisBridge
 from moodtui.tui.palette import format_time
 from moodtui.tui.widgets.filter_input import FilterInput
 from moodtui.tui.widgets.now_playing import NowPlaying
@@ -256,6 +257,8 @@ class MoodApp(App[int]):
         self._update_library_bar()
         self._update_status()
         self.set_interval(POLL_INTERVAL_S, self._poll_player)
+        self.mpris = MprisBridge(self)
+        self.run_worker(self.mpris.start(), group="mpris", exit_on_error=False, description="own the MPRIS name")
         self.load_model()
         self.load_labels()
         self.scan_library()
@@ -640,6 +643,7 @@ class MoodApp(App[int]):
 
     def _poll_player(self) -> None:
         """About 4 times a second: follow the playback position; start the next track at the end."""
+        self.mpris.refresh()
         if self.playing is None or self.opening:
             return
         if self.player.at_end:
@@ -1178,6 +1182,7 @@ class MoodApp(App[int]):
         if job is not None:
             job.cancel()
         self.library_sync.stop()
+        self.mpris.close()
         self.workers.cancel_all()
         if self.label_writer is not None:
             # The labels already typed are written first; run_app prints any it could not write.
