@@ -15,8 +15,9 @@ from audio_factory import write_song
 pytestmark = pytest.mark.e2e
 
 
-def test_the_session_resumes_paused_at_its_position(model_env: Path, small_model: Path, tmp_path: Path,
-                                                    terminal_factory) -> None:  # noqa: F811
+def test_the_session_resumes_paused_at_its_position(
+    model_env: Path, small_model: Path, tmp_path: Path, terminal_factory  # noqa: F811 (the imported fixture)
+) -> None:
     library = tmp_path / "library"
     for i, kind in enumerate(("positive", "neutral", "negative")):
         write_song(library / f"0{i + 1}-{kind}-tune.flac", kind, 20.0, seed=i)
