@@ -7,9 +7,11 @@ share of slices whose most likely class is each class) are reported beside it.
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -19,6 +21,9 @@ from moodtui.cache import Cache
 from moodtui.errors import AudioError
 from moodtui.features import SLICE_SAMPLES, SLICE_SECONDS, track_slices
 from moodtui.model import MoodModel
+
+if TYPE_CHECKING:
+    from moodtui.pool import AnalysisPool
 
 # Blocks of 20 slices (60 s): one spectrogram and one inference batch per block keeps numpy and
 # onnxruntime efficient while memory stays bounded (about 20 MB) whatever the track's length.
@@ -287,3 +292,89 @@ def analyse_cached(path: str | os.PathLike[str], model: MoodModel, cache: Analys
     if cache is not None:
         cache.put(mood, model)
     return mood
+
+
+# --- many files: the analysis pool ---------------------------------------------------------------
+
+@dataclass(frozen=True)
+class FileAnalysed:
+    """One file's result in :func:`analyse_paths`: ``mood`` or ``error`` (the cause, one line)."""
+
+    path: str
+    mood: SongMood | None = None
+    error: str | None = None
+    cached: bool = False  # answered from the cache (no decoding)
+
+
+def analyse_paths(paths: list[str], model: MoodModel, cache: AnalysisCache | None, *, workers: int,
+                  on_result: Callable[[FileAnalysed], None], cancelled: Callable[[], bool] | None = None,
+                  paused: Callable[[], bool] | None = None, need_embeddings: bool = False,
+                  known_errors: bool = True, isolate: bool = False, quiet: bool = False,
+                  limit: Callable[[], int] | None = None, pool: AnalysisPool | None = None) -> bool:
+    """Analyse many files: cache hits at once, the rest on ``workers`` processes (the order kept).
+
+    Each result is written into the cache as it arrives (in this process) and then given to
+    ``on_result``. With ``known_errors`` a file whose failure is cached (and unchanged since) is
+    reported again without decoding it. Without ``isolate``, a single file to analyse (or one
+    worker) is analysed in this process, which saves starting a pool. ``pool`` lets a caller keep
+    the :class:`moodtui.pool.AnalysisPool` (to reorder or inspect it while this runs). Returns
+    False if ``cancelled()`` stopped it.
+    """
+    from moodtui.pool import WORKER_DIED, AnalysisPool, analyse_path  # noqa: F811 (run time)
+
+    def answered(path: str) -> bool:
+        """Report a cached result (or known failure) of ``path``; False if it must be analysed."""
+        if cache is None:
+            return False
+        hit = cache.get(path, model)
+        if hit is not None and (hit.embeddings.size or not need_embeddings):
+            on_result(FileAnalysed(path, hit, cached=True))
+            return True
+        reason = cache.get_error(path) if known_errors else None
+        if reason is not None:
+            on_result(FileAnalysed(path, error=reason, cached=True))
+            return True
+        return False
+
+    todo: list[str] = []
+    for path in paths:
+        if cancelled is not None and cancelled():
+            return False
+        if not answered(path):
+            todo.append(path)
+    if not todo:
+        return True
+
+    def finished(path: str, mood: SongMood | None, error: str | None) -> None:
+        if cache is not None:
+            if mood is not None:
+                cache.put(mood, model)
+            elif error is not None and error != WORKER_DIED:
+                cache.put_error(path, error)  # a killed worker is no property of the file
+        on_result(FileAnalysed(path, mood, error))
+
+    if not isolate and (workers <= 1 or len(todo) == 1):
+        for path in todo:
+            while paused is not None and paused():
+                if cancelled is not None and cancelled():
+                    return False
+                time.sleep(0.05)
+            try:
+                mood = analyse_file(path, model, cancelled=cancelled)
+            except AudioError as exc:
+                if exc.cause == "analysis cancelled":
+                    return False
+                finished(path, None, exc.cause)
+                continue
+            finished(path, mood, None)
+        return True
+
+    own_pool = pool is None
+    active = pool if pool is not None else AnalysisPool(min(workers, len(todo)), model_path=model.path, quiet=quiet)
+    try:
+        # ``skip``: a file may have been analysed meanwhile (the player's playing track).
+        return active.run(analyse_path, todo, cancelled=cancelled, paused=paused, limit=limit, skip=answered,
+                          on_outcome=lambda o: finished(o.item, o.value, o.error))
+    finally:
+        if own_pool:
+            active.close()

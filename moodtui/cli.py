@@ -16,12 +16,17 @@ from moodtui import CLASSES, __version__
 from moodtui.errors import MoodtuiError, display_path
 from moodtui.mood_palette import MOOD_COLOURS, mood_markup
 
-COMMANDS = ("predict", "train", "label", "labels", "models", "rollback", "export", "imac-match", "play")
+COMMANDS = ("predict", "analyse", "train", "label", "labels", "models", "rollback", "export", "imac-match", "play")
 
 
 def _add_home(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--home", type=Path, default=None,
                         help="data folder (models, labels, caches); default $MOODTUI_HOME or the user data dir")
+
+
+def _add_workers(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--workers", type=int, default=None, metavar="N",
+                        help="analysis processes (default: $MOODTUI_WORKERS, else one per core)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -47,7 +52,14 @@ def build_parser() -> argparse.ArgumentParser:
     predict = sub.add_parser("predict", help="per-slice and song-level mood of audio files")
     predict.add_argument("files", nargs="+", type=os.fsencode, metavar="FILE")
     predict.add_argument("--json", action="store_true", help="one JSON array on stdout")
+    _add_workers(predict)
     _add_home(predict)
+
+    analyse = sub.add_parser("analyse", aliases=["analyze"],
+                             help="analyse a whole library into the cache (progress, ETA, failures)")
+    analyse.add_argument("directory", nargs="?", default=None, help="music folder (default as for the player)")
+    _add_workers(analyse)
+    _add_home(analyse)
 
     from moodtui.train.job import add_arguments
 
@@ -55,9 +67,10 @@ def build_parser() -> argparse.ArgumentParser:
     add_arguments(train)
     _add_home(train)
 
-    label = sub.add_parser("label", help="say how a song feels to you")
-    label.add_argument("file", type=os.fsencode)
-    label.add_argument("mood", choices=CLASSES)
+    label = sub.add_parser("label", help="say how songs feel to you: FILE... MOOD",
+                           usage="moodtui label [-h] [--home HOME] FILE [FILE ...] {" + ",".join(CLASSES) + "}")
+    label.add_argument("files", nargs="+", type=os.fsencode, metavar="FILE",
+                       help="one or more files, then the mood (" + " / ".join(CLASSES) + ")")
     _add_home(label)
 
     labels = sub.add_parser("labels", help="list your labels")
@@ -113,7 +126,9 @@ def _dispatch(args: argparse.Namespace) -> int:
 
         return run_app(args.directory, radio=args.radio)
     if args.command == "predict":
-        return run_predict([Path(os.fsdecode(f)) for f in args.files], args.json)
+        return run_predict([Path(os.fsdecode(f)) for f in args.files], args.json, args.workers)
+    if args.command in ("analyse", "analyze"):
+        return run_analyse(args.directory, args.workers)
     if args.command == "train":
         from moodtui.train.job import main as train_main
 
@@ -121,7 +136,13 @@ def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "label":
         from moodtui.store import run_label
 
-        return run_label(os.fsdecode(args.file), args.mood, data_home())
+        *files, mood = [os.fsdecode(f) for f in args.files]
+        if not files or mood not in CLASSES:
+            print(f"moodtui label: give one or more files, then the mood ({' / '.join(CLASSES)}); "
+                  f"got {display_path(mood)!r} last", file=sys.stderr)
+            return 2
+        # Every file is tried; the exit code is 1 if any could not be labelled.
+        return max(run_label(f, mood, data_home()) for f in files)
     if args.command == "labels":
         from moodtui.store import run_labels
 
@@ -141,10 +162,11 @@ def _dispatch(args: argparse.Namespace) -> int:
     raise AssertionError(args.command)
 
 
-def run_predict(files: list[Path], as_json: bool) -> int:
+def run_predict(files: list[Path], as_json: bool, workers: int | None = None) -> int:
     from rich.console import Console
 
-    from moodtui.analysis import AnalysisCache, analyse_cached
+    from moodtui.analysis import AnalysisCache, analyse_paths
+    from moodtui.pool import worker_count
     from moodtui.registry import load_current_model
 
     err = Console(stderr=True, highlight=False)
@@ -152,25 +174,44 @@ def run_predict(files: list[Path], as_json: bool) -> int:
     if notice:
         err.print(f"moodtui: {notice}", markup=False)
     cache = AnalysisCache()
-    results: list[dict[str, object]] = []
-    failed = 0
     out = Console(highlight=False)
-    for path in files:
-        try:
-            mood = analyse_cached(path, model, cache)
-        except MoodtuiError as exc:
+    paths = [os.fspath(f) for f in files]
+    # Results arrive in any order from the pool; each is printed once those before it are.
+    results: dict[int, object] = {}
+    positions: dict[str, list[int]] = {}
+    for i, path in enumerate(paths):
+        positions.setdefault(path, []).append(i)
+    json_rows: list[dict[str, object]] = []
+    printed = 0
+    failed = 0
+
+    def show(result) -> None:
+        nonlocal failed
+        if result.error is not None:
             failed += 1
-            err.print(f"moodtui: {exc}", markup=False, soft_wrap=True)
-            results.append({"path": os.fsdecode(path), "error": getattr(exc, "cause", str(exc))})
-            continue
+            err.print(f"moodtui: {display_path(result.path)}: {result.error}", markup=False, soft_wrap=True)
+            json_rows.append({"path": os.fsdecode(result.path), "error": result.error})
+            return
+        mood = result.mood
         if mood.warning:
-            err.print(f"moodtui: {display_path(path)}: {mood.warning}", markup=False, soft_wrap=True)
+            err.print(f"moodtui: {display_path(result.path)}: {mood.warning}", markup=False, soft_wrap=True)
         if as_json:
-            results.append(mood.to_json())
+            json_rows.append(mood.to_json())
         else:
             _print_mood(out, mood)
+
+    def arrived(result) -> None:
+        nonlocal printed
+        for i in positions[result.path]:
+            results[i] = result
+        while printed in results:
+            show(results.pop(printed))
+            printed += 1
+
+    analyse_paths(list(dict.fromkeys(paths)), model, cache, workers=worker_count(playing=False, setting=workers),
+                  on_result=arrived, known_errors=False)
     if as_json:
-        write_json(results)
+        write_json(json_rows)
     return 1 if failed else 0
 
 
@@ -182,6 +223,74 @@ def write_json(value: object) -> None:
     sys.stdout.flush()
     sys.stdout.buffer.write(text.encode("utf-8", "backslashreplace"))
     sys.stdout.buffer.flush()
+
+
+def run_analyse(directory: str | None, workers: int | None = None) -> int:
+    """``moodtui analyse [DIR]``: every audio file below DIR into the analysis cache, on every
+    core, with a progress bar (files/s, ETA) on stderr and a summary of failures; exit code 1 if
+    any file failed."""
+    import time
+
+    from rich.console import Console
+    from rich.markup import escape
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    from moodtui.analysis import AnalysisCache, analyse_paths
+    from moodtui.library import resolve_library_dir, walk_audio_files
+    from moodtui.pool import worker_count
+    from moodtui.registry import load_current_model
+
+    err = Console(stderr=True, highlight=False)
+    folder, notice = resolve_library_dir(directory)
+    if notice:
+        err.print(f"moodtui: {notice}", markup=False)
+    model, model_notice = load_current_model()
+    if model_notice:
+        err.print(f"moodtui: {model_notice}", markup=False)
+    paths = [entry.path for entry in walk_audio_files(folder, on_error=lambda e: err.print(
+        f"moodtui: {display_path(e.filename or folder)}: cannot read the folder ({e.strerror or e})", markup=False))]
+    count = worker_count(playing=False, setting=workers)
+    failures: dict[str, str] = {}
+    cached = analysed = decoded = 0  # decoded: files read this run (analysed or failed)
+    started = time.monotonic()
+    progress = Progress(TextColumn("analysing"), BarColumn(), MofNCompleteColumn(),
+                        TextColumn("{task.fields[rate]}"), TextColumn("ETA"), TimeRemainingColumn(),
+                        TextColumn("elapsed"), TimeElapsedColumn(), console=err, transient=False)
+    with progress:
+        task = progress.add_task("analyse", total=len(paths), rate="")
+
+        def arrived(result) -> None:
+            nonlocal cached, analysed, decoded
+            if not result.cached:
+                decoded += 1
+            if result.error is not None:
+                failures[result.path] = result.error
+                progress.console.print(f"moodtui: {escape(display_path(result.path))}: {escape(result.error)}",
+                                       soft_wrap=True)
+            elif result.cached:
+                cached += 1
+            else:
+                analysed += 1
+            elapsed = time.monotonic() - started
+            progress.update(task, advance=1, rate=f"{decoded / elapsed:.2f} files/s" if decoded else "")
+
+        analyse_paths(paths, model, AnalysisCache(), workers=count, on_result=arrived)
+    seconds = time.monotonic() - started
+    rate = f", {decoded / seconds:.2f} files/s" if decoded and seconds > 0 else ""
+    print(f"{len(paths)} files in {display_path(folder)}: {analysed} analysed, {cached} from the cache, "
+          f"{len(failures)} failed; {seconds:.1f} s on {count} processes{rate} (model {model.version})")
+    if failures:
+        print("failed:")
+        for path, reason in failures.items():
+            print(f"  {display_path(path)}: {reason}")
+    return 1 if failures else 0
 
 
 def _print_mood(console, mood) -> None:

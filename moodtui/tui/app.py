@@ -165,6 +165,8 @@ class MoodApp(App[int]):
         Binding("l", "label_next", "Label next", id="label_next", tooltip="songs the model is least sure about: label those"),
         Binding("m", "models", "Models", show=False, id="models", tooltip="model versions with their figures; Enter rolls back"),
         Binding("e", "errors", "Errors", show=False, id="errors", tooltip="files that cannot be read or analysed, and notices"),
+        Binding("B", "toggle_analysis", "Pause analysis", show=False, id="toggle_analysis",
+                tooltip="pause / resume the background analysis of the library"),
         Binding("g", "goto_playing", "Go to playing", show=False, id="goto_playing",
                 tooltip="move the cursor to the playing track"),
         Binding("f5", "rescan", "Rescan", show=False, id="rescan",
@@ -202,6 +204,7 @@ class MoodApp(App[int]):
         """Every notice shown this session, oldest first (the errors screen lists them)."""
         self.scan_done = False
         self.analysis_progress: tuple[int, int] | None = None
+        self.analysis_eta_s: float | None = None
         self.retraining = False
         self.retrain_stage = ""
         self.retrain_job: RetrainJob | None = None  # the running job, for cancel on quit
@@ -865,12 +868,26 @@ class MoodApp(App[int]):
             if batch.moods or batch.errors:
                 self.post_message(MoodsUpdated(model.version, batch.moods, batch.errors, batch.durations,
                                                energies=batch.energies))
-            self.post_message(AnalysisProgress(batch.done, batch.total, batch.finished))
+            self.post_message(AnalysisProgress(batch.done, batch.total, batch.finished, batch.eta_s, batch.paused))
 
-        self.loaded_scheduler().analyse_library(model, paths, cancelled=lambda: worker.is_cancelled, report=report)
+        # One process fewer while music plays: the player and the playing track's analysis keep a core.
+        self.loaded_scheduler().analyse_library(model, paths, cancelled=lambda: worker.is_cancelled, report=report,
+                                                playing=lambda: self.playing is not None and not self.player.is_paused,
+                                                workers=self.settings.analysis_workers)
 
     def on_analysis_progress(self, message: AnalysisProgress) -> None:
         self.analysis_progress = None if message.finished else (message.done, message.total)
+        self.analysis_eta_s = message.eta_s
+        self._update_status()
+
+    def action_toggle_analysis(self) -> None:
+        """Pause or resume the background analysis (files in progress finish)."""
+        if self.scheduler is None:
+            return
+        self.scheduler.set_paused(not self.scheduler.paused)
+        key = self.keys_for_id("toggle_analysis")
+        self.show_notice(f"background analysis paused ({key} resumes)" if self.scheduler.paused
+                         else "background analysis resumed")
         self._update_status()
 
     # -- labels -----------------------------------------------------------------------------------
@@ -1146,7 +1163,11 @@ class MoodApp(App[int]):
             parts.append(f"✗ {display_path(highlighted.track.path.name)}: {highlighted.error}")
         if self.analysis_progress is not None:
             done, total = self.analysis_progress
-            parts.append(f"analysing {done:,}/{total:,}")
+            if self.scheduler is not None and self.scheduler.paused:
+                parts.append(f"analysis paused {done:,}/{total:,} ({self.keys_for_id('toggle_analysis')})")
+            else:
+                eta = f" · ETA {format_time(self.analysis_eta_s)}" if self.analysis_eta_s is not None else ""
+                parts.append(f"analysing {done:,}/{total:,}{eta}")
         if self.player.backend_is_null:
             parts.append("silent: no sound device")
         if self.model is not None:

@@ -60,11 +60,14 @@ class MoodsUpdated(Message):
 
 @dataclass
 class AnalysisProgress(Message):
-    """The background analysis: ``done`` of ``total`` tracks looked at; ``finished`` at the end."""
+    """The background analysis: ``done`` of ``total`` tracks looked at; ``finished`` at the end;
+    ``eta_s`` the time left at the rate so far; ``paused`` by the listener."""
 
     done: int
     total: int
     finished: bool = False
+    eta_s: float | None = None
+    paused: bool = False
 
 
 @dataclass

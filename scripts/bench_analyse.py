@@ -1,0 +1,128 @@
+#!/usr/bin/env python3
+"""Benchmark: `moodtui analyse` of a library of full-length tracks on the analysis pool, against a
+single-process decode-only pass over the same files (measured in the same run).
+
+Goal (issue 11): analysis with 2 worker processes / decode alone on one core <= 1.0 (using both
+cores, analysing a library costs no more wall time than merely decoding it on one). Also prints
+files/s, the estimated first-analysis time of a 10,000-track library at that rate (scaled by the
+mean track length to 4-minute tracks), and the peak memory of the pool (the sum of the resident
+set of the moodtui process and its workers, sampled every 0.1 s).
+
+    python scripts/bench_analyse.py [--tracks DIR] [--count 20] [--workers 2]
+
+The tracks are synthesised by scripts/bench_tracks.py (mp3, ogg, flac, opus; 3.5-4.5 minutes).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+sys.path.insert(0, os.fspath(Path(__file__).resolve().parent))
+
+from bench_tracks import make_tracks  # noqa: E402
+
+from moodtui.analysis import BLOCK_SLICES  # noqa: E402
+from moodtui.audio import SAMPLE_RATE, decode_blocks  # noqa: E402
+from moodtui.features import SLICE_SAMPLES  # noqa: E402
+
+
+def tree_rss_kb(root: int) -> int:
+    """Resident set (kB) of ``root`` and every descendant (from /proc)."""
+    children: dict[int, list[int]] = {}
+    rss: dict[int, int] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/status") as status:
+                fields = dict(line.split(":", 1) for line in status if ":" in line)
+        except OSError:
+            continue
+        pid = int(entry)
+        children.setdefault(int(fields.get("PPid", "0").strip()), []).append(pid)
+        rss[pid] = int(fields.get("VmRSS", "0 kB").split()[0]) if "VmRSS" in fields else 0
+    total, stack = 0, [root]
+    while stack:
+        pid = stack.pop()
+        total += rss.get(pid, 0)
+        stack.extend(children.get(pid, []))
+    return total
+
+
+def load() -> str:
+    return " ".join(f"{x:.1f}" for x in os.getloadavg())
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tracks", type=Path, default=Path(tempfile.gettempdir()) / "moodtui-bench-tracks")
+    parser.add_argument("--count", type=int, default=20)
+    parser.add_argument("--workers", type=int, default=2)
+    args = parser.parse_args()
+    paths = make_tracks(args.tracks, args.count)
+    library = Path(tempfile.mkdtemp(prefix="bench-analyse-"))
+    for path in paths:  # a folder of exactly these files
+        os.link(path, library / path.name) if path.stat().st_dev == library.stat().st_dev else \
+            (library / path.name).write_bytes(path.read_bytes())
+    print(f"{len(paths)} tracks ({', '.join(sorted({p.suffix[1:] for p in paths}))}); "
+          f"cores: {os.cpu_count()}; load average at start: {load()}")
+
+    # Baseline: decode alone, one process, one file after the other (page cache warm for both).
+    for path in paths:
+        path.read_bytes()
+    t0 = time.perf_counter()
+    samples = 0
+    for path in paths:
+        for block in decode_blocks(path, BLOCK_SLICES * SLICE_SAMPLES):
+            samples += block.size
+    decode_s = time.perf_counter() - t0
+    audio_s = samples / SAMPLE_RATE
+    print(f"decode only, 1 process      {decode_s:7.1f} s  ({audio_s / 60:.0f} min of audio, "
+          f"{audio_s / decode_s:.0f}x real time)")
+
+    with tempfile.TemporaryDirectory() as home:
+        env = dict(os.environ, MOODTUI_HOME=home)
+        peak = 0
+        t0 = time.perf_counter()
+        proc = subprocess.Popen([sys.executable, "-m", "moodtui", "analyse", "--workers", str(args.workers),
+                                 os.fspath(library)], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                text=True)
+        done = threading.Event()
+
+        def sample() -> None:
+            nonlocal peak
+            while not done.is_set():
+                peak = max(peak, tree_rss_kb(proc.pid))
+                time.sleep(0.1)
+
+        sampler = threading.Thread(target=sample, daemon=True)
+        sampler.start()
+        out, err = proc.communicate()
+        analyse_s = time.perf_counter() - t0
+        done.set()
+        sampler.join()
+        if proc.returncode != 0:
+            raise SystemExit(f"moodtui analyse failed ({proc.returncode}):\n{out}\n{err[-2000:]}")
+    print(f"moodtui analyse, {args.workers} workers  {analyse_s:7.1f} s  ({len(paths) / analyse_s:.2f} files/s, "
+          f"{audio_s / analyse_s:.0f}x real time; whole command incl. start-up)")
+    print(f"  its summary: {out.strip().splitlines()[0]}")
+    ratio = analyse_s / decode_s
+    print(f"ratio analyse/decode-only   {ratio:7.2f}   (goal <= 1.00: {'met' if ratio <= 1.0 else 'NOT met'})")
+    per_4min = analyse_s / (audio_s / 240.0)
+    estimate_h = 10_000 * per_4min / 3600
+    print(f"10,000 tracks of 4 min at this rate: {estimate_h:.1f} h "
+          f"({per_4min:.2f} s per 4-min track on {args.workers} workers)")
+    print(f"peak memory of the pool (moodtui + workers + fork server): {peak / 1024:.0f} MB")
+    print(f"load average at end: {load()}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
