@@ -15,8 +15,12 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from moodtui.pool import AnalysisPool
 
 POST_INTERVAL_S = 0.25
 """How often the background analysis reports (results in batches: fewer UI updates)."""
@@ -47,6 +51,7 @@ class AnalysisScheduler:
         self._lock = threading.Lock()
         self._foreground = 0  # analyses of the playing track running now (the library waits)
         self._paused = threading.Event()
+        self._pool: AnalysisPool | None = None  # the pool of the running background analysis
 
     @contextmanager
     def _playing_first(self) -> Iterator[None]:
@@ -90,7 +95,7 @@ class AnalysisScheduler:
         one process fewer while music plays (``playing()``), unless ``workers`` fixes the count.
         """
         from moodtui.analysis import analyse_paths
-        from moodtui.pool import worker_count
+        from moodtui.pool import AnalysisPool, worker_count
 
         batch = AnalysisBatch(total=len(paths))
         last_post = time.monotonic()
@@ -129,11 +134,22 @@ class AnalysisScheduler:
             return waiting
 
         most = workers or worker_count(playing=False)
-        completed = analyse_paths(
-            paths, model, self.cache, workers=most, on_result=on_result, cancelled=cancelled, paused=held,
-            limit=(lambda: workers or worker_count(playing=playing())), isolate=True, quiet=True)
+        with AnalysisPool(most, model_path=model.path, quiet=True) as pool:
+            self._pool = pool
+            try:
+                completed = analyse_paths(
+                    paths, model, self.cache, workers=most, on_result=on_result, cancelled=cancelled, paused=held,
+                    limit=(lambda: workers or worker_count(playing=playing())), isolate=True, pool=pool)
+            finally:
+                self._pool = None
         if completed:
             post(finished=True)
+
+    @property
+    def in_flight(self) -> int:
+        """Library files being analysed right now (by the pool)."""
+        pool = self._pool
+        return pool.in_flight if pool is not None else 0
 
 
 class _RunningClock:

@@ -186,6 +186,7 @@ class AnalysisPool:
         self._quiet = quiet
         self._executor: ProcessPoolExecutor | None = None
         self._pending: deque[Any] = deque()
+        self._in_flight: dict[Future, Any] = {}
         self._lock = threading.Lock()
         self.crashes = 0
 
@@ -206,6 +207,11 @@ class AnalysisPool:
                 self._pending.extendleft(reversed(list(items)))
             else:
                 self._pending.extend(items)
+
+    @property
+    def in_flight(self) -> int:
+        """Files being worked on now."""
+        return len(self._in_flight)
 
     @property
     def queued(self) -> int:
@@ -261,6 +267,7 @@ class AnalysisPool:
         """
         self.add(items)
         in_flight: dict[Future, Any] = {}
+        self._in_flight = in_flight
         attempts: dict[Any, int] = {}
         retry: deque[Any] = deque()  # files that were in flight when a worker died: one at a time
         try:

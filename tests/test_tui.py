@@ -766,3 +766,33 @@ def test_quit_while_workers_run_exits_promptly(model_env: Path, tmp_path: Path) 
     run(scenario)
     # asyncio.run returns once every worker thread has finished.
     assert time.monotonic() - timing["q"] < 3.0
+
+
+def test_background_analysis_shows_progress_and_eta_and_pauses(model_env: Path, tmp_path: Path) -> None:
+    library = tmp_path / "music"
+    for i in range(16):
+        write_song(library / f"Long {i:02d}.wav", "neutral", 90.0, seed=i)
+
+    async def scenario() -> None:
+        app = MoodApp(library)
+        async with app.run_test(size=SIZE) as pilot:
+            await wait_until(pilot, lambda: app.analysis_progress is not None and app.analysis_progress[0] >= 1,
+                             "the background analysis to finish a file", timeout=120)
+            await wait_until(pilot, lambda: app.analysis_eta_s is not None, "an ETA", timeout=60)
+            assert "ETA" in screen_text(app) and "analysing" in screen_text(app)
+            await pilot.press("B")
+            assert app.scheduler.paused
+            # Files in flight finish; then nothing new starts.
+            await wait_until(pilot, lambda: app.scheduler.in_flight == 0, "the files in flight to finish", timeout=120)
+            await pilot.pause(0.5)
+            done = app.analysis_progress[0]
+            assert done < 16
+            await pilot.pause(1.5)
+            assert app.analysis_progress[0] == done and app.scheduler.in_flight == 0
+            assert "analysis paused" in screen_text(app)
+            await pilot.press("B")
+            assert not app.scheduler.paused
+            await wait_until(pilot, lambda: app.analysis_progress is None or app.analysis_progress[0] > done,
+                             "the analysis to go on", timeout=120)
+
+    run(scenario)
