@@ -784,12 +784,12 @@ def test_background_analysis_shows_progress_and_eta_and_pauses(model_env: Path, 
             assert app.scheduler.paused
             # Files in flight finish; then nothing new starts.
             await wait_until(pilot, lambda: app.scheduler.in_flight == 0, "the files in flight to finish", timeout=120)
-            await pilot.pause(0.5)
+            for _ in range(100):  # 2 s: no file starts while paused
+                await pilot.pause(0.02)
+                assert app.scheduler.in_flight == 0
+            await wait_until(pilot, lambda: "analysis paused" in screen_text(app), "the status to say paused")
             done = app.analysis_progress[0]
             assert done < 16
-            await pilot.pause(1.5)
-            assert app.analysis_progress[0] == done and app.scheduler.in_flight == 0
-            assert "analysis paused" in screen_text(app)
             await pilot.press("B")
             assert not app.scheduler.paused
             await wait_until(pilot, lambda: app.analysis_progress is None or app.analysis_progress[0] > done,
