@@ -168,6 +168,11 @@ class AnalysisCache:
         self.cache = cache or Cache()
         self.cache.ensure_schema("analysis_v1", _SCHEMA)
 
+    @property
+    def write_failure(self) -> str | None:
+        """Why the last write to the cache failed, or None (see :meth:`Cache.writing`)."""
+        return self.cache.write_failure
+
     @staticmethod
     def _identity(path: str | os.PathLike[str]) -> tuple[bytes, int, int] | None:
         try:
@@ -211,7 +216,7 @@ class AnalysisCache:
         ident = self._identity(mood.path)
         if ident is None:
             return
-        with self.cache.transaction() as conn:
+        with self.cache.writing() as conn:
             conn.execute("INSERT OR REPLACE INTO analysis_v1 VALUES (?,?,?,?,?,?,?)",
                          (*ident, model.version, mood.duration_s, mood.starts_s.astype(np.float32).tobytes(),
                           mood.slice_probs.astype(np.float16).tobytes()))
@@ -229,7 +234,7 @@ class AnalysisCache:
         ident = self._identity(path)
         if ident is None:
             return
-        with self.cache.transaction() as conn:
+        with self.cache.writing() as conn:
             conn.execute("INSERT OR REPLACE INTO analysis_errors_v1 VALUES (?,?,?,?)", (*ident, error))
 
     def embeddings(self, path: str | os.PathLike[str], embedding_id: str) -> np.ndarray | None:
@@ -263,7 +268,7 @@ class AnalysisCache:
             emb = np.frombuffer(blob, dtype=np.float16).astype(np.float32).reshape(-1, dim)
             probs = model.head_probs(emb)
             out.append((path, size, mtime_ns, model.version, duration_s, starts, probs.astype(np.float16).tobytes()))
-        with self.cache.transaction() as conn:
+        with self.cache.writing() as conn:
             conn.executemany("INSERT OR REPLACE INTO analysis_v1 VALUES (?,?,?,?,?,?,?)", out)
         return len(out)
 

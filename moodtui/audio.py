@@ -58,6 +58,16 @@ def check_readable(path: Path) -> None:
         raise AudioError(path, "permission denied")
 
 
+def check_audio(path: str | os.PathLike[str]) -> None:
+    """Raise a one-line AudioError unless ``path`` is a regular, non-empty file whose start
+    decodes as audio (what ``moodtui label`` accepts). Reads about one second of it."""
+    path = Path(path)
+    check_readable(path)
+    for _block in decode_blocks(path, SAMPLE_RATE):
+        return
+    raise AudioError(path, "no audio in it")
+
+
 def decode_blocks(path: str | os.PathLike[str], block_samples: int, first_block_samples: int | None = None,
                   warnings: list[str] | None = None) -> Iterator[np.ndarray]:
     """Yield the track as mono float32 blocks at SAMPLE_RATE.

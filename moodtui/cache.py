@@ -24,6 +24,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from moodtui.errors import MoodtuiError, display_path
+from moodtui.fileio import is_disk_full, write_failure
 from moodtui.paths import data_home
 
 CACHE_FILE_NAME = "cache.sqlite"
@@ -40,6 +41,8 @@ class Cache:
         self._lock = threading.Lock()
         self._connections: list[sqlite3.Connection] = []
         self._schemas_done: set[str] = set()
+        self.write_failure: str | None = None
+        """Why the last :meth:`writing` transaction failed, or None."""
 
     def connect(self) -> sqlite3.Connection:
         """The calling thread's connection (created on first use), in autocommit mode."""
@@ -57,6 +60,8 @@ class Cache:
             # NORMAL is durable enough for a cache and avoids an fsync per transaction in WAL mode.
             connection.execute("PRAGMA synchronous=NORMAL")
         except sqlite3.DatabaseError as error:
+            if is_disk_full(error, self.path):  # nothing is wrong with the file: deleting it would not help
+                raise MoodtuiError(write_failure(self.path, error)) from error
             raise MoodtuiError(
                 f"{display_path(self.path)}: cannot open the cache ({error}); delete it and it is rebuilt"
             ) from error
@@ -74,9 +79,13 @@ class Cache:
         try:
             # One script in one write transaction, so concurrent processes create tables once.
             connection.executescript(f"BEGIN IMMEDIATE;\n{script}\nCOMMIT;")
-        except BaseException:
+        except BaseException as error:
             if connection.in_transaction:
                 connection.execute("ROLLBACK")
+            if isinstance(error, sqlite3.Error) and is_disk_full(error, self.path):
+                # The tables of an existing cache are there: reading works, writes say why not.
+                self.write_failure = write_failure(self.path, error)
+                return
             raise
         with self._lock:
             self._schemas_done.add(name)
@@ -92,6 +101,20 @@ class Cache:
             connection.execute("ROLLBACK")
             raise
         connection.execute("COMMIT")
+
+    @contextmanager
+    def writing(self) -> Iterator[sqlite3.Connection]:
+        """A write transaction of derived data (an index, analysis results): when it fails (a
+        full disk, a read-only folder) it is rolled back, the reason is kept in
+        :attr:`write_failure` and nothing is raised: the data is simply not stored this time, and
+        the next write that succeeds clears the reason."""
+        try:
+            with self.transaction() as connection:
+                yield connection
+        except (sqlite3.Error, OSError, MoodtuiError) as error:
+            self.write_failure = write_failure(self.path, error)
+        else:
+            self.write_failure = None
 
     def close(self) -> None:
         """Close every thread's connection; the Cache reconnects if used again."""

@@ -172,8 +172,14 @@ def run_predict(files: list[Path], as_json: bool, workers: int | None = None) ->
     err = Console(stderr=True, highlight=False)
     model, notice = load_current_model()
     if notice:
-        err.print(f"moodtui: {notice}", markup=False)
-    cache = AnalysisCache()
+        err.print(f"moodtui: {notice}", markup=False, soft_wrap=True)
+    cache: AnalysisCache | None
+    try:
+        cache = AnalysisCache()
+    except MoodtuiError as exc:  # derived data: analyse without it
+        err.print(f"moodtui: {exc}; analysing without the cache", markup=False, soft_wrap=True)
+        cache = None
+    cache_problem: str | None = None
     out = Console(highlight=False)
     paths = [os.fspath(f) for f in files]
     # Results arrive in any order from the pool; each is printed once those before it are.
@@ -186,7 +192,11 @@ def run_predict(files: list[Path], as_json: bool, workers: int | None = None) ->
     failed = 0
 
     def show(result) -> None:
-        nonlocal failed
+        nonlocal failed, cache_problem
+        problem = cache.write_failure if cache is not None else None
+        if problem is not None and problem != cache_problem:
+            err.print(f"moodtui: {problem}; results are not cached", markup=False, soft_wrap=True)
+        cache_problem = problem
         if result.error is not None:
             failed += 1
             err.print(f"moodtui: {display_path(result.path)}: {result.error}", markup=False, soft_wrap=True)

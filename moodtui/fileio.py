@@ -15,18 +15,45 @@ TEMP_SUFFIX = ".tmp"
 DISK_FULL_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT})
 
 
-def is_disk_full(error: BaseException) -> bool:
+def is_disk_full(error: BaseException, where: str | os.PathLike[str] | None = None) -> bool:
     """True for "no space left" (and "quota exceeded"), whatever layer raised it (sqlite says
-    "database or disk is full")."""
+    "database or disk is full"). With ``where`` (the file being written), an error that does not
+    say why (sqlite's "disk I/O error" when it cannot grow its WAL files) counts as a full disk
+    when that file system has no byte left."""
     if isinstance(error, OSError):
-        return error.errno in DISK_FULL_ERRNOS
-    return "disk is full" in str(error) or "No space left" in str(error)
+        if error.errno in DISK_FULL_ERRNOS:
+            return True
+    elif "disk is full" in str(error) or "No space left" in str(error):
+        return True
+    return where is not None and _no_space_left(where)
+
+
+def _no_space_left(where: str | os.PathLike[str]) -> bool:
+    folder = os.path.dirname(os.path.abspath(os.fsdecode(where)))
+    try:
+        info = os.statvfs(folder)
+    except OSError:
+        return False
+    return (info.f_bavail == 0 and os.geteuid() != 0) or info.f_bfree == 0  # root may use the reserve
+
+
+def disk_full_in(error: BaseException) -> bool:
+    """True when ``error`` or an error it was raised from (``__cause__`` / ``__context__``) is a
+    full disk: libraries such as Keras wrap the OSError in their own exceptions."""
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        if is_disk_full(current):
+            return True
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return False
 
 
 def write_failure(path: str | os.PathLike[str], error: BaseException) -> str:
     """One line saying why writing ``path`` failed; a full disk is named as such (it is not a
     broken file: nothing should be deleted, writing works again once space is freed)."""
-    if is_disk_full(error):
+    if is_disk_full(error, path):
         return f"no space left on device while writing {display_path(path)}"
     reason = error.strerror if isinstance(error, OSError) and error.strerror else str(error)
     return f"cannot write {display_path(path)}: {reason}"

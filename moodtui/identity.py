@@ -52,7 +52,9 @@ def fingerprint(path: str | os.PathLike[str]) -> str:
     Raises :class:`AudioError` naming the file when it is missing, not a regular file or unreadable.
     """
     try:
-        with open(path, "rb") as handle:
+        # O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer, forever. The
+        # file type is checked on the open descriptor (no race with a rename in between).
+        with open(path, "rb", opener=lambda name, flags: os.open(name, flags | os.O_NONBLOCK)) as handle:
             info = os.fstat(handle.fileno())
             if not stat.S_ISREG(info.st_mode):
                 raise AudioError(path, "not a regular file")

@@ -104,7 +104,7 @@ class LibraryIndex:
         ]  # fmt: skip
         if not rows:
             return
-        with self.cache.transaction() as connection:
+        with self.cache.writing() as connection:
             connection.executemany(
                 f"INSERT OR REPLACE INTO library_tracks ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 rows,
@@ -115,7 +115,7 @@ class LibraryIndex:
         keys = [(p if isinstance(p, bytes) else os.fsencode(p),) for p in paths]
         if not keys:
             return
-        with self.cache.transaction() as connection:
+        with self.cache.writing() as connection:
             connection.executemany("DELETE FROM library_tracks WHERE path = ?", keys)
 
 

@@ -41,6 +41,8 @@ class AnalysisBatch:
     finished: bool = False
     paused: bool = False
     eta_s: float | None = None  # time left at the rate so far (None until a file is analysed)
+    cache_problem: str | None = None
+    """Why results stopped being stored (a full disk), once, when it starts; analysis goes on."""
 
 
 class AnalysisScheduler:
@@ -52,6 +54,7 @@ class AnalysisScheduler:
         self._foreground = 0  # analyses of the playing track running now (the library waits)
         self._paused = threading.Event()
         self._pool: AnalysisPool | None = None  # the pool of the running background analysis
+        self._cache_problem: str | None = None  # the cache write failure last reported
 
     @contextmanager
     def _playing_first(self) -> Iterator[None]:
@@ -123,7 +126,11 @@ class AnalysisScheduler:
             if not result.cached:
                 analysed += 1
             batch.done += 1
-            if time.monotonic() - last_post >= POST_INTERVAL_S:
+            problem = getattr(self.cache, "write_failure", None)
+            if problem is not None and problem != self._cache_problem:
+                batch.cache_problem = problem  # said once a session, again only after writes worked
+            self._cache_problem = problem
+            if time.monotonic() - last_post >= POST_INTERVAL_S or batch.cache_problem:
                 post()
 
         def held() -> bool:

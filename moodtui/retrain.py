@@ -14,6 +14,7 @@ import signal
 import subprocess
 import sys
 from collections.abc import Iterator
+from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -140,8 +141,11 @@ def training_lock(home: Path) -> IO[str]:
         handle.close()
         raise MoodtuiError(f"a retrain is already running{f' (pid {holder})' if holder else ''}; "
                            f"wait for it to finish") from None
-    handle.seek(0)
-    handle.truncate()
-    handle.write(str(os.getpid()))
-    handle.flush()
+    # The pid only names the holder to a refused second job: on a full disk writing it fails,
+    # which must not stop the job (it then fails on the real write with a clear message).
+    with suppress(OSError):
+        handle.seek(0)
+        handle.truncate()
+        handle.write(str(os.getpid()))
+        handle.flush()
     return handle

@@ -448,6 +448,9 @@ def run_label(path: str, label: str, home: Path) -> int:
         if store.recovery_message:
             print(f"moodtui: warning: {store.recovery_message}", file=sys.stderr)
         where = _absolute(path)
+        from moodtui.audio import check_audio  # numpy and decoders: only for the CLI's check
+
+        check_audio(where)  # a FIFO, an empty file or a text file named .mp3 is not a song
         fingerprint = identity.fingerprint(where)
         previous = store.labels_by_fingerprint().get(fingerprint)
         record = store.add_label(where, label, fingerprint=fingerprint)

@@ -11,6 +11,7 @@ import os
 import shlex
 import shutil
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -315,3 +316,144 @@ def test_a_palette_selection_handled_after_escape_does_not_pop_the_players_scree
             assert isinstance(app.screen, CommandPalette)
 
     run(scenario)
+
+
+# -- 7 and 14. a models/current that cannot be followed ------------------------------------------------
+
+
+@pytest.mark.parametrize("problem", ["not text", "missing version", "empty model", "folder model", "no model file"])
+def test_a_pointer_that_cannot_be_followed_means_the_base_model_with_one_line_and_rollback_repairs_it(
+        model_env: Path, problem: str) -> None:
+    models = model_env / "models"
+    models.mkdir()
+    version = models / "20300101-000000"
+    if problem == "not text":
+        (models / "current").write_bytes(b"\xff\xfe caf\xe9\n")
+    else:
+        (models / "current").write_text(version.name + "\n")
+        if problem != "missing version":
+            version.mkdir()
+        if problem == "empty model":
+            (version / "model.onnx").write_bytes(b"")
+        elif problem == "folder model":
+            (version / "model.onnx").mkdir()
+    expected = {"not text": "is not text", "missing version": "which does not exist",
+                "empty model": "whose model.onnx is empty", "folder model": "which has no model.onnx",
+                "no model file": "which has no model.onnx"}[problem]
+    song = write_song(model_env.parent / "a.wav", "positive", 4.0)
+    for command in (["predict", str(song)], ["models"]):
+        result = run_moodtui(*command, text=True)
+        assert result.returncode == 0, result.stderr
+        assert "Traceback" not in result.stderr
+        (line,) = [ln for ln in result.stderr.splitlines() if "models/current" in ln]
+        assert expected in line and "using the shipped base model" in line and "rollback base" in line, line
+    repaired = run_moodtui("rollback", "base", text=True)
+    assert repaired.returncode == 0, repaired.stderr
+    assert (models / "current").read_text() == "base\n"
+    assert "models/current" not in run_moodtui("models", text=True).stderr
+
+
+def test_rollback_to_a_version_whose_metadata_does_not_load_leaves_current_alone(model_env: Path) -> None:
+    broken = model_env / "models" / "20300101-000000"
+    broken.mkdir(parents=True)
+    (broken / "model.onnx").write_bytes(b"onnx")
+    (broken / "model.json").write_text("{not json")
+    result = run_moodtui("rollback", broken.name, text=True)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert "model version 20300101-000000 does not load" in result.stderr and "still using base" in result.stderr
+    assert not (model_env / "models" / "current").exists()
+
+
+# -- 9. full disk: predict, the library analysis, train ---------------------------------------------------
+
+
+def test_predict_on_a_full_disk_prints_every_result_says_why_once_and_caches_again_later(
+        model_env: Path, tmp_path: Path, full_disk) -> None:
+    disk, filler = full_disk
+    songs = [write_song(tmp_path / f"s{k}.wav", kind, 4.0, seed=k) for k, kind in enumerate(("positive", "negative"))]
+    assert run_moodtui("predict", str(songs[0]), env_home=disk).returncode == 0  # the cache exists
+    keep_wal = sqlite3.connect(disk / "cache.sqlite")  # another process holding the cache open
+    keep_wal.execute("SELECT count(*) FROM analysis_v1").fetchone()
+    try:
+        filler.fill()
+        result = run_moodtui("predict", "--json", *map(str, songs), env_home=disk, text=True)
+        assert result.returncode == 0, result.stderr
+        assert [Path(entry["path"]).name for entry in json.loads(result.stdout)] == ["s0.wav", "s1.wav"]
+        assert "Traceback" not in result.stderr
+        assert result.stderr.splitlines() == [
+            f"moodtui: no space left on device while writing {disk / 'cache.sqlite'}; results are not cached"]
+        filler.free()
+        again = run_moodtui("predict", str(songs[1]), env_home=disk, text=True)
+        assert again.returncode == 0 and again.stderr == ""
+    finally:
+        keep_wal.close()
+    with sqlite3.connect(disk / "cache.sqlite") as conn:
+        cached = {os.fsdecode(row[0]) for row in conn.execute("SELECT path FROM analysis_v1")}
+    assert cached == {str(songs[0]), str(songs[1])}
+
+
+def test_the_library_analysis_goes_on_through_a_full_disk_with_one_notice(
+        model_env: Path, tmp_path: Path, full_disk, monkeypatch: pytest.MonkeyPatch) -> None:
+    disk, filler = full_disk
+    monkeypatch.setenv("MOODTUI_HOME", str(disk))
+    library = make_library(tmp_path / "music")
+
+    async def first_start() -> None:  # the cache as an earlier session leaves it
+        app = MoodApp(library)
+        async with app.run_test(size=SIZE) as pilot:
+            await wait_settled(pilot, app)
+
+    async def start_on_a_full_disk() -> None:
+        app = MoodApp(library)
+        async with app.run_test(size=SIZE) as pilot:
+            await wait_settled(pilot, app)
+            assert len(app.view.rows) == 6 and all(row.predicted is not None for row in app.view.rows)
+            problems = [n for n in app.notices if "no space left on device" in n]
+            assert len(problems) == 1 and "not kept for the next start" in problems[0], app.notices
+            assert not [n for n in app.notices if "failed" in n], app.notices
+
+    run(first_start)
+    for k, kind in enumerate(("positive", "negative")):  # new songs: analysed on the full disk
+        write_song(library / "New" / f"new{k}.wav", kind, 4.0, seed=90 + k)
+    keep_wal = sqlite3.connect(disk / "cache.sqlite")  # another process holding the cache open
+    keep_wal.execute("SELECT count(*) FROM analysis_v1").fetchone()
+    try:
+        filler.fill()
+        run(start_on_a_full_disk)
+    finally:
+        filler.free()
+        keep_wal.close()
+
+
+def test_train_on_a_full_disk_is_one_line_and_the_previous_model_stays(
+        model_env: Path, tmp_path: Path, full_disk) -> None:
+    from moodtui.registry import current_name
+
+    disk, filler = full_disk
+    _label_songs(tmp_path, disk)
+    filler.fill()
+    result = run_moodtui("train", env_home=disk, text=True, timeout=600)
+    filler.free()
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr, result.stderr[-3000:]
+    (line,) = result.stderr.splitlines()
+    assert line.startswith("moodtui train: no space left on device while writing"), line
+    assert current_name(disk) == "base" and not list((disk / "models").glob(".staging-*"))
+
+
+# -- 10. label refuses what is not a song ---------------------------------------------------------------------
+
+
+def test_label_refuses_a_fifo_an_empty_file_and_text_named_mp3_at_once(home: Path, tmp_path: Path) -> None:
+    fifo = tmp_path / "pipe.mp3"
+    os.mkfifo(fifo)
+    empty = tmp_path / "empty.mp3"
+    empty.write_bytes(b"")
+    text = tmp_path / "notes.mp3"
+    text.write_text("these are my notes, not a song\n" * 50)
+    for path, reason in ((fifo, "not a regular file"), (empty, "empty file (0 bytes)"), (text, "not a readable mp3")):
+        result = run_moodtui("label", str(path), "positive", text=True, timeout=30)
+        assert result.returncode == 1, (path, result.stdout)
+        assert result.stderr.startswith(f"moodtui: {path}: {reason}"), result.stderr
+        assert len(result.stderr.splitlines()) == 1
+    assert LabelStore(home / "labels.json").history() == []

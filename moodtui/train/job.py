@@ -36,6 +36,7 @@ import moodtui
 from moodtui import CLASSES
 from moodtui.errors import MoodtuiError, display_path
 from moodtui.features import FEATURE_PARAMS, INPUT_SHAPE
+from moodtui.fileio import disk_full_in
 from moodtui.model import (
     EMBEDDING_OUTPUT,
     INPUT_NAME,
@@ -160,6 +161,12 @@ def main(args: argparse.Namespace) -> int:
         emit(JobFailed("interrupted"))
         return 130
     except Exception as exc:  # an unexpected failure still must not touch the working model
+        if disk_full_in(exc):  # whichever library wrote (Keras, tf2onnx, numpy): one line, no traceback
+            message = (f"no space left on device while writing in {display_path(data_home())}; "
+                       "the previous model stays in use (free some space and retrain)")
+            emit(JobFailed(message))
+            print(f"moodtui train: {message}", file=sys.stderr)
+            return 1
         emit(JobFailed(f"{type(exc).__name__}: {exc}"))
         raise
 

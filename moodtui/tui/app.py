@@ -865,6 +865,9 @@ class MoodApp(App[int]):
         worker = get_current_worker()
 
         def report(batch: AnalysisBatch) -> None:
+            if batch.cache_problem:
+                self.post_message(Notice(f"{batch.cache_problem}: moods are shown but not kept for the next "
+                                         "start (stored again once the cache can be written)", "warning"))
             if batch.moods or batch.errors:
                 self.post_message(MoodsUpdated(model.version, batch.moods, batch.errors, batch.durations,
                                                energies=batch.energies))
