@@ -1,7 +1,9 @@
 """Analysing a track: decode in blocks -> slice features -> batched ONNX inference -> song mood.
 
-The song-level result is the mean of the slice probabilities; the study's vote fractions (the
-share of slices whose most likely class is each class) are reported beside it.
+The song-level result is the mean of the slice probabilities, calibrated by the model's
+temperature (``moodtui.model.calibrate``) so that its confidence means what it says; the
+study's vote fractions (the share of slices whose most likely class is each class) are reported
+beside it. Models with an energy output also give each slice's energy (0 calm .. 1 energetic).
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from moodtui.audio import SAMPLE_RATE, decode_blocks
 from moodtui.cache import Cache
 from moodtui.errors import AudioError
 from moodtui.features import SLICE_SAMPLES, SLICE_SECONDS, track_slices
-from moodtui.model import MoodModel
+from moodtui.model import UNSURE_BELOW, MoodModel, calibrate
 
 if TYPE_CHECKING:
     from moodtui.pool import AnalysisPool
@@ -41,14 +43,34 @@ class SongMood:
     embeddings: np.ndarray  # (n, E): the model's penultimate layer, reused by retraining
     model_version: str
     warning: str | None = None  # e.g. a truncated file analysed as far as it decodes
+    slice_energy: np.ndarray | None = None  # (n,) 0 calm .. 1 energetic, when the model gives it
+    temperature: float = 1.0  # the model's calibration of song-level probabilities
+    unsure_below: float = UNSURE_BELOW
 
     @property
     def ends_s(self) -> np.ndarray:
         return np.minimum(self.starts_s + SLICE_SECONDS, self.duration_s)
 
     @property
-    def song_probs(self) -> np.ndarray:
+    def raw_song_probs(self) -> np.ndarray:
+        """The plain mean of the slice probabilities (uncalibrated)."""
         return self.slice_probs.mean(axis=0) if len(self.slice_probs) else np.full(len(CLASSES), np.nan)
+
+    @property
+    def song_probs(self) -> np.ndarray:
+        """Song-level probabilities, calibrated: "0.8" is right about 80 % of the time."""
+        return song_probabilities(self.slice_probs, self.temperature)
+
+    @property
+    def energy(self) -> float | None:
+        """The song's energy (mean over slices, 0 calm .. 1 energetic), or None."""
+        if self.slice_energy is None or not len(self.slice_energy):
+            return None
+        return float(np.mean(self.slice_energy))
+
+    @property
+    def unsure(self) -> bool:
+        return self.confidence < self.unsure_below
 
     @property
     def votes(self) -> np.ndarray:
@@ -74,7 +96,12 @@ class SongMood:
     def to_json(self) -> dict[str, object]:
         song: dict[str, object] = {c: round(float(p), 4) for c, p in zip(CLASSES, self.song_probs)}
         song["label"] = self.label
+        song["confidence"] = round(self.confidence, 4)
+        song["unsure"] = self.unsure
         song["votes"] = {c: round(float(v), 4) for c, v in zip(CLASSES, self.votes)}
+        if self.energy is not None:
+            song["energy"] = round(self.energy, 4)
+        energy = self.slice_energy if self.slice_energy is not None else [None] * len(self.starts_s)
         return {
             # The name as Python holds it: bytes that are not UTF-8 are surrogate escapes, which
             # cli.write_json writes as JSON \udcNN escapes (os.fsencode gets the bytes back).
@@ -82,13 +109,26 @@ class SongMood:
             "duration_s": round(self.duration_s, 3),
             "slices": [
                 {"start_s": round(float(s), 3), "end_s": round(float(e), 3),
-                 **{c: round(float(p), 4) for c, p in zip(CLASSES, probs)}}
-                for s, e, probs in zip(self.starts_s, self.ends_s, self.slice_probs)
+                 **{c: round(float(p), 4) for c, p in zip(CLASSES, probs)},
+                 **({"energy": round(float(en), 4)} if en is not None else {})}
+                for s, e, probs, en in zip(self.starts_s, self.ends_s, self.slice_probs, energy)
             ],
             "song": song,
             "model": {"version": self.model_version},
             **({"warning": self.warning} if self.warning else {}),
         }
+
+
+def energy_word(energy: float) -> str:
+    """calm / moderate / energetic for a 0..1 energy (thirds)."""
+    return "calm" if energy < 1 / 3 else "moderate" if energy < 2 / 3 else "energetic"
+
+
+def song_probabilities(slice_probs: np.ndarray, temperature: float = 1.0) -> np.ndarray:
+    """A song's mood probabilities from its slices': the calibrated mean (the one definition)."""
+    if not len(slice_probs):
+        return np.full(len(CLASSES), np.nan)
+    return calibrate(np.asarray(slice_probs, np.float64).mean(axis=0), temperature)
 
 
 class _CountingBlocks:
@@ -118,7 +158,7 @@ def analyse_file(path: str | os.PathLike[str], model: MoodModel, *,
     warnings: list[str] = []
     counted = _CountingBlocks(decode_blocks(path, BLOCK_SLICES * SLICE_SAMPLES, first_block_slices * SLICE_SAMPLES,
                                             warnings))
-    starts, probs, embeddings = [], [], []
+    starts, probs, embeddings, energy = [], [], [], []
     for batch in track_slices(iter(counted)):
         if cancelled is not None and cancelled():
             raise AudioError(path, "analysis cancelled")
@@ -126,6 +166,8 @@ def analyse_file(path: str | os.PathLike[str], model: MoodModel, *,
         starts.append(batch.starts_s)
         probs.append(predicted.probs)
         embeddings.append(predicted.embeddings)
+        if predicted.energy is not None:
+            energy.append(predicted.energy)
         if on_slices is not None:
             on_slices(batch.starts_s, predicted.probs)
     duration = counted.samples / SAMPLE_RATE
@@ -134,7 +176,8 @@ def analyse_file(path: str | os.PathLike[str], model: MoodModel, *,
             raise AudioError(path, "no audio data in file")
         raise AudioError(path, f"too short ({duration:.1f} s; at least {SLICE_SECONDS} s needed)")
     return SongMood(os.fsdecode(path), duration, np.concatenate(starts), np.concatenate(probs),
-                    np.concatenate(embeddings), model.version, "; ".join(warnings) or None)
+                    np.concatenate(embeddings), model.version, "; ".join(warnings) or None,
+                    np.concatenate(energy) if energy else None, model.temperature, model.unsure_below)
 
 
 # --- cache -------------------------------------------------------------------------------------
@@ -201,7 +244,8 @@ class AnalysisCache:
         warning = conn.execute("SELECT warning FROM analysis_warnings_v1 WHERE path=? AND size=? AND mtime_ns=?",
                                ident).fetchone()
         return SongMood(os.fsdecode(path), row[0], starts, probs, embeddings, model.version,
-                        warning[0] if warning else None)
+                        warning[0] if warning else None, model.energy_from_embeddings(embeddings),
+                        model.temperature, model.unsure_below)
 
     def get_error(self, path: str | os.PathLike[str]) -> str | None:
         """The cached reason a file failed analysis (while the file is unchanged)."""
@@ -272,13 +316,29 @@ class AnalysisCache:
             conn.executemany("INSERT OR REPLACE INTO analysis_v1 VALUES (?,?,?,?,?,?,?)", out)
         return len(out)
 
-    def song_moods(self, model_version: str) -> dict[str, tuple[np.ndarray, float]]:
-        """Song-level probabilities of every cached song under a model: path -> (probs, duration)."""
+    def song_moods(self, model_version: str, temperature: float = 1.0) -> dict[str, tuple[np.ndarray, float]]:
+        """Song-level probabilities of every cached song under a model: path -> (probs, duration).
+
+        Pass the model's ``temperature`` for calibrated probabilities (as ``SongMood.song_probs``).
+        """
         rows = self.cache.connect().execute(
             "SELECT path, probs, duration_s FROM analysis_v1 WHERE model_version=?", (model_version,)).fetchall()
-        return {os.fsdecode(path): (np.frombuffer(probs, dtype=np.float16).astype(np.float32)
-                                    .reshape(-1, len(CLASSES)).mean(axis=0), duration)
+        return {os.fsdecode(path): (song_probabilities(np.frombuffer(probs, dtype=np.float16).astype(np.float32)
+                                                       .reshape(-1, len(CLASSES)), temperature), duration)
                 for path, probs, duration in rows}
+
+    def song_energies(self, model: MoodModel) -> dict[str, float]:
+        """Song-level energy (0 calm .. 1 energetic) of every cached song, for models with an energy head."""
+        if not model.has_energy:
+            return {}
+        rows = self.cache.connect().execute(
+            "SELECT path, embeddings, dim FROM embeddings_v1 WHERE embedding_id=?", (model.embedding_id,)).fetchall()
+        out = {}
+        for path, blob, dim in rows:
+            energy = model.energy_from_embeddings(np.frombuffer(blob, dtype=np.float16).astype(np.float32).reshape(-1, dim))
+            if energy is not None and len(energy):
+                out[os.fsdecode(path)] = float(energy.mean())
+        return out
 
 
 def analyse_cached(path: str | os.PathLike[str], model: MoodModel, cache: AnalysisCache | None, **kwargs) -> SongMood:

@@ -316,8 +316,13 @@ def _print_mood(console, mood) -> None:
         label = CLASSES[int(probs.argmax())]
         table.add_row(f"{start:6.1f}-{end:6.1f} s", *(f"{p:.2f}" for p in probs), mood_markup(label))
     table.add_section()
-    table.add_row("song (mean)", *(f"{p:.2f}" for p in mood.song_probs), mood_markup(mood.label, bold=True))
+    song_label = f"unsure ({mood.label}?)" if mood.unsure else mood.label
+    table.add_row("song", *(f"{p:.2f}" for p in mood.song_probs), mood_markup(mood.label, bold=True, text=song_label))
     table.add_row("votes", *(f"{v:.2f}" for v in mood.votes), "")
+    if mood.energy is not None:
+        from moodtui.analysis import energy_word
+
+        table.add_row("energy", f"{mood.energy:.2f}", "", "", energy_word(mood.energy))
     console.print(table)
 
 

@@ -29,7 +29,7 @@ def uncertainty(song_probs: np.ndarray) -> float:
 def label_next(cache: AnalysisCache, model: MoodModel, labelled_paths: set[str], paths: list[str],
                limit: int = 50) -> list[tuple[str, float, np.ndarray]]:
     """Unlabelled analysed songs among ``paths``, most uncertain first: (path, uncertainty, probs)."""
-    moods = cache.song_moods(model.version)
+    moods = cache.song_moods(model.version, model.temperature)
     labelled = {os.fsdecode(p) for p in labelled_paths}
     ranked = []
     for path in paths:

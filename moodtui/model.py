@@ -23,7 +23,31 @@ from moodtui.features import FEATURE_PARAMS, INPUT_SHAPE
 INPUT_NAME = "mel"
 PROBS_OUTPUT = "probs"
 EMBEDDING_OUTPUT = "embedding"
+# Optional: models exported since base-2026-12 also give each slice's energy (0 calm .. 1
+# energetic, a sigmoid head on the embedding trained on the teachers' energy). Older models lack it.
+ENERGY_OUTPUT = "energy"
 METADATA_FORMAT = 1
+# A song whose calibrated confidence is below this is shown as "unsure" (models may set their own
+# in ``calibration.unsure_below``): with three classes, below one half the model is more often
+# wrong than right about it.
+UNSURE_BELOW = 0.5
+
+
+def calibrate(probs: np.ndarray, temperature: float) -> np.ndarray:
+    """Temperature scaling of probabilities (last axis): softmax(log(p) / T).
+
+    The model's softmax outputs, averaged over a song's slices, are over-confident on music it
+    never heard; T > 1 (fitted on held-out songs by the training job) softens them so that
+    "80 %" is right about 80 % of the time. T = 1 returns ``probs`` unchanged; the argmax never
+    changes.
+    """
+    probs = np.asarray(probs, dtype=np.float64)
+    if temperature == 1.0 or not probs.size:
+        return probs
+    logits = np.log(np.clip(probs, 1e-12, 1.0)) / temperature
+    logits -= logits.max(axis=-1, keepdims=True)
+    exp = np.exp(logits)
+    return exp / exp.sum(axis=-1, keepdims=True)
 
 
 def metadata_path(onnx_path: Path) -> Path:
@@ -64,6 +88,7 @@ def check_metadata(meta: dict[str, Any], where: Path) -> None:
 class SlicePredictions:
     probs: np.ndarray  # (n, 3) float32, CLASSES order
     embeddings: np.ndarray  # (n, E) float32
+    energy: np.ndarray | None = None  # (n,) float32 in 0..1, when the model has the output
 
 
 @dataclass
@@ -73,6 +98,7 @@ class MoodModel:
     path: Path
     metadata: dict[str, Any]
     _session: Any = field(repr=False)
+    _outputs: list[str] = field(default_factory=lambda: [PROBS_OUTPUT, EMBEDDING_OUTPUT], repr=False)
 
     @property
     def version(self) -> str:
@@ -82,6 +108,40 @@ class MoodModel:
     def embedding_id(self) -> str:
         """Identifies the network up to the embedding: equal ids give equal embeddings."""
         return str(self.metadata.get("embedding_id", self.version))
+
+    @property
+    def temperature(self) -> float:
+        """Calibration temperature for song-level probabilities (1.0: uncalibrated model)."""
+        calibration = self.metadata.get("calibration")
+        try:
+            value = float(calibration["temperature"]) if isinstance(calibration, dict) else 1.0
+        except (KeyError, TypeError, ValueError):
+            return 1.0
+        return value if np.isfinite(value) and value > 0 else 1.0
+
+    @property
+    def unsure_below(self) -> float:
+        calibration = self.metadata.get("calibration")
+        try:
+            return float(calibration["unsure_below"]) if isinstance(calibration, dict) else UNSURE_BELOW
+        except (KeyError, TypeError, ValueError):
+            return UNSURE_BELOW
+
+    @property
+    def has_energy(self) -> bool:
+        head = self.metadata.get("energy_head")
+        return isinstance(head, dict) and "kernel" in head and "bias" in head
+
+    def energy_from_embeddings(self, embeddings: np.ndarray) -> np.ndarray | None:
+        """Per-slice energy from cached embeddings (the energy head's weights are in the metadata)."""
+        if not self.has_energy or not embeddings.size:
+            return None
+        head = self.metadata["energy_head"]
+        kernel = np.asarray(head["kernel"], np.float32)
+        if kernel.shape[0] != embeddings.shape[1]:
+            return None
+        z = embeddings.astype(np.float32) @ kernel + np.asarray(head["bias"], np.float32)
+        return (1.0 / (1.0 + np.exp(-z))).reshape(-1).astype(np.float32)
 
     @property
     def has_head(self) -> bool:
@@ -130,17 +190,21 @@ class MoodModel:
         if shape != list(INPUT_SHAPE):
             raise ModelError(f"{display_path(onnx_path)}: input shape {shape} does not match features "
                              f"{list(INPUT_SHAPE)}")
-        return cls(onnx_path, meta, session)
+        model = cls(onnx_path, meta, session)
+        model._outputs = [PROBS_OUTPUT, EMBEDDING_OUTPUT] + ([ENERGY_OUTPUT] if ENERGY_OUTPUT in outputs else [])
+        return model
 
     def predict(self, features: np.ndarray, batch: int = 64) -> SlicePredictions:
         """Probabilities and embeddings for a batch of slice features (n, 128, 146, 1)."""
         if features.shape[0] == 0:
             return SlicePredictions(np.zeros((0, len(CLASSES)), np.float32), np.zeros((0, 0), np.float32))
-        probs, embeddings = [], []
+        probs, embeddings, energy = [], [], []
         for start in range(0, features.shape[0], batch):
-            p, e = self._session.run([PROBS_OUTPUT, EMBEDDING_OUTPUT],
-                                     {INPUT_NAME: np.ascontiguousarray(features[start:start + batch])})
-            probs.append(p)
-            embeddings.append(e)
+            out = self._session.run(self._outputs, {INPUT_NAME: np.ascontiguousarray(features[start:start + batch])})
+            probs.append(out[0])
+            embeddings.append(out[1])
+            if len(out) > 2:
+                energy.append(np.asarray(out[2]).reshape(-1))
         return SlicePredictions(np.concatenate(probs).astype(np.float32),
-                                np.concatenate(embeddings).astype(np.float32))
+                                np.concatenate(embeddings).astype(np.float32),
+                                np.concatenate(energy).astype(np.float32) if energy else None)

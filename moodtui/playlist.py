@@ -30,7 +30,7 @@ def song_moods(directory: str | None) -> tuple[list[tuple[Path, str, str, float 
         print(f"moodtui: {model_notice}", file=sys.stderr)
     store = default_store()
     cache = AnalysisCache()
-    cached = cache.song_moods(model.version)
+    cached = cache.song_moods(model.version, model.temperature)
     out, errors = [], []
     for batch in scan(folder, LibraryIndex(cache.cache)):
         for track in batch:

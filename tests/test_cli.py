@@ -85,9 +85,13 @@ def test_predict_json_schema(tmp_path, model_env):
     assert set(entry) == {"path", "duration_s", "slices", "song", "model"}
     assert entry["duration_s"] == pytest.approx(7.5, abs=0.05)
     assert [s["start_s"] for s in entry["slices"]] == [0.0, 3.0, 4.5]
-    assert set(entry["slices"][0]) == {"start_s", "end_s", "positive", "neutral", "negative"}
+    # The small test model is trained with an energy target, so it has the energy output.
+    assert set(entry["slices"][0]) == {"start_s", "end_s", "positive", "neutral", "negative", "energy"}
+    assert all(0.0 <= s["energy"] <= 1.0 for s in entry["slices"])
     song_level = entry["song"]
-    assert set(song_level) == {"positive", "neutral", "negative", "label", "votes"}
+    assert set(song_level) == {"positive", "neutral", "negative", "label", "votes", "confidence", "unsure", "energy"}
+    assert song_level["energy"] == pytest.approx(sum(s["energy"] for s in entry["slices"]) / 3, abs=1e-3)
+    assert song_level["confidence"] == max(song_level[c] for c in ("positive", "neutral", "negative"))
     assert sum(song_level[c] for c in ("positive", "neutral", "negative")) == pytest.approx(1.0, abs=1e-3)
     assert entry["model"]["version"] == "test-small"
 
@@ -97,7 +101,7 @@ def test_predict_table_output(tmp_path, model_env):
     result = run_moodtui("predict", str(song))
     assert result.returncode == 0
     out = result.stdout.decode()
-    assert "song (mean)" in out and "votes" in out and "0.0-" in out
+    assert "song" in out and "votes" in out and "energy" in out and "0.0-" in out
 
 
 def test_home_option_and_env_select_the_data_folder(tmp_path, small_model, monkeypatch):

@@ -39,6 +39,7 @@ from moodtui.features import FEATURE_PARAMS, INPUT_SHAPE
 from moodtui.fileio import disk_full_in
 from moodtui.model import (
     EMBEDDING_OUTPUT,
+    ENERGY_OUTPUT,
     INPUT_NAME,
     METADATA_FORMAT,
     PROBS_OUTPUT,
@@ -329,6 +330,7 @@ def train_full(songs: list[Song], args: argparse.Namespace, version: str) -> Res
         model.set_weights(best[1])
 
     validation = _validation_report(model, x_val, y_val, song_val) if len(x_val) else None
+    calibration = fit_calibration(*_song_level(_predict_probs(model, x_val), y_val, song_val)) if len(x_val) else None
     staging = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=_staging_parent(args)))
     try:
         from moodtui.train.network import serving_network
@@ -340,6 +342,8 @@ def train_full(songs: list[Song], args: argparse.Namespace, version: str) -> Res
                                 "dropout": args.dropout, "aux_weight": args.aux_weight,
                                 "spec_augment": not args.no_spec_augment, "batch_size": args.batch_size,
                                 "max_slices_per_song": args.max_slices_per_song, "seed": args.seed}
+        if calibration is not None:
+            metadata["calibration"] = calibration
         export_checked(serving, staging, metadata, x_val if len(x_val) else x_train[:64])
         # A replay sample of the training data, as embeddings, for personal retraining.
         _write_replay(serving, x_train, y_train, args.replay_size, staging / "replay.npz", rng)
@@ -347,6 +351,53 @@ def train_full(songs: list[Song], args: argparse.Namespace, version: str) -> Res
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return Result(staging, metadata)
+
+
+MIN_CALIBRATION_SONGS = 20
+"""Fewer held-out songs than this give a temperature that is mostly noise: T stays 1."""
+
+
+def fit_calibration(song_probs: np.ndarray, song_labels: np.ndarray) -> dict[str, Any]:
+    """Temperature scaling of song-level probabilities, fitted on held-out songs.
+
+    T minimises the negative log-likelihood of softmax(log(p) / T) over a grid (one parameter,
+    so a grid is exact enough and cannot diverge). Returns the metadata block read by
+    ``MoodModel.temperature``, with the expected calibration error before and after.
+    """
+    from moodtui.model import UNSURE_BELOW, calibrate
+
+    song_probs = np.asarray(song_probs, np.float64)
+    song_labels = np.asarray(song_labels, int)
+    block: dict[str, Any] = {"temperature": 1.0, "unsure_below": UNSURE_BELOW, "songs": int(len(song_labels)),
+                             "method": "temperature scaling of the mean slice probabilities, NLL on validation songs"}
+    if len(song_labels) < MIN_CALIBRATION_SONGS:
+        block["note"] = f"only {len(song_labels)} validation songs: not calibrated"
+        return block
+    grid = np.exp(np.linspace(np.log(0.25), np.log(8.0), 121))
+
+    def nll(t: float) -> float:
+        p = calibrate(song_probs, t)[np.arange(len(song_labels)), song_labels]
+        return float(-np.log(np.clip(p, 1e-12, 1)).mean())
+
+    best = float(min(grid, key=nll))
+    block.update(temperature=round(best, 4), nll_before=round(nll(1.0), 4), nll_after=round(nll(best), 4),
+                 ece_before=round(expected_calibration_error(song_probs, song_labels), 4),
+                 ece_after=round(expected_calibration_error(calibrate(song_probs, best), song_labels), 4))
+    return block
+
+
+def expected_calibration_error(probs: np.ndarray, labels: np.ndarray, bins: int = 10) -> float:
+    """Mean |accuracy - confidence| over equal-width confidence bins, weighted by bin size."""
+    probs = np.asarray(probs, np.float64)
+    confidence = probs.max(axis=1)
+    correct = probs.argmax(axis=1) == np.asarray(labels)
+    edges = np.linspace(0, 1, bins + 1)
+    total = 0.0
+    for lo, hi in zip(edges[:-1], edges[1:]):
+        inside = (confidence > lo) & (confidence <= hi)
+        if inside.any():
+            total += inside.mean() * abs(correct[inside].mean() - confidence[inside].mean())
+    return float(total)
 
 
 def _spec_augment(batch: np.ndarray, rng: np.random.Generator) -> None:
@@ -467,16 +518,25 @@ def export_checked(serving, staging: Path, metadata: dict[str, Any], check_batch
 
     spec = (tf.TensorSpec((None, *INPUT_SHAPE), tf.float32, name=INPUT_NAME),)
 
+    produced = serving(check_batch[:1].astype(np.float32), training=False)
+    names = [PROBS_OUTPUT, EMBEDDING_OUTPUT] + ([ENERGY_OUTPUT] if ENERGY_OUTPUT in produced else [])
+
     @tf.function(input_signature=spec)
     def serve(mel):
         out = serving(mel, training=False)
-        return {PROBS_OUTPUT: out[PROBS_OUTPUT], EMBEDDING_OUTPUT: out[EMBEDDING_OUTPUT]}
+        return {name: out[name] for name in names}
 
     onnx_path = staging / "model.onnx"
     tf2onnx.convert.from_function(serve, input_signature=spec, opset=17, output_path=os.fsdecode(onnx_path))
     head = serving.get_layer(PROBS_OUTPUT)
     kernel, bias = head.get_weights()
     metadata["head"] = {"kernel": kernel.astype(float).tolist(), "bias": bias.astype(float).tolist()}
+    metadata["outputs"] = names
+    if ENERGY_OUTPUT in names:
+        from moodtui.train.network import ENERGY_LAYER
+
+        e_kernel, e_bias = serving.get_layer(ENERGY_LAYER).get_weights()
+        metadata["energy_head"] = {"kernel": e_kernel.astype(float).tolist(), "bias": e_bias.astype(float).tolist()}
     (staging / "model.json").write_text(json.dumps(metadata, indent=1), encoding="utf-8")
     serving.save(os.fsdecode(staging / "model.keras"))
 
@@ -488,6 +548,9 @@ def export_checked(serving, staging: Path, metadata: dict[str, Any], check_batch
     diff = max(float(np.abs(got.probs - np.asarray(expected[PROBS_OUTPUT])).max()),
                float(np.abs(got.embeddings - np.asarray(expected[EMBEDDING_OUTPUT])).max()))
     head_diff = float(np.abs(loaded.head_probs(got.embeddings) - got.probs).max())
+    if ENERGY_OUTPUT in names:
+        diff = max(diff, float(np.abs(got.energy - np.asarray(expected[ENERGY_OUTPUT]).reshape(-1)).max()))
+        head_diff = max(head_diff, float(np.abs(loaded.energy_from_embeddings(got.embeddings) - got.energy).max()))
     if diff > PARITY_TOLERANCE or head_diff > PARITY_TOLERANCE:
         raise MoodtuiError(f"exported ONNX model disagrees with Keras (max abs diff {max(diff, head_diff):.2e} "
                            f"> {PARITY_TOLERANCE}); previous model kept")
@@ -602,6 +665,9 @@ def train_personal(songs: list[Song], args: argparse.Namespace, version: str) ->
     metadata = _base_metadata(version, "personal", kept, kept, [], train_x, None)
     metadata["embedding_id"] = base_model.embedding_id
     metadata["base_version"] = base_model.version
+    if isinstance(base_model.metadata.get("calibration"), dict):
+        # Too few labelled songs to fit a temperature of their own: the base's, said so.
+        metadata["calibration"] = {**base_model.metadata["calibration"], "inherited_from": base_model.version}
     metadata["data"]["replay_slices"] = int(len(replay_x))
     metadata["data"]["replay_share"] = round(fit.replay_share, 3)
     metadata["data"]["imac_prior_songs"] = len(prior)

@@ -1,7 +1,8 @@
 """The CNN, after the study: five Conv2D + MaxPooling2D blocks, dropout, flatten, dense softmax.
 
-Two named outputs reach the ONNX file: ``probs`` (softmax over positive / neutral / negative)
-and ``embedding`` (the penultimate dense layer). Personal retraining adapts only the last layer
+Named outputs reach the ONNX file: ``probs`` (softmax over positive / neutral / negative),
+``embedding`` (the penultimate dense layer) and, for bases trained with an energy target,
+``energy`` (the sigmoid energy head on the embedding). Personal retraining adapts only the last layer
 on embeddings (see job.py), so the embedding of a song is the same under every personal model
 built on one base, and cached embeddings stay valid across retrains.
 
@@ -16,12 +17,15 @@ from keras import layers
 
 from moodtui import CLASSES
 from moodtui.features import INPUT_SHAPE
+from moodtui.model import ENERGY_OUTPUT
 
 # Small on purpose: inference over every slice of a song must cost less than decoding it.
 CONV_FILTERS = (8, 16, 24, 32, 48)
 EMBEDDING_SIZE = 64
 HEAD_LAYER = "probs"
 EMBEDDING_LAYER = "embedding"
+# The auxiliary head trained on the teachers' energy becomes the exported ``energy`` output.
+ENERGY_LAYER = "aux_energy"
 
 
 def build_network(aux_names: tuple[str, ...] = (), dropout: float = 0.3, seed: int = 0) -> keras.Model:
@@ -47,7 +51,13 @@ def build_network(aux_names: tuple[str, ...] = (), dropout: float = 0.3, seed: i
 
 
 def serving_network(model: keras.Model) -> keras.Model:
-    """The model as exported: only ``probs`` and ``embedding``."""
-    return keras.Model(model.input, {HEAD_LAYER: model.get_layer(HEAD_LAYER).output,
-                                     EMBEDDING_LAYER: model.get_layer(EMBEDDING_LAYER).output},
-                       name="moodtui_serving")
+    """The model as exported: ``probs``, ``embedding`` and, when the energy head was trained, ``energy``.
+
+    Energy is the second axis the player shows beside the mood (calm .. energetic); it hangs off
+    the embedding like the mood head, so the player can recompute it from cached embeddings.
+    """
+    outputs = {HEAD_LAYER: model.get_layer(HEAD_LAYER).output,
+               EMBEDDING_LAYER: model.get_layer(EMBEDDING_LAYER).output}
+    if any(layer.name == ENERGY_LAYER for layer in model.layers):
+        outputs[ENERGY_OUTPUT] = model.get_layer(ENERGY_LAYER).output
+    return keras.Model(model.input, outputs, name="moodtui_serving")

@@ -821,7 +821,7 @@ class MoodApp(App[int]):
     @work(thread=True, exclusive=True, group="cached-moods", exit_on_error=False, description="read the cached moods")
     def load_cached_moods(self, model) -> None:
         """Every cached song mood under ``model``, in one query (the whole library at once)."""
-        moods = self.loaded_analysis_cache().song_moods(model.version)
+        moods = self.loaded_analysis_cache().song_moods(model.version, model.temperature)
         self.post_message(MoodsUpdated(model.version, {p: probs for p, (probs, _) in moods.items()},
                                        durations={p: d for p, (_, d) in moods.items()}, complete=True))
 
@@ -1032,7 +1032,7 @@ class MoodApp(App[int]):
         cache = self.loaded_analysis_cache()
         before = cache.song_moods(self.model.version) if self.model is not None else {}
         rescored = cache.rescore(model)
-        moods = cache.song_moods(model.version)
+        moods = cache.song_moods(model.version, model.temperature)
         changes = mood_changes({p: probs for p, (probs, _) in before.items()},
                                {p: probs for p, (probs, _) in moods.items()},
                                self.playing.path if self.playing is not None else None)

@@ -14,7 +14,7 @@ from rich.text import Text
 from textual.widget import Widget
 
 from moodtui import CLASSES
-from moodtui.analysis import SongMood
+from moodtui.analysis import SongMood, energy_word
 from moodtui.features import SLICE_SECONDS
 from moodtui.mood_palette import ERROR_GLYPH, MOOD_COLOURS, YOUR_LABEL_GLYPH
 from moodtui.tui.library_view import TrackRow
@@ -181,8 +181,13 @@ class NowPlaying(Widget):
             line.append(f"{ERROR_GLYPH} {self.analysis_error}", style=ERROR_STYLE)
         elif self.song is not None:
             label = self.song.label
-            line.append(f"{label} {self.song.confidence:.2f}", style=MOOD_STYLES[label] + Style(bold=True))
-            line.append(" (mean)  votes ")
+            if self.song.unsure:
+                line.append(f"unsure ({label}? {self.song.confidence:.2f})", style=DIM_STYLE)
+            else:
+                line.append(f"{label} {self.song.confidence:.2f}", style=MOOD_STYLES[label] + Style(bold=True))
+            if self.song.energy is not None:
+                line.append(f"  energy {self.song.energy:.2f} ({energy_word(self.song.energy)})")
+            line.append("  votes ")
             for k, mood in enumerate(CLASSES):
                 line.append(f"{100 * float(self.song.votes[k]):.0f}%", style=MOOD_STYLES[mood])
                 line.append(" / " if k < len(CLASSES) - 1 else "")

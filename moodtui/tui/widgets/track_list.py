@@ -24,6 +24,7 @@ from textual.strip import Strip
 from textual.widget import Widget
 
 from moodtui.mood_palette import ERROR_GLYPH, NOT_ANALYSED_GLYPH, YOUR_LABEL_GLYPH
+from moodtui.model import UNSURE_BELOW
 from moodtui.tui.library_view import SortColumn, TrackRow
 from moodtui.tui.palette import DIM_STYLE, ERROR_STYLE, MOOD_STYLES, fit, format_time
 
@@ -61,6 +62,9 @@ def mood_cell(row: TrackRow, model_loaded: bool) -> tuple[str, Style]:
         return f"{ERROR_GLYPH} error", ERROR_STYLE
     label = row.predicted_label
     if label is not None:
+        if (row.confidence or 0) < UNSURE_BELOW:
+            # Calibrated: below one half the model is wrong more often than right about this song.
+            return f"unsure ({label}?)", DIM_STYLE
         return f"{label} {100 * (row.confidence or 0):.0f}%", MOOD_STYLES[label]
     return (NOT_ANALYSED_GLYPH if model_loaded else "-"), DIM_STYLE
 
