@@ -21,6 +21,7 @@ import pytest
 
 from audio_factory import write_song
 from moodtui import CLASSES
+from moodtui.model import UNSURE_BELOW
 from moodtui.store import LabelStore
 from moodtui.tui.app import MoodApp
 from moodtui.tui.library_view import SortColumn
@@ -132,7 +133,10 @@ def test_table_fills_and_shows_moods_that_persist_across_starts(model_env: Path,
             for row in app.view.rows:
                 assert row.predicted is not None and row.predicted.shape == (3,)
                 line = row_line(app, row.track.title)
-                assert f"{row.predicted_label} {100 * row.confidence:.0f}%" in line
+                if row.confidence < UNSURE_BELOW:
+                    assert f"unsure ({row.predicted_label}?)" in line
+                else:
+                    assert f"{row.predicted_label} {100 * row.confidence:.0f}%" in line
                 assert row.track.artist in line and row.track.album in line
                 first[row.path] = row.predicted
             assert "Sunny Days" in screen_text(app) and f"model {app.model.version}" in screen_text(app)
