@@ -5,11 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from audio_factory import write_song
 from moodtui.analysis import AnalysisCache, SongMood, analyse_cached, song_probabilities
 from moodtui.model import MoodModel, calibrate
 from moodtui.train.job import expected_calibration_error, fit_calibration
-
-from audio_factory import write_song
 
 
 def overconfident_fixture(n: int = 600, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:

@@ -549,8 +549,11 @@ def export_checked(serving, staging: Path, metadata: dict[str, Any], check_batch
                float(np.abs(got.embeddings - np.asarray(expected[EMBEDDING_OUTPUT])).max()))
     head_diff = float(np.abs(loaded.head_probs(got.embeddings) - got.probs).max())
     if ENERGY_OUTPUT in names:
+        from_embeddings = loaded.energy_from_embeddings(got.embeddings)
+        if got.energy is None or from_embeddings is None:
+            raise MoodtuiError("exported ONNX model lost its energy output; previous model kept")
         diff = max(diff, float(np.abs(got.energy - np.asarray(expected[ENERGY_OUTPUT]).reshape(-1)).max()))
-        head_diff = max(head_diff, float(np.abs(loaded.energy_from_embeddings(got.embeddings) - got.energy).max()))
+        head_diff = max(head_diff, float(np.abs(from_embeddings - got.energy).max()))
     if diff > PARITY_TOLERANCE or head_diff > PARITY_TOLERANCE:
         raise MoodtuiError(f"exported ONNX model disagrees with Keras (max abs diff {max(diff, head_diff):.2e} "
                            f"> {PARITY_TOLERANCE}); previous model kept")
