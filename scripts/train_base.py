@@ -126,11 +126,27 @@ def window_scores(corpus: Path) -> dict[str, list[dict[str, float]]]:
             for row in reader:
                 slices.setdefault(row[0], []).append((int(row[1]), np.array(row[2:], float)))
         for path, rows in slices.items():
+            if path not in windows:
+                # A track only musicnn has labelled so far: the same 30-s windows (and the last
+                # 30 s for a tail of at least 15 s) from its slice count.
+                n = max(i for i, _ in rows) + 1
+                for start in _window_starts_s(n * 3.0):
+                    window_for(path, start, start + min(30.0, n * 3.0))
             for w in windows.get(path, []):
                 inside = [v for i, v in rows if i * 3 >= w["start_s"] - 0.5 and i * 3 + 3 <= w["end_s"] + 0.5]
                 if inside:
                     w.update({f"mn_{t}": float(v) for t, v in zip(tags, np.mean(inside, axis=0))})
     return windows
+
+
+def _window_starts_s(duration_s: float) -> list[float]:
+    """scripts/teacher_labels.py's window starts, in seconds."""
+    if duration_s <= 30.0:
+        return [0.0]
+    starts = [float(k * 30) for k in range(int(duration_s // 30))]
+    if duration_s - (starts[-1] + 30.0) >= 15.0:
+        starts.append(duration_s - 30.0)
+    return starts
 
 
 def track_scores(windows: list[dict[str, float]]) -> dict[str, float]:

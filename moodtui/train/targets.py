@@ -13,8 +13,11 @@ Each axis is a composite of independent teachers, each turned into a percentile 
 training windows so that no teacher's scale dominates:
 
 - valence: VibeNet's valence, musicnn's happy-minus-sad tags (the same Last.fm tag source as
-  IMAC), and the major / minor mode of the window's chroma (weight 1/2: the estimate confuses
-  relative keys), the cue music psychology finds strongest for happy vs sad;
+  IMAC), the major / minor mode of the window's chroma (weight 1/2: the estimate confuses
+  relative keys), the cue music psychology finds strongest for happy vs sad, and tonal clarity
+  (how well the chroma fits any key: dissonant, atonal, noisy music is felt as unpleasant and
+  tense, Blood et al. 1999; neither learned teacher hears it: both called two tense, distorted
+  pieces happy);
 - arousal: VibeNet's energy, musicnn's lively-minus-mellow tags (party, dance vs Mellow, easy
   listening), and the onset rate (note density).
 
@@ -41,7 +44,7 @@ import numpy as np
 from moodtui import CLASSES
 
 # cue name -> weight; cue names are keys of a window's score dict (see scripts/train_base.py).
-VALENCE_CUES: dict[str, float] = {"valence": 1.0, "mn_happy_minus_sad": 1.0, "sig_mode": 0.5}
+VALENCE_CUES: dict[str, float] = {"valence": 1.0, "mn_happy_minus_sad": 1.0, "sig_mode": 0.5, "sig_key_clarity": 1.0}
 AROUSAL_CUES: dict[str, float] = {"vn_energy": 1.0, "mn_lively_minus_mellow": 1.0, "sig_onset_rate": 1.0}
 NEGATIVE_SHARE = 1 / 3
 
