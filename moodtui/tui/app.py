@@ -1030,7 +1030,7 @@ class MoodApp(App[int]):
 
         _warm_up(model)
         cache = self.loaded_analysis_cache()
-        before = cache.song_moods(self.model.version) if self.model is not None else {}
+        before = cache.song_moods(self.model.version, self.model.temperature) if self.model is not None else {}
         rescored = cache.rescore(model)
         moods = cache.song_moods(model.version, model.temperature)
         changes = mood_changes({p: probs for p, (probs, _) in before.items()},
