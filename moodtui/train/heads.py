@@ -247,10 +247,36 @@ def _choose_head(song_embeddings, labels, folds, base_kernel, base_bias, data, s
         hits[name] = int((predicted == labels_arr).sum())
         if progress is not None:
             progress(len(hits), len(candidates))
-    best = max(hits.values())
-    name = next(n for n in candidates if hits[n] == best)
+    name = simplest_not_worse(candidates, held_out, labels_arr)
     kernel, bias = standardiser.to_raw(*fit_head(name, data, std_kernel, std_bias))
     return HeadChoice(HeadFit(name, kernel.astype(np.float32), bias.astype(np.float32)), hits, len(labels), held_out)
+
+
+SELECTION_MARGIN = {"base": 0.0, "recut": 0.0, "ordered": 1.0, "free": 1.0, "free-rich": 1.0}
+"""How many standard errors of the paired difference a head must win by to replace a simpler one:
+nothing for the 3-parameter re-cut, one for the heads with 64 or more free parameters."""
+
+
+def simplest_not_worse(candidates: tuple[str, ...], held_out: dict[str, np.ndarray], labels: np.ndarray,
+                       margins: dict[str, float] | None = None) -> str:
+    """The head to keep: the one agreeing with the most held-out songs (a tie: the simpler), unless a
+    simpler one is not clearly worse than it.
+
+    "Clearly", for a head with many parameters: on the songs where the two differ in being right
+    (a paired comparison on the same songs), the better one is right more often by more than its
+    margin in standard errors (sqrt of the number of such songs). With 9 labelled songs one lucky
+    song does not make a 64-parameter head beat the base; with 60 a real gain does.
+    """
+    margins = SELECTION_MARGIN if margins is None else margins
+    right = {name: held_out[name] == labels for name in candidates}
+    best = max(candidates, key=lambda name: (int(right[name].sum()), -candidates.index(name)))
+    margin = margins.get(best, 0.0)
+    for name in candidates[:candidates.index(best)]:
+        gained = int((right[best] & ~right[name]).sum())
+        lost = int((right[name] & ~right[best]).sum())
+        if gained - lost <= margin * np.sqrt(gained + lost):
+            return name
+    return best
 
 
 def training_data(song_embeddings: list[np.ndarray], labels: list[int], standardiser: Standardiser,
