@@ -31,6 +31,7 @@ Steps:
 from __future__ import annotations
 
 import argparse
+import re
 import csv
 import json
 import os
@@ -205,7 +206,9 @@ def main() -> int:
     labels = []
     with manifest.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
-        writer.writerow(["path", "label", "group", *[f"aux_{k}" for k in aux_names], "start_s", "end_s"])
+        # Keras layer names allow no spaces ("mn_easy listening"): the column names are sanitised.
+        writer.writerow(["path", "label", "group", *[f"aux_{re.sub(r'[^A-Za-z0-9_]', '_', k)}" for k in aux_names],
+                         "start_s", "end_s"])
         for rel in train_pool:
             for w in windows[rel]:
                 label = mapping.label(w)

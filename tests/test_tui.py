@@ -364,6 +364,11 @@ def test_sort_key_cycles_and_header_click_sorts(model_env: Path, library: Path) 
             assert app.view.sort_column is SortColumn.MOOD
             moods = [CLASSES.index(row.mood) for row in app.view.visible]
             assert moods == sorted(moods)
+            await pilot.press("s")
+            assert app.view.sort_column is SortColumn.ENERGY
+            energies = [row.energy for row in app.view.visible]
+            # The small test model has the energy output: every analysed song has a figure.
+            assert None not in energies and energies == sorted(energies)
 
             header = app.query_one(TrackHeader)
             title_width = column_widths(header.content_size.width)[0]

@@ -821,9 +821,11 @@ class MoodApp(App[int]):
     @work(thread=True, exclusive=True, group="cached-moods", exit_on_error=False, description="read the cached moods")
     def load_cached_moods(self, model) -> None:
         """Every cached song mood under ``model``, in one query (the whole library at once)."""
-        moods = self.loaded_analysis_cache().song_moods(model.version, model.temperature)
+        cache = self.loaded_analysis_cache()
+        moods = cache.song_moods(model.version, model.temperature)
         self.post_message(MoodsUpdated(model.version, {p: probs for p, (probs, _) in moods.items()},
-                                       durations={p: d for p, (_, d) in moods.items()}, complete=True))
+                                       durations={p: d for p, (_, d) in moods.items()}, complete=True,
+                                       energies=cache.song_energies(model)))
 
     def on_moods_updated(self, message: MoodsUpdated) -> None:
         if self.model is None or message.model_version != self.model.version:

@@ -32,6 +32,7 @@ class SortColumn(Enum):
     ALBUM = "album"
     DURATION = "duration"
     MOOD = "mood"
+    ENERGY = "energy"
 
 
 SORT_CYCLE = tuple(SortColumn)
@@ -44,6 +45,7 @@ SORT_NAMES = {
     SortColumn.ALBUM: "album",
     SortColumn.DURATION: "duration",
     SortColumn.MOOD: "mood",
+    SortColumn.ENERGY: "energy (calm first)",
 }
 
 
@@ -115,6 +117,8 @@ _SORT_KEYS = {
     SortColumn.ALBUM: lambda row: ((row.track.album or "\uffff").casefold(), row.track.track_number or 0, row.path),
     SortColumn.DURATION: lambda row: (row.duration_s if row.duration_s is not None else float("inf"), row.path),
     SortColumn.MOOD: _mood_sort_key,
+    # Models with an energy output: calm to energetic; songs without a figure last.
+    SortColumn.ENERGY: lambda row: (row.energy is None, row.energy or 0.0, row.path),
 }
 
 
