@@ -31,10 +31,10 @@ Steps:
 from __future__ import annotations
 
 import argparse
-import re
 import csv
 import json
 import os
+import re
 import subprocess
 import sys
 import time
