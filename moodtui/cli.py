@@ -19,8 +19,9 @@ from moodtui.mood_palette import MOOD_COLOURS, mood_markup
 COMMANDS = ("predict", "analyse", "train", "label", "labels", "models", "rollback", "export", "imac-match", "play")
 
 
-def _add_home(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--home", type=Path, default=None,
+def _add_home(parser: argparse.ArgumentParser, top: bool = False) -> None:
+    # Before or after the sub-command: the sub-command's default must not hide the top one's value.
+    parser.add_argument("--home", type=Path, default=None if top else argparse.SUPPRESS,
                         help="data folder (models, labels, caches); default $MOODTUI_HOME or the user data dir")
 
 
@@ -37,6 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="A terminal music player that learns how you feel about your music. "
                     "`moodtui [DIR]` opens the player; the sub-commands work without it.")
     parser.add_argument("--version", action="version", version=f"moodtui {__version__}")
+    _add_home(parser, top=True)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     play = sub.add_parser("play", help="open the player on DIR (the default command)")
@@ -366,6 +368,10 @@ def run_rollback(version: str | None) -> int:
     versions = [v.name for v in list_versions()]
     if version is None:
         current = current_name()
+        if current == BASE:
+            print("moodtui: nothing to roll back to: the base model is in use "
+                  "(`moodtui models` lists the versions; `moodtui rollback VERSION` picks one)", file=sys.stderr)
+            return 1
         personal = [v for v in versions if v != BASE]
         # The previous version: the next older personal one, else the base.
         older = [v for v in personal if current == BASE or v < current]

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from moodtui.errors import AudioError, MoodtuiError, display_path
+from moodtui.text import plural
 
 RETRY_S = 2.0
 """How often a label that could not be written is tried again."""
@@ -177,7 +178,7 @@ class LabelWriter:
             labels = {record.path: record.label for record in self.store.current_labels()}
         except MoodtuiError as error:
             return LabelOutcome(f"could not look for moved labelled songs: {error}", severity="warning")
-        return LabelOutcome(f"{len(moved)} labelled song(s) found under a new name or folder", relabelled=labels)
+        return LabelOutcome(f"{plural(len(moved), 'labelled song')} found under a new name or folder", relabelled=labels)
 
 
 def _reason(error: BaseException) -> str:

@@ -9,6 +9,9 @@ from __future__ import annotations
 MOOD_COLOURS = {"positive": "#4ec96b", "neutral": "#e0b73d", "negative": "#c86bd8"}
 """One colour per class (green, amber, violet: distinct for the common colour-vision deficiencies)."""
 
+MOOD_TIMELINE_CELLS = {"positive": "█", "neutral": "▄", "negative": "▁"}
+"""The timeline's cell per class: a high, middle or low bar, so the mood reads without colour."""
+
 ERROR_COLOUR = "#e05555"
 
 YOUR_LABEL_GLYPH = "●"

@@ -16,6 +16,8 @@ from pathlib import Path
 
 import platformdirs
 
+from moodtui.errors import MoodtuiError, display_path
+
 PACKAGE_DIR = Path(__file__).resolve().parent
 _SHIPPED_DIR = PACKAGE_DIR / "_shipped"
 _REPO_DIR = PACKAGE_DIR.parent
@@ -27,7 +29,11 @@ def data_home() -> Path:
     """The data folder (created on first use)."""
     env = os.environ.get("MOODTUI_HOME")
     home = Path(env).expanduser() if env else Path(platformdirs.user_data_dir("moodtui", appauthor=False))
-    home.mkdir(parents=True, exist_ok=True)
+    try:
+        home.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise MoodtuiError(f"{display_path(home)}: cannot create the data folder "
+                           f"({error.strerror or error}); choose another with --home or MOODTUI_HOME") from None
     return home
 
 

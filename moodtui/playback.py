@@ -112,6 +112,7 @@ class Player:
         self._state = _IDLE
         self._path: Path | None = None
         self._volume = 1.0
+        self._gain = 1.0  # ReplayGain factor of the loaded track (set_gain)
         self._backend_is_null: bool | None = None
         self._notice_given = False
         # open() calls are numbered so that a slow one (transcoding) cannot override a newer one.
@@ -202,7 +203,7 @@ class Player:
                 self._playback = Playback()
             except MiniaudioError as error:
                 raise AudioError(path, f"no audio output available ({error})") from error
-            self._playback.set_volume(self._volume)
+            self._playback.set_volume(self.output_volume)
         return self._playback
 
     def _transcode(self, generation: int, path: Path) -> Path | None:
@@ -266,6 +267,9 @@ class Player:
         with self._lock:
             if self._playback is not None and self._state != _IDLE:
                 self._playback.play()
+                # just_playback applies a volume set while stopped only at the next load: set it
+                # again now that the device runs (the new track's ReplayGain, a change meanwhile).
+                self._playback.set_volume(self.output_volume)
                 self._state = _PLAYING
 
     def pause(self) -> None:
@@ -322,7 +326,19 @@ class Player:
         with self._lock:
             self._volume = min(max(float(value), 0.0), 1.0)
             if self._playback is not None:
-                self._playback.set_volume(self._volume)
+                self._playback.set_volume(self.output_volume)
+
+    def set_gain(self, factor: float) -> None:
+        """A correction for the loaded track (ReplayGain), multiplied into the output volume."""
+        with self._lock:
+            self._gain = max(float(factor), 0.0)
+            if self._playback is not None:
+                self._playback.set_volume(self.output_volume)
+
+    @property
+    def output_volume(self) -> float:
+        """What the device plays at: volume x gain, at most 1 (miniaudio's ceiling)."""
+        return min(self._volume * self._gain, 1.0)
 
     def volume_up(self, step: float = VOLUME_STEP) -> float:
         """Raise the volume by ``step`` (clamped); returns the new volume."""

@@ -13,6 +13,7 @@ from pathlib import Path
 from moodtui import CLASSES
 from moodtui.errors import MoodtuiError, display_path
 from moodtui.fileio import atomic_write_bytes, write_failure
+from moodtui.text import plural
 
 
 def song_moods(directory: str | None) -> tuple[list[tuple[Path, str, str, float | None]], list[str]]:
@@ -78,6 +79,9 @@ def run_export(mood: str, output: Path, directory: str | None) -> int:
     except OSError as exc:
         raise MoodtuiError(write_failure(output, exc)) from None
     mine = sum(1 for _p, label, source, _d in songs if label == mood and source == "you")
-    print(f"wrote {len(chosen)} {mood} song(s) to {display_path(output)} ({mine} by your labels, "
+    print(f"wrote {plural(len(chosen), f'{mood} song')} to {display_path(output)} ({mine} by your labels, "
           f"{len(chosen) - mine} by the model)")
+    if errors:
+        print(f"moodtui: {plural(len(errors), 'file')} could not be read (not in the playlist)", file=sys.stderr)
+        return 1
     return 0

@@ -142,6 +142,39 @@ _BY_KIND: dict[str, type[ProgressEvent]] = {
 }
 
 
+def describe(event: ProgressEvent) -> str | None:
+    """The event for a person at a terminal (``moodtui train`` without ``--json``); None: nothing
+    worth a line (the epochs of a personal fit, a feature count on the way)."""
+    if isinstance(event, JobStarted):
+        return f"training ({event.mode}) on {event.songs} songs: version {event.version}"
+    if isinstance(event, SongSkipped):
+        return f"skipped {event.path}: {event.reason}"
+    if isinstance(event, FeaturesRead):
+        return f"read {event.done}/{event.total} songs" if event.done == event.total else None
+    if isinstance(event, DataSplit):
+        return (f"{event.train_songs} songs to train on ({event.train_slices} slices), "
+                f"{event.val_songs} held out ({event.val_slices} slices)")
+    if isinstance(event, EpochEnded):
+        figure = f", held-out song accuracy {100 * event.val_song_accuracy:.1f} %" if event.val_song_accuracy is not None else ""
+        return f"epoch {event.epoch}/{event.epochs}: loss {event.loss:.3f}{figure}"
+    if isinstance(event, HeadTried):
+        return None
+    if isinstance(event, GuardCompared):
+        kept = "switched to the new model" if event.switched else f"kept {event.current_version}"
+        return (f"of your {event.songs} songs the new model agrees with {event.new_agrees}, "
+                f"the one in use with {event.current_agrees}: {kept}")
+    if isinstance(event, ModelExported):
+        return f"exported to ONNX (largest difference from Keras {event.max_abs_diff:.1e})"
+    if isinstance(event, JobDone):
+        agreement = event.song_agreement
+        figure = f", agrees with you on {100 * agreement:.0f} % of held-out songs" if agreement is not None else ""
+        state = "in use" if event.switched else "kept as a version, not switched on"
+        return f"done in {event.seconds:.0f} s: model {event.version} ({state}){figure}"
+    if isinstance(event, JobFailed):
+        return f"failed: {event.message}"
+    return None
+
+
 def to_line(event: ProgressEvent) -> str:
     """The event as one JSON line (no newline); fields left at None are left out."""
     data = {name: value for name, value in asdict(event).items() if value is not None}

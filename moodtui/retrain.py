@@ -22,6 +22,7 @@ from typing import IO, Any
 from moodtui.errors import MoodtuiError
 from moodtui.paths import data_home
 from moodtui.progress import JobDone, JobFailed, ProgressEvent, from_line
+from moodtui.text import plural
 
 MIN_LABELLED_SONGS = 3
 """The fewest labelled songs a personal retrain takes (the player, the CLI and the job check it)."""
@@ -66,14 +67,14 @@ class RetrainJob:
 
         songs = len(default_store().current_labels())
         if songs < MIN_LABELLED_SONGS:
-            raise MoodtuiError(f"{songs} song(s) labelled: label at least {MIN_LABELLED_SONGS} songs (p / n / x while "
+            raise MoodtuiError(f"{plural(songs, 'song')} labelled: label at least {MIN_LABELLED_SONGS} songs (p / n / x while "
                                f"one plays) before retraining")
         # Fail fast with the job's own message when another job runs (the job holds the lock).
         training_lock(self.home).close()
         env = dict(os.environ, MOODTUI_HOME=os.fspath(self.home), PYTHONUNBUFFERED="1")
         try:
             self._process = subprocess.Popen(
-                [sys.executable, "-m", "moodtui", "train", "--listener", *self.extra_args],
+                [sys.executable, "-m", "moodtui", "train", "--listener", "--json", *self.extra_args],
                 stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
                 # Its own process group so that cancel() also stops anything the job started.
                 start_new_session=True)

@@ -110,14 +110,15 @@ def test_moodtui_in_a_real_terminal(model_env: Path, small_model: Path, tmp_path
     assert record is not None and record.label == "positive"
 
     term.keys("?")
-    term.wait_for(lambda s: "moodtui keys" in s and "label the playing song positive" in s, "the help screen")
+    term.wait_for(lambda s: "moodtui keys" in s and "pause / resume" in s and "this list of keys" in s,
+                  "the help screen")
     term.keys("Escape")
     term.wait_for(lambda s: "moodtui keys" not in s, "the help screen to close")
 
     term.keys("/", "z", "z", "q", "x")  # no title has "zzqx": an empty list; q and x are typed, not keys
-    term.wait_for(lambda s: "0 shown" in s, "the filter to hide every track")
+    term.wait_for(lambda s: "no track matches the filter" in s, "the filter to hide every track")
     term.keys("Escape")
-    term.wait_for(lambda s: "shown" not in s, "the filter to clear")
+    term.wait_for(lambda s: "no track matches" not in s and "filter “" not in s, "the filter to clear")
 
     term.keys("q")
     screen = term.wait_for(lambda s: "MOODTUI-EXIT=" in s, "moodtui to exit", timeout=10)

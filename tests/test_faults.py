@@ -176,8 +176,10 @@ def test_a_training_job_killed_at_export_leaves_no_version_and_its_staging_folde
 
     listing = json.loads(run_moodtui("models", "--json").stdout)
     assert [row["version"] for row in listing] == ["base"]
-    rolled = run_moodtui("rollback", text=True)
+    rolled = run_moodtui("rollback", "base", text=True)
     assert rolled.returncode == 0 and "now using model base" in rolled.stdout, rolled.stderr
+    nothing = run_moodtui("rollback", text=True)  # only the base: nothing to roll back to
+    assert nothing.returncode == 1 and "nothing to roll back to" in nothing.stderr
     assert current_name() == "base"
     refused = run_moodtui("rollback", staging.name, text=True)
     assert refused.returncode == 1 and "no model version" in refused.stderr

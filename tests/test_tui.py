@@ -623,7 +623,7 @@ def test_a_labelled_song_moved_while_the_app_was_closed_shows_its_label_at_start
         async with app.run_test(size=SIZE) as pilot:
             await wait_settled(pilot, app)
             await wait_until(pilot, lambda: "● negative (you)" in row_line(app, "Hum"), "the moved song's label")
-            assert any("1 labelled song(s) found under a new name or folder" in text for text in app.notices)
+            assert any("1 labelled song found under a new name or folder" in text for text in app.notices)
         # The store followed the file: the next start (or the CLI) finds it at its new path.
         [record] = LabelStore(model_env / "labels.json").current_labels()
         assert record.path == str(library / "Moved Away/Hum (remaster).ogg")

@@ -58,6 +58,7 @@ from moodtui.progress import (
     ModelExported,
     ProgressEvent,
     SongSkipped,
+    describe,
     to_line,
 )
 from moodtui.registry import STAGING_PREFIX, remove_staging
@@ -81,14 +82,27 @@ from moodtui.train.heads import (
 PARITY_TOLERANCE = 1e-4
 
 
+_AS_TEXT = False
+"""A person at a terminal ran ``moodtui train`` without ``--json``: lines for people (main sets it)."""
+
+
 def emit(event: ProgressEvent) -> None:
-    """One machine-readable progress line on stdout (``moodtui.progress``: the player reads it back)."""
+    """One progress line on stdout: machine-readable JSON (``moodtui.progress``: the player reads
+    it back), or, on a terminal without ``--json``, a sentence."""
+    if _AS_TEXT:
+        # A failure is also the process's one stderr line: say it once.
+        text = None if isinstance(event, JobFailed) else describe(event)
+        if text is not None:
+            print(f"moodtui train: {text}", flush=True)
+        return
     print(to_line(event), flush=True)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--manifest", type=Path, action="append", default=[],
                         help="CSV of labelled audio: header with path,label (+ optional aux_* columns, group)")
+    parser.add_argument("--json", action="store_true",
+                        help="progress as JSON lines (the default when stdout is not a terminal)")
     parser.add_argument("--listener", action="store_true",
                         help="train on the listener's labels (the default when no manifest is given)")
     parser.add_argument("--mode", choices=("full", "personal"), default=None,
@@ -118,6 +132,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
+    global _AS_TEXT
+    _AS_TEXT = not args.json and sys.stdout.isatty()
     started = time.monotonic()
     # No GPU here; keep TensorFlow's start-up chatter out of the parent's progress view.
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")

@@ -61,9 +61,11 @@ from moodtui.progress import (
     SongSkipped,
 )
 from moodtui.radio import SongFacts, station_for, station_from_id, station_id
+from moodtui.replaygain import choose_gain, read_replaygain
 from moodtui.retrain import MIN_LABELLED_SONGS, RetrainJob, RetrainResult
 from moodtui.session import Session, load_session, save_session
 from moodtui.store import LabelStore
+from moodtui.text import plural
 from moodtui.tui.commands import MoodCommandPalette, PlayerCommands
 from moodtui.tui.library_sync import LibrarySync
 from moodtui.tui.library_view import MOOD_FILTERS, LibraryView, SortColumn, TrackRow
@@ -130,6 +132,12 @@ class MoodApp(App[int]):
     BINDINGS = [
         Binding("space", "toggle_pause", "Pause", id="toggle_pause",
                 tooltip="pause / resume (plays the highlighted track when stopped)"),
+        # Help and Quit right after Pause: the footer shows bindings in this order and a narrow
+        # terminal (80 columns) cuts the end, where these two used to be.
+        Binding("question_mark", "help", "Help", key_display="?", id="help", tooltip="this list of keys"),
+        Binding("q", "quit", "Quit", id="quit", tooltip="quit"),
+        Binding("escape", "clear_filter", "Clear filter", show=False, id="clear_filter",
+                tooltip="on the table: clear the text filter, then the mood filter"),
         Binding("left", "seek(-1)", "Seek -", show=False, id="seek_back", tooltip="seek back (seek_step, 5 s)"),
         Binding("right", "seek(1)", "Seek +", show=False, id="seek_forward", tooltip="seek forward (seek_step, 5 s)"),
         Binding("plus,equals_sign", "volume(1)", "Vol +", show=False, key_display="+", id="volume_up",
@@ -171,18 +179,19 @@ class MoodApp(App[int]):
                 tooltip="move the cursor to the playing track"),
         Binding("f5", "rescan", "Rescan", show=False, id="rescan",
                 tooltip="rescan the music folder for new, changed and removed files"),
-        Binding("question_mark", "help", "Help", key_display="?", id="help", tooltip="this list of keys"),
-        Binding("q", "quit", "Quit", id="quit", tooltip="quit"),
     ]
 
     def __init__(self, directory: str | os.PathLike[str], *, notice: str | None = None,
-                 settings: Settings | None = None, radio: str | None = None) -> None:
+                 settings: Settings | None = None, radio: str | None = None,
+                 play_file: str | os.PathLike[str] | None = None) -> None:
         super().__init__()
         self.directory = Path(os.path.abspath(os.fspath(directory)))
         self.start_notice = notice
         self.settings = settings if settings is not None else Settings()
         self.view = LibraryView()
         self.player = Player()
+        self.gain_text: str | None = None
+        """The ReplayGain applied to the playing track, for the status line ("RG track -6.2 dB")."""
         self.cache_db = Cache()  # opens nothing yet: each worker thread connects on first use
         self.analysis_cache: AnalysisCache | None = None  # made by _open_caches (sqlite I/O)
         self.scheduler: AnalysisScheduler | None = None  # made with the analysis cache
@@ -195,6 +204,8 @@ class MoodApp(App[int]):
         self.order = PlayOrder()
         self._pending_station: str | None = radio
         self._resume_track: Session | None = None  # the saved session, until its track is scanned
+        self._play_file = os.path.abspath(os.fspath(play_file)) if play_file is not None else None
+        """``moodtui song.ogg``: the file to select and play once the scan finds it (over resume)."""
         self.session_error: str | None = None  # why the session could not be saved at quit
         """A station to start once the library and its moods are in (``moodtui --radio MOOD``)."""
         self.model: MoodModel | None = None  # None while loading / when none loads
@@ -303,7 +314,7 @@ class MoodApp(App[int]):
                 self.order.station = station_from_id(session.station, self._song_facts)
             except (ValueError, TypeError):
                 pass  # a station this version does not know: the list plays
-        self._resume_track = session if session.track else None
+        self._resume_track = session if session.track and self._play_file is None else None
         self._update_library_bar()
         self._update_status()
 
@@ -318,6 +329,25 @@ class MoodApp(App[int]):
             return
         self._resume_track = None
         self.play_row(row, start_s=session.position_s, paused=self.settings.resume == "paused")
+        self.track_list.move_to(row)
+
+    def _play_file_if_scanned(self) -> None:
+        if self._play_file is None:
+            return
+        row = self.view.by_path.get(self._play_file)
+        if row is None:
+            if self.scan_done:
+                self.show_notice(f"{display_path(self._play_file)} is not in the list (hidden, or not audio)",
+                                 severity="warning")
+                self._play_file = None
+            return
+        self._play_file = None
+        if row not in self.view.visible:  # a restored filter hides it: the listener asked for it
+            self.view.text_filter, self.view.mood_filter = "", "all"
+            self.filter_input.value = ""
+            self.filter_input.display = False
+            self._refresh_list()
+        self.play_row(row)
         self.track_list.move_to(row)
 
     def current_session(self) -> Session:
@@ -483,6 +513,7 @@ class MoodApp(App[int]):
                 self.show_notice(f"no audio files in {display_path(self.directory)}", severity="warning")
         self._refresh_list()
         self._resume_track_if_scanned()
+        self._play_file_if_scanned()
         self._start_library_analysis()
         if message.done:
             self._look_for_moved_labels()
@@ -566,6 +597,18 @@ class MoodApp(App[int]):
     def on_filter_input_closed(self) -> None:
         self.track_list.focus()
 
+    def action_clear_filter(self) -> None:
+        view = self.view
+        if view.text_filter:
+            view.text_filter = ""
+            self.filter_input.value = ""
+            self.filter_input.display = False
+        elif view.mood_filter != "all":
+            view.mood_filter = "all"
+        else:
+            return
+        self._refresh_list()
+
     def action_rescan(self) -> None:
         self.library_sync.rescan()
 
@@ -604,6 +647,9 @@ class MoodApp(App[int]):
             return
         if not opened or get_current_worker().is_cancelled:
             return  # a newer play request took over
+        gain = choose_gain(read_replaygain(row.track.path), self.settings.replaygain)
+        self.player.set_gain(gain.factor)  # before play(): no loud first moment
+        self.gain_text = gain.text
         self.player.play()
         if start_s > 0:
             self.player.seek(start_s)
@@ -1141,7 +1187,7 @@ class MoodApp(App[int]):
 
             self.post_message(Notice(f"playlist not written: {write_failure(output, error)}", "error"))
             return
-        self.post_message(Notice(f"wrote {len(rows)} tracks to {display_path(output)}"))
+        self.post_message(Notice(f"wrote {plural(len(rows), 'track')} to {display_path(output)}"))
 
     # -- status and workers -----------------------------------------------------------------------
 
@@ -1152,6 +1198,8 @@ class MoodApp(App[int]):
             state = "⏸" if self.player.is_paused else "▶"
             parts.append(f"{state} {format_time(self.player.position_s)} / {format_time(self.player.duration_s)}")
         parts.append(f"vol {100 * self.player.volume:.0f}%")
+        if self.playing is not None and self.gain_text:
+            parts.append(self.gain_text)
         order = self.order
         if order.station is not None:
             parts.append(f"📻 {order.station.name}")
@@ -1258,19 +1306,24 @@ def _short_path(path: Path) -> str:
 
 
 def run_app(directory: str | None, *, radio: str | None = None) -> int:
-    """``moodtui [DIR]``: open the player on DIR (default ~/Music, else the demo library).
+    """``moodtui [DIR]``: open the player on DIR (default ~/Music, else the demo library);
+    ``moodtui FILE`` opens FILE's folder playing FILE.
 
     Native libraries that write to file descriptor 2 (where Textual draws) are silenced at the C
     level instead (ALSA/JACK handlers in moodtui.playback, dr_mp3 rather than libsndfile's
     mpg123 for mp3, onnxruntime's log level): descriptor 2 is never redirected.
     """
     settings = load_settings()
+    play_file = None
+    if directory is not None and os.path.isfile(directory):
+        # `moodtui song.ogg`: its folder, with the song selected and playing.
+        play_file, directory = directory, os.path.dirname(os.path.abspath(directory))
     try:
         folder, notice = resolve_library_dir(directory or settings.library)
     except MoodtuiError as error:
         print(f"moodtui: {error}", file=sys.stderr)
         return 1
-    app = MoodApp(folder, notice=notice, settings=settings, radio=radio)
+    app = MoodApp(folder, notice=notice, settings=settings, radio=radio, play_file=play_file)
     result = app.run()
     if app.session_error:
         print(f"moodtui: {app.session_error}", file=sys.stderr)

@@ -18,6 +18,7 @@ import numpy as np
 from moodtui import CLASSES
 from moodtui.errors import display_path
 from moodtui.library import Track
+from moodtui.text import plural
 
 MOOD_FILTERS = ("all", *CLASSES)
 """Mood filter choices, in key order: 0 all, 1 positive, 2 neutral, 3 negative."""
@@ -175,9 +176,12 @@ class LibraryView:
 
     def summary(self, scan_done: bool, folder: str) -> str:
         """The library bar: tracks, what the filters show, the sort and the folder."""
-        parts = [f"{len(self.rows):,} tracks" + ("" if scan_done else " (scanning…)")]
+        parts = [plural(len(self.rows), "track") + ("" if scan_done else " (scanning…)")]
         if self.text_filter or self.mood_filter != "all":
-            parts.append(f"{len(self.visible):,} shown")
+            if self.rows and not self.visible:
+                parts.insert(0, "no track matches the filter (Esc clears it)")
+            else:
+                parts.append(f"{len(self.visible):,} shown")
         if self.text_filter:
             parts.append(f"filter “{self.text_filter}”")
         if self.mood_filter != "all":

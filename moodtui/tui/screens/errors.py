@@ -11,6 +11,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from moodtui.errors import display_path
+from moodtui.text import plural
 from moodtui.tui.library_view import TrackRow
 
 MAX_ROWS = 500
@@ -26,7 +27,7 @@ class ErrorsScreen(ModalScreen[None]):
         self.notices = notices
 
     def compose(self) -> ComposeResult:
-        files = Table(title=f"{len(self.rows):,} files with errors", title_justify="left", expand=True)
+        files = Table(title=f"{plural(len(self.rows), 'file')} with errors", title_justify="left", expand=True)
         files.add_column("file", ratio=2)
         files.add_column("reason", ratio=3)
         for row in self.rows[:MAX_ROWS]:

@@ -12,6 +12,7 @@ from textual.screen import ModalScreen
 from textual.widgets import DataTable, Static
 
 from moodtui.errors import display_path
+from moodtui.text import plural
 
 if TYPE_CHECKING:
     from moodtui.tui.app import MoodApp
@@ -53,7 +54,7 @@ class QueueScreen(ModalScreen[None]):
             track = row.track if row is not None else None
             table.add_row(str(place), Text(track.title if track else display_path(path)),
                           Text((track.artist or "") if track else ""), Text((track.album or "") if track else ""))
-        intro = (f"{len(queue)} track(s) play next, in this order, before the list or the station. "
+        intro = (f"{plural(len(queue), 'track')} play{'s' if len(queue) == 1 else ''} next, in this order, before the list or the station. "
                  "shift+up / shift+down move, d removes, c clears, Esc closes."
                  if queue else f"The queue is empty: {self.player.keys_for_id('queue_add')} adds the highlighted track.")
         self.query_one("#queue-intro", Static).update(intro)

@@ -16,7 +16,7 @@ from textual.widget import Widget
 from moodtui import CLASSES
 from moodtui.analysis import SongMood, energy_word
 from moodtui.features import SLICE_SECONDS
-from moodtui.mood_palette import ERROR_GLYPH, MOOD_COLOURS, YOUR_LABEL_GLYPH
+from moodtui.mood_palette import ERROR_GLYPH, MOOD_COLOURS, MOOD_TIMELINE_CELLS, YOUR_LABEL_GLYPH
 from moodtui.tui.library_view import TrackRow
 from moodtui.tui.palette import DIM_STYLE, ERROR_STYLE, MOOD_STYLES, fit, format_time
 
@@ -200,7 +200,8 @@ class NowPlaying(Widget):
         return line
 
     def _timeline(self, width: int) -> Text:
-        """One cell per 1/width of the song, coloured by its slice's mood; the playhead on top."""
+        """One cell per 1/width of the song, coloured and shaped by its slice's mood (high bar
+        positive, middle neutral, low negative); the playhead on top."""
         line = Text()
         duration = self.duration_s or 0.0
         playhead = self._playhead_cell()
@@ -213,7 +214,8 @@ class NowPlaying(Widget):
             analysed_end = float(self.starts_s[-1]) + SLICE_SECONDS if self.song is None else duration
             known = (index >= 0) & (times < analysed_end)
             moods = self.probs[np.clip(index, 0, len(self.probs) - 1)].argmax(axis=1)
-            cells = ["█" if k else "─" for k in known]
+            # The bar's height says the mood too (colour-blind listeners, monochrome terminals).
+            cells = [MOOD_TIMELINE_CELLS[CLASSES[m]] if k else "─" for k, m in zip(known, moods)]
             colours = [MOOD_COLOURS[CLASSES[m]] if k else None for k, m in zip(known, moods)]
         for cell, (char, colour) in enumerate(zip(cells, colours)):
             if cell == playhead:
