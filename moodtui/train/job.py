@@ -630,13 +630,20 @@ def train_personal(songs: list[Song], args: argparse.Namespace, version: str) ->
                            f"before retraining")
 
     # Embeddings of every slice of every labelled song under the base network: from the analysis
-    # cache (the player's background analysis fills it), else analysed here on the pool.
+    # cache (the player's background analysis fills it, under whichever personal model was in use:
+    # they share the base's embedding_id), else analysed here on the pool.
     from moodtui.pool import worker_count
 
     cache = AnalysisCache()
     paths = list(dict.fromkeys(os.fspath(s.path) for s in songs))
     found: dict[str, np.ndarray] = {}
     failed: dict[str, str] = {}
+    for path in paths:
+        cached_embeddings = cache.embeddings(path, base_model.embedding_id)
+        if cached_embeddings is not None and len(cached_embeddings):
+            found[path] = cached_embeddings
+    if found:
+        emit(FeaturesRead(done=len(found), total=len(paths)))
 
     def analysed(result) -> None:
         if result.mood is not None:
@@ -647,8 +654,8 @@ def train_personal(songs: list[Song], args: argparse.Namespace, version: str) ->
         if done % 10 == 0 or done == len(paths):
             emit(FeaturesRead(done=done, total=len(paths)))
 
-    analyse_paths(paths, base_model, cache, workers=worker_count(playing=args.listener), on_result=analysed,
-                  need_embeddings=True, known_errors=False)
+    analyse_paths([p for p in paths if p not in found], base_model, cache, workers=worker_count(playing=args.listener),
+                  on_result=analysed, need_embeddings=True, known_errors=False)
     kept, embeddings = [], []
     for song in songs:
         key = os.fspath(song.path)
