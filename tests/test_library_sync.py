@@ -140,3 +140,35 @@ async def asyncio_run_cli(*args: str) -> subprocess.CompletedProcess:
 
     return await asyncio.to_thread(
         subprocess.run, [sys.executable, "-m", "moodtui", *args], capture_output=True, text=True, timeout=120)
+
+
+def test_a_model_switched_by_the_cli_while_running_is_used(
+    tmp_path: Path, model_env: Path, small_model: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import json
+
+    from moodtui.registry import MODEL_FILE, models_root
+
+    monkeypatch.setenv("MOODTUI_WATCH", "off")
+    library = make_library(tmp_path / "music")
+    version = models_root(model_env) / "personal-test"  # a second version: the small model renamed
+    version.mkdir(parents=True)
+    shutil.copy(small_model, version / MODEL_FILE)
+    meta = json.loads(small_model.with_suffix(".json").read_text())
+    meta["version"] = "personal-test"
+    (version / MODEL_FILE).with_suffix(".json").write_text(json.dumps(meta))
+
+    async def scenario() -> None:
+        app = MoodApp(library)
+        async with app.run_test(size=SIZE) as pilot:
+            await wait_settled(pilot, app)
+            assert app.model is not None and app.model.version == "test-small"
+            result = await asyncio_run_cli("rollback", "personal-test")
+            assert result.returncode == 0, result.stderr
+            started = time.monotonic()
+            await wait_until(pilot, lambda: app.model is not None and app.model.version == "personal-test",
+                             "the CLI's model in the app", timeout=10)
+            assert time.monotonic() - started < 5
+            assert any("now using personal-test" in notice for notice in app.notices)
+
+    run(scenario)
