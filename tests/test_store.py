@@ -306,6 +306,11 @@ def test_kill_9_during_writes_never_corrupts_the_database(tmp_path: Path) -> Non
         done = [int(line) for line in writer.stdout.read().split()]
         writer.stdout.close()
         acknowledged = done[-1] + 1 if done else present
+        if not db.exists():
+            # Killed before its first write finished (a loaded machine is slow to start): nothing
+            # was acknowledged, so nothing may be missing.
+            assert acknowledged == 0, acknowledged
+            continue
 
         json.loads(db.read_bytes())
         store = LabelStore(db)
