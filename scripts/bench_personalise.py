@@ -232,8 +232,10 @@ def main() -> int:
                         home = Path(tmp) / f"{name}-{k}-{r}"
                         home.mkdir()
                         shutil.copy(warm / "cache.sqlite", home / "cache.sqlite")
-                        for i, label in zip(chosen, given):
-                            moodtui("label", os.fspath(paths[i]), CLASSES[label], home=home)
+                        for c in range(len(CLASSES)):  # one `moodtui label FILE... MOOD` per mood
+                            files = [os.fspath(paths[i]) for i, label in zip(chosen, given) if label == c]
+                            if files:
+                                moodtui("label", *files, CLASSES[c], home=home)
                         done = json.loads(moodtui("train", home=home).stdout.strip().splitlines()[-1])
                         head = str(done.get("head"))
                         probs = song_probs_of(home, embeddings)
