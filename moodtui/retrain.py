@@ -13,6 +13,8 @@ import os
 import signal
 import subprocess
 import sys
+import threading
+import time
 from collections.abc import Iterator
 from contextlib import suppress
 from dataclasses import dataclass
@@ -72,10 +74,13 @@ class RetrainJob:
         # Fail fast with the job's own message when another job runs (the job holds the lock).
         training_lock(self.home).close()
         env = dict(os.environ, MOODTUI_HOME=os.fspath(self.home), PYTHONUNBUFFERED="1")
+        env[EXIT_WITH_PARENT_ENV] = "1"
         try:
             self._process = subprocess.Popen(
                 [sys.executable, "-m", "moodtui", "train", "--listener", "--json", *self.extra_args],
-                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+                # stdin: a pipe nobody writes to; it reaches end-of-file when this process goes
+                # (quit, crash, kill -9, its terminal closed): the job then ends too.
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
                 # Its own process group so that cancel() also stops anything the job started.
                 start_new_session=True)
         except OSError as exc:
@@ -100,6 +105,8 @@ class RetrainJob:
             pass
         stderr = self._process.stderr.read() if self._process.stderr else ""
         code = self._process.wait()
+        if self._process.stdin is not None:
+            self._process.stdin.close()  # the job's parent pipe: no longer needed
         if code == 0 and isinstance(self._last, JobDone):
             done = self._last
             message = (guard_message(done.guard, done.version, "`m` to switch anyway") if done.guard
@@ -125,6 +132,38 @@ class RetrainJob:
     def pid(self) -> int | None:
         return self._process.pid if self._process is not None else None
 
+
+
+EXIT_WITH_PARENT_ENV = "MOODTUI_EXIT_WITH_PARENT"
+"""Set by :class:`RetrainJob` for the job it starts: end when the player's pipe on stdin closes."""
+PARENT_GONE_GRACE_S = 30.0
+"""How long a job whose player is gone may take to clean up before it exits regardless."""
+
+
+def exit_with_parent() -> None:
+    """In the training job: end as on Ctrl+C (so its staging folder is removed and the previous
+    model stays) on SIGTERM (``RetrainJob.cancel``), and, when started by the player, once the
+    player's pipe on stdin reaches end-of-file: the player quit, crashed, was killed or its
+    terminal closed (SIGHUP never reaches the job: it runs in its own session). No orphans."""
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, interrupt)
+    if os.environ.get(EXIT_WITH_PARENT_ENV) != "1":
+        return
+
+    def watch() -> None:
+        # os.read on the descriptor, not sys.stdin: a daemon thread blocked in a buffered read
+        # holds its lock, and the interpreter's exit would then wait for it forever.
+        with suppress(OSError):
+            while os.read(0, 4096):
+                pass
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(PARENT_GONE_GRACE_S)
+        os._exit(130)  # still here: stuck in native code; the next job removes what is left
+
+    threading.Thread(target=watch, name="moodtui-parent-watch", daemon=True).start()
 
 
 def training_lock(home: Path) -> IO[str]:

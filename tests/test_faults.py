@@ -459,3 +459,59 @@ def test_label_refuses_a_fifo_an_empty_file_and_text_named_mp3_at_once(home: Pat
         assert result.stderr.startswith(f"moodtui: {path}: {reason}"), result.stderr
         assert len(result.stderr.splitlines()) == 1
     assert LabelStore(home / "labels.json").history() == []
+
+
+# -- 12. the player goes while a retrain runs ----------------------------------------------------------------
+
+_PLAYER_STAND_IN = """
+import sys, time
+from moodtui.retrain import RetrainJob
+job = RetrainJob()
+job.start()
+print(job.pid, flush=True)
+for event in job.events():
+    if type(event).__name__ == "JobStarted":
+        print("started", flush=True)
+        break
+time.sleep(600)
+"""
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as handle:
+            return handle.read().split(") ")[-1][0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def test_a_retrain_ends_when_the_player_that_started_it_is_killed(model_env: Path, tmp_path: Path) -> None:
+    from moodtui.registry import current_name
+
+    _label_songs(tmp_path, model_env)
+    player = subprocess.Popen([sys.executable, "-c", _PLAYER_STAND_IN], stdout=subprocess.PIPE, text=True)
+    job_pid = 0
+    try:
+        job_pid = int(player.stdout.readline())
+        assert player.stdout.readline().strip() == "started"
+        player.send_signal(signal.SIGKILL)  # the player dies without a word (as on a closed terminal)
+        player.wait()
+        deadline = time.monotonic() + 60
+        while _alive(job_pid):
+            assert time.monotonic() < deadline, "the training job outlived its player by 60 s (an orphan)"
+            time.sleep(0.1)
+    finally:
+        if player.poll() is None:
+            player.kill()
+        if job_pid and _alive(job_pid):
+            os.kill(job_pid, signal.SIGKILL)
+    assert current_name() == "base"
+    assert not list((model_env / "models").glob(".staging-*"))
+    # It stopped when its player went, not at its next progress line: the songs it was
+    # analysing for a player that was gone did not all get analysed (its first line after
+    # "started" comes once all six are).
+    cache = model_env / "cache.sqlite"
+    if cache.exists():
+        with sqlite3.connect(cache) as conn:
+            analysed = conn.execute("SELECT count(*) FROM analysis_v1").fetchone()[0]
+        assert analysed < 6, "the job worked on for a player that was gone"

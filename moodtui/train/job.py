@@ -139,8 +139,9 @@ def main(args: argparse.Namespace) -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     os.environ.setdefault("CUDA_VISIBLE_DEVICES", "")
     try:
-        from moodtui.retrain import training_lock
+        from moodtui.retrain import exit_with_parent, training_lock
 
+        exit_with_parent()  # no orphan job when the player goes; cancel cleans up
         lock = training_lock(data_home())  # noqa: F841 (held until the process ends)
         remove_staging()  # left by a job that was killed (none can run: we hold the lock)
         if args.manifest:
