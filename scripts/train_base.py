@@ -170,6 +170,8 @@ def main() -> int:
     parser.add_argument("--output", type=Path, default=MODELS / "moodtui-base")
     parser.add_argument("--work", type=Path, default=None, help="where the manifest and logs go (default CORPUS/.base)")
     parser.add_argument("--report-only", action="store_true", help="only evaluate the model at --output")
+    parser.add_argument("--recalibrate", action="store_true",
+                        help="refit the model at --output's calibration on its validation tracks, then report")
     args = parser.parse_args()
     sys.path.insert(0, os.fspath(REPO))
     from moodtui.train.targets import class_counts, fit_mapping
@@ -195,8 +197,13 @@ def main() -> int:
 
     aux_names = sorted(set(aux_names) | {"energy"})
 
-    if args.report_only:
-        summary = report(args.output.with_suffix(".onnx"), args.corpus, held_out, windows, mapping)
+    if args.report_only or args.recalibrate:
+        work = args.work or args.corpus / ".base"
+        if args.recalibrate:
+            print(json.dumps(calibrate_on_validation_tracks(args.output.with_suffix(".onnx"), args.corpus, windows,
+                                                            mapping, work)))
+        summary = report(args.output.with_suffix(".onnx"), args.corpus, held_out, windows, mapping,
+                         work / "home" / "cache" / "features")
         print(json.dumps({k: v for k, v in summary.items() if k != "held_out_tracks"}, indent=1))
         return 0
 
@@ -261,7 +268,9 @@ def main() -> int:
         print("training failed; the shipped model was not touched", file=sys.stderr)
         return 1
     minutes = (time.monotonic() - started) / 60
-    summary = report(args.output.with_suffix(".onnx"), args.corpus, held_out, windows, mapping)
+    calibrate_on_validation_tracks(args.output.with_suffix(".onnx"), args.corpus, windows, mapping, work)
+    summary = report(args.output.with_suffix(".onnx"), args.corpus, held_out, windows, mapping,
+                     work / "home" / "cache" / "features")
     summary.update({
         "target_mapping": mapping.to_json(), "aux_targets": aux_names,
         "train_packages": sorted({manifest_rows[p]["package"] for p in train_pool}),
@@ -275,6 +284,39 @@ def main() -> int:
     return 0
 
 
+def calibrate_on_validation_tracks(onnx: Path, corpus: Path, windows: dict[str, list[dict[str, float]]],
+                                   mapping, work: Path) -> dict[str, object]:
+    """Refit the model's temperature on its validation tracks, whole, as the player shows them.
+
+    The training job fits it on validation *windows* (30 s); a whole track averages many more
+    slices, so its mean probabilities are less extreme and the window temperature does not carry
+    over. The validation tracks are the job's own (the same split_by_song, seed 0, over the same
+    manifest), never the held-out packages, so the held-out calibration figure stays honest.
+    """
+    from moodtui.fileio import atomic_write_bytes
+    from moodtui.model import MoodModel
+    from moodtui.train.data import read_manifest, song_features, split_by_song
+    from moodtui.train.job import fit_calibration
+
+    _, val = split_by_song(read_manifest(work / "base-manifest.csv"), 0.2, 0)
+    model = MoodModel.load(onnx)
+    probs, labels = [], []
+    for rel in sorted({s.group for s in val}):
+        target = mapping.label(track_scores(windows[rel]))
+        if target is None:
+            continue
+        features = song_features(corpus / rel, work / "home" / "cache" / "features", None)
+        probs.append(model.predict(features.astype(np.float32)).probs.mean(axis=0))
+        labels.append(CLASSES.index(target))
+    block = fit_calibration(np.array(probs), np.array(labels))
+    block["method"] = (f"temperature scaling of whole-track mean slice probabilities, NLL on the {len(labels)} "
+                       "validation tracks of the training packages")
+    meta = json.loads(onnx.with_suffix(".json").read_text(encoding="utf-8"))
+    meta["calibration"] = block
+    atomic_write_bytes(onnx.with_suffix(".json"), json.dumps(meta, indent=1).encode("utf-8"))
+    return block
+
+
 DEMO_INTENDED = {
     "01-sunny-pluck.ogg": "positive", "02-bell-parade.ogg": "positive", "03-kite-day.mp3": "positive",
     "04-morning-run.opus": "positive", "05-rain-on-slate.ogg": "negative", "06-lantern-out.flac": "negative",
@@ -285,16 +327,32 @@ DEMO_INTENDED = {
 
 
 def report(onnx: Path, corpus: Path, held_out: list[str], windows: dict[str, list[dict[str, float]]],
-           mapping) -> dict[str, object]:
-    """Agreement with the new targets on the held-out packages (whole tracks, as the player
-    analyses them), confusion, neutral recall, calibration, and the demo library's moods."""
+           mapping, feature_cache: Path | None = None) -> dict[str, object]:
+    """Agreement with the new targets on the held-out packages (whole tracks, every slice, as the
+    player analyses them), confusion, neutral recall, calibration, and the demo library's moods.
+
+    With ``feature_cache`` (the training job's cache of slice features) held-out tracks are not
+    decoded again: the features are the same function's output, so the moods are the same.
+    """
     sys.path.insert(0, os.fspath(REPO))
-    from moodtui.analysis import analyse_file
+    from moodtui.analysis import SongMood, analyse_file
     from moodtui.errors import MoodtuiError
+    from moodtui.features import SLICE_SECONDS
     from moodtui.model import MoodModel
+    from moodtui.train.data import song_features
     from moodtui.train.job import expected_calibration_error
 
     model = MoodModel.load(onnx)
+
+    def analyse(path: Path) -> SongMood:
+        if feature_cache is None:
+            return analyse_file(path, model)
+        predicted = model.predict(song_features(path, feature_cache, None).astype(np.float32))
+        n = len(predicted.probs)
+        return SongMood(os.fsdecode(path), n * SLICE_SECONDS, np.arange(n) * float(SLICE_SECONDS), predicted.probs,
+                        predicted.embeddings, model.version, None, predicted.energy, model.temperature,
+                        model.unsure_below)
+
     demo = {}
     for name, intended in DEMO_INTENDED.items():
         mood = analyse_file(REPO / "library" / name, model)
@@ -307,7 +365,7 @@ def report(onnx: Path, corpus: Path, held_out: list[str], windows: dict[str, lis
         if target is None:
             continue
         try:
-            mood = analyse_file(corpus / rel, model)
+            mood = analyse(corpus / rel)
         except MoodtuiError:
             continue
         confusion[CLASSES.index(target), CLASSES.index(mood.label)] += 1
