@@ -107,3 +107,27 @@ def test_script_regenerates_the_wav(tmp_path: Path) -> None:
     assert fresh_sr == committed_sr and fresh.shape == committed.shape
     assert np.max(np.abs(fresh.astype(np.int32) - committed)) <= 1
     assert not (tmp_path / "README.md").exists()  # --only never rewrites the README
+
+
+# The demo's intended moods (README table) against the shipped base model. The base never trained
+# on anything the demo script makes. Issue 9's goal is 11 of 12; base-20261201-1237 gets 7 (the
+# three calm "Still Water" pieces come out negative, the two tense "Pressure" pieces
+# positive: see models/MODEL_CARD.md). This floor makes a later base that does worse fail.
+SHIPPED_DEMO_RIGHT = 7
+
+
+def test_shipped_model_gets_the_demo_moods_it_is_known_to_get() -> None:
+    from moodtui.analysis import analyse_file
+    from moodtui.model import MoodModel
+    from moodtui.paths import shipped_model_path
+
+    model = MoodModel.load(shipped_model_path())
+    assert model.has_energy and model.temperature != 1.0
+    results = {row["file"]: analyse_file(LIBRARY / row["file"], model) for row in ROWS}
+    right = [row["file"] for row in ROWS if results[row["file"]].label == row["mood"]]
+    assert len(right) >= SHIPPED_DEMO_RIGHT, right
+    # The energy axis orders the demo as written: the bright and tense pieces above the calm ones.
+    energy = {row["album"]: [] for row in ROWS}
+    for row in ROWS:
+        energy[row["album"]].append(results[row["file"]].energy)
+    assert min(energy["Bright Side"] + energy["Pressure"]) > max(energy["Still Water"])
