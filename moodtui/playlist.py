@@ -16,8 +16,8 @@ from moodtui.fileio import atomic_write_bytes, write_failure
 from moodtui.text import plural
 
 
-def song_moods(directory: str | None) -> tuple[list[tuple[Path, str, str, float | None]], list[str]]:
-    """(path, mood, source 'you' | 'model', duration) for every track of the library, and errors."""
+def song_moods(directory: str | None) -> tuple[list[tuple[Path, str, str, float | None, str]], list[str]]:
+    """(path, mood, source 'you' | 'model', duration, title) for every track of the library, and errors."""
     from moodtui.analysis import AnalysisCache, analyse_cached
     from moodtui.library import LibraryIndex, resolve_library_dir, scan
     from moodtui.registry import load_current_model
@@ -40,7 +40,7 @@ def song_moods(directory: str | None) -> tuple[list[tuple[Path, str, str, float 
                 continue
             record = store.label_for(track.path)
             if record is not None:
-                out.append((track.path, record.label, "you", track.duration_s))
+                out.append((track.path, record.label, "you", track.duration_s, track.title))
                 continue
             key = os.fsdecode(track.path)
             if key in cached:
@@ -51,7 +51,7 @@ def song_moods(directory: str | None) -> tuple[list[tuple[Path, str, str, float 
                 except MoodtuiError as exc:
                     errors.append(str(exc))
                     continue
-            out.append((track.path, CLASSES[int(probs.argmax())], "model", track.duration_s))
+            out.append((track.path, CLASSES[int(probs.argmax())], "model", track.duration_s, track.title))
     return out, errors
 
 
@@ -73,12 +73,13 @@ def run_export(mood: str, output: Path, directory: str | None) -> int:
     songs, errors = song_moods(directory)
     for error in errors:
         print(f"moodtui: {error}", file=sys.stderr)
-    chosen = [(path, duration, path.stem) for path, label, _source, duration in songs if label == mood]
+    # The title tag (the file name only when there is none), as the player shows it.
+    chosen = [(path, duration, title) for path, label, _source, duration, title in songs if label == mood]
     try:
         write_m3u(chosen, output)
     except OSError as exc:
         raise MoodtuiError(write_failure(output, exc)) from None
-    mine = sum(1 for _p, label, source, _d in songs if label == mood and source == "you")
+    mine = sum(1 for _p, label, source, _d, _t in songs if label == mood and source == "you")
     print(f"wrote {plural(len(chosen), f'{mood} song')} to {display_path(output)} ({mine} by your labels, "
           f"{len(chosen) - mine} by the model)")
     if errors:

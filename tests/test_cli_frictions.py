@@ -107,3 +107,17 @@ def test_train_on_a_terminal_prints_sentences_and_json_only_when_asked(model_env
     assert status == 1
     events = [json.loads(line) for line in output.splitlines() if line.startswith("{")]
     assert [event["event"] for event in events] == ["error"], output
+
+
+def test_export_names_songs_by_their_title(tmp_path: Path, model_env: Path) -> None:
+    import mutagen
+
+    song = write_song(tmp_path / "music" / "01-track.flac", "positive", 6.0)
+    tags = mutagen.File(song, easy=True)
+    tags["title"] = "Bright Morning"
+    tags.save()
+    assert run_moodtui("label", str(song), "positive").returncode == 0
+    playlist = tmp_path / "happy.m3u"
+    result = run_moodtui("export", "--mood", "positive", "-o", str(playlist), str(tmp_path / "music"))
+    assert result.returncode == 0, result.stderr
+    assert playlist.read_text(encoding="utf-8").splitlines()[1] == "#EXTINF:6,Bright Morning"
