@@ -129,6 +129,10 @@ class LabelStore:
 
     def __init__(self, path: str | os.PathLike[str], *, lock_timeout: float = LOCK_TIMEOUT_S) -> None:
         self.path = Path(path)
+        if self.path.is_symlink():
+            # The listener linked the database elsewhere (a synced folder): write the file the
+            # link names, beside it, so the link keeps working (os.replace would replace the link).
+            self.path = Path(os.path.realpath(self.path))
         self.lock_path = self.path.with_name(self.path.name + ".lock")
         self.lock_timeout = lock_timeout
         self.recovered_from: Path | None = None

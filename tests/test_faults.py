@@ -515,3 +515,35 @@ def test_a_retrain_ends_when_the_player_that_started_it_is_killed(model_env: Pat
         with sqlite3.connect(cache) as conn:
             analysed = conn.execute("SELECT count(*) FROM analysis_v1").fetchone()[0]
         assert analysed < 6, "the job worked on for a player that was gone"
+
+
+# -- 17. a labels database that is a directory, or a symlink ---------------------------------------------
+
+
+def test_a_symlinked_labels_database_is_written_through_the_link(home: Path, tmp_path: Path) -> None:
+    synced = tmp_path / "synced"
+    synced.mkdir()
+    (home / "labels.json").symlink_to(synced / "real-labels.json")
+    song = write_song(tmp_path / "a.wav", "positive", 4.0)
+    for mood in ("positive", "negative"):
+        assert run_moodtui("label", str(song), mood, text=True).returncode == 0
+    assert (home / "labels.json").is_symlink()
+    assert [r.label for r in LabelStore(synced / "real-labels.json").history()] == ["positive", "negative"]
+
+
+def test_a_labels_database_that_is_a_directory_turns_labels_off_and_p_says_why(
+        model_env: Path, tmp_path: Path) -> None:
+    (model_env / "labels.json").mkdir()
+    library = make_library(tmp_path / "music")
+
+    async def scenario() -> None:
+        app = MoodApp(library)
+        async with app.run_test(size=SIZE) as pilot:
+            await wait_until(pilot, lambda: app.labels_off is not None, "the labels database to be refused")
+            await wait_until(pilot, lambda: app.scan_done and app.model_state == "ready", "the library and model")
+            await play_title(pilot, app, "Hum")
+            await pilot.press("p")
+            said = [n for n in app.notices if n.startswith("labels are off for this session:")]
+            assert said and "labels.json" in said[-1] and "directory" in said[-1].lower(), app.notices
+
+    run(scenario)

@@ -198,6 +198,8 @@ class MoodApp(App[int]):
         self._library_index: LibraryIndex | None = None
         self._cache_lock = threading.Lock()
         self.store: LabelStore | None = None  # opened by load_labels (file I/O)
+        self.labels_off: str | None = None
+        """Why the labels database could not be opened (labels are off for the session), or None."""
         self.label_writer: LabelWriter | None = None  # started once the store is open
         self.unsaved_labels: list[str] = []
         """Labels the writer still could not save when the app quit (printed after it ends)."""
@@ -429,6 +431,7 @@ class MoodApp(App[int]):
             store = default_store()
             labels = {record.path: record.label for record in store.current_labels()}
         except MoodtuiError as error:
+            self.labels_off = str(error)
             self.post_message(LabelsLoaded({}, f"{error}: labels are off for this session"))
             return
         self.store = store
@@ -953,7 +956,7 @@ class MoodApp(App[int]):
     def label_row(self, row: TrackRow, label: str) -> None:
         """The listener's ``label`` for ``row``: shown at once, written by the label writer."""
         if self.label_writer is None:
-            self.show_notice("the labels database is not open yet")
+            self._labels_unavailable()
             return
         probs = None
         version = self.model.version if self.model is not None else None
@@ -968,9 +971,15 @@ class MoodApp(App[int]):
         self.label_writer.label(row.path, label, title=row.track.title, model_version=version,
                                 probs=None if probs is None else [float(p) for p in probs])
 
+    def _labels_unavailable(self) -> None:
+        if self.labels_off is not None:
+            self.show_notice(f"labels are off for this session: {self.labels_off}", severity="error")
+        else:
+            self.show_notice("the labels database is not open yet")
+
     def action_undo_label(self) -> None:
         if self.label_writer is None:
-            self.show_notice("the labels database is not open yet")
+            self._labels_unavailable()
             return
         self.label_writer.undo(self._title_of)
 
