@@ -37,6 +37,8 @@ import sys
 import time
 from pathlib import Path
 
+from corpus_rows import corpus_rows, read_rows
+
 REQUIREMENTS = ["tensorflow-cpu==2.21.*", "tf-keras==2.21.*", "librosa==0.11.*", "soundfile"]
 MUSICNN = "musicnn==0.1.0"
 MODEL = "MSD_musicnn"
@@ -122,24 +124,6 @@ class Tagger:
         out = [self.session.run(self.probs, {self.x: patches[i:i + BATCH], self.is_training: False})
                for i in range(0, len(patches), BATCH)]
         return index, np.concatenate(out)
-
-
-def read_rows(path: Path) -> list[dict[str, str]]:
-    if not path.exists():
-        return []
-    with path.open(newline="", encoding="utf-8") as fh:
-        return list(csv.DictReader(fh))
-
-
-def corpus_rows(dest: Path) -> tuple[list[dict[str, str]], bool]:
-    """Manifest rows (final) or, while the corpus is still being fetched, the finished packages'."""
-    if (dest / "manifest.csv").exists():
-        return read_rows(dest / "manifest.csv"), True
-    rows = []
-    for state in sorted((dest / ".state").glob("*.csv")):
-        if not state.name.endswith(".near_duplicates.csv"):
-            rows += read_rows(state)
-    return rows, False
 
 
 def label_corpus(dest: Path, follow: bool, stride: int) -> None:

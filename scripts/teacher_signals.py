@@ -34,6 +34,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from corpus_rows import corpus_rows, read_rows
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, os.fspath(REPO))
@@ -82,23 +83,6 @@ def window_signals(y: np.ndarray) -> dict[str, float]:
     rms = librosa.feature.rms(S=stft)
     return {"mode": mode, "key_clarity": clarity, "tempo": tempo, "onset_rate": len(onsets) / (len(y) / SR),
             "brightness": float(centroid.mean()), "loudness": float(20 * np.log10(max(float(rms.mean()), 1e-6)))}
-
-
-def read_rows(path: Path) -> list[dict[str, str]]:
-    if not path.exists():
-        return []
-    with path.open(newline="", encoding="utf-8") as fh:
-        return list(csv.DictReader(fh))
-
-
-def corpus_rows(dest: Path) -> tuple[list[dict[str, str]], bool]:
-    if (dest / "manifest.csv").exists():
-        return read_rows(dest / "manifest.csv"), True
-    rows = []
-    for state in sorted((dest / ".state").glob("*.csv")):
-        if not state.name.endswith(".near_duplicates.csv"):
-            rows += read_rows(state)
-    return rows, False
 
 
 def decode(path: Path) -> np.ndarray:
