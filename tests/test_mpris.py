@@ -79,6 +79,8 @@ def test_mpris_drives_the_player_on_a_private_bus(tmp_path: Path, model_env: Pat
             await wait_until(pilot, lambda: app.playing is not None and app.player.is_playing, "playback")
             first = app.playing
             assert '"Playing"' in await prop(PLAYER, "PlaybackStatus")
+            # The mood joins the metadata once the playing song's first block is analysed.
+            await wait_until(pilot, lambda: first.mood is not None, "the playing song's mood")
             metadata = await prop(PLAYER, "Metadata")
             for expected in (f'"{first.track.title}"', f'"{first.track.artist}"', f'"{first.track.album}"',
                              '"mpris:length"', '"file://', f'object path "{track_id(first.path)}"',
