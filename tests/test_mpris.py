@@ -79,8 +79,12 @@ def test_mpris_drives_the_player_on_a_private_bus(tmp_path: Path, model_env: Pat
             await wait_until(pilot, lambda: app.playing is not None and app.player.is_playing, "playback")
             first = app.playing
             assert '"Playing"' in await prop(PLAYER, "PlaybackStatus")
-            # The mood joins the metadata once the playing song's first block is analysed.
-            await wait_until(pilot, lambda: first.mood is not None, "the playing song's mood")
+            # The mood joins the metadata once the playing song is analysed (the analysis pool may
+            # take seconds to start): paused meanwhile, so the 6-s song cannot end and move on.
+            await call(f"{PLAYER}.Pause")
+            await wait_until(pilot, lambda: first.mood is not None, "the playing song's mood", timeout=30)
+            await call(f"{PLAYER}.Play")
+            assert app.playing is first
             metadata = await prop(PLAYER, "Metadata")
             for expected in (f'"{first.track.title}"', f'"{first.track.artist}"', f'"{first.track.album}"',
                              '"mpris:length"', '"file://', f'object path "{track_id(first.path)}"',
