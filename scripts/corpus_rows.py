@@ -8,6 +8,9 @@ inside its own virtual environment.
 from __future__ import annotations
 
 import csv
+import os
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
 
@@ -27,3 +30,35 @@ def corpus_rows(dest: Path) -> tuple[list[dict[str, str]], bool]:
         if not state.name.endswith(".near_duplicates.csv"):
             rows += read_rows(state)
     return rows, False
+
+
+def tracks_to_label(dest: Path, out: Path, follow: bool) -> Iterator[dict[str, str]]:
+    """Corpus rows whose path is not in ``out`` yet; with ``follow``, waits for packages still
+    being fetched until ``manifest.csv`` exists. The caller appends each track to ``out``."""
+    done = {row["path"] for row in read_rows(out)}
+    while True:
+        rows, final = corpus_rows(dest)
+        todo = [r for r in rows if r["path"] not in done]
+        if not todo:
+            if final or not follow:
+                return
+            time.sleep(20)
+            continue
+        for row in todo:
+            yield row
+            done.add(row["path"])
+        if not follow:
+            return
+
+
+def append_track(out: Path, header: list[str], lines: list[list[object]]) -> None:
+    """Append one track's rows to a teacher CSV (header first in a new file), fsynced: an
+    interrupted run loses at most the track in progress."""
+    new = not out.exists() or out.stat().st_size == 0
+    with out.open("a", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh)
+        if new:
+            writer.writerow(header)
+        writer.writerows(lines)
+        fh.flush()
+        os.fsync(fh.fileno())

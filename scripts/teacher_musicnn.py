@@ -30,14 +30,13 @@ the finished packages' ``DEST/.state/*.csv`` and waits for more until ``manifest
 from __future__ import annotations
 
 import argparse
-import csv
 import os
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-from corpus_rows import corpus_rows, read_rows
+from corpus_rows import append_track, tracks_to_label
 
 REQUIREMENTS = ["tensorflow-cpu==2.21.*", "tf-keras==2.21.*", "librosa==0.11.*", "soundfile"]
 MUSICNN = "musicnn==0.1.0"
@@ -129,33 +128,14 @@ class Tagger:
 def label_corpus(dest: Path, follow: bool, stride: int) -> None:
     tagger = Tagger(stride)
     out = dest / "teacher_musicnn.csv"
-    done = {row["path"] for row in read_rows(out)}
     started, audio_done = time.monotonic(), 0.0
-    while True:
-        rows, final = corpus_rows(dest)
-        todo = [r for r in rows if r["path"] not in done]
-        if not todo:
-            if final or not follow:
-                break
-            time.sleep(20)
-            continue
-        for row in todo:
-            index, tags = tagger.tags(dest / row["path"])
-            new = not out.exists() or out.stat().st_size == 0
-            with out.open("a", newline="", encoding="utf-8") as fh:
-                writer = csv.writer(fh)
-                if new:
-                    writer.writerow(["path", "slice", *tagger.labels])
-                writer.writerows([row["path"], i, *(f"{v:.4f}" for v in line)] for i, line in zip(index, tags))
-                fh.flush()
-                os.fsync(fh.fileno())
-            done.add(row["path"])
-            audio_done += float(row["duration_s"])
-            print(f"[{len(done)}] {row['path']}: {len(tags)} slices "
-                  f"({audio_done / max(time.monotonic() - started, 1e-9):.0f}x real time)", flush=True)
-        if not follow:
-            break
-
+    for count, row in enumerate(tracks_to_label(dest, out, follow), 1):
+        index, tags = tagger.tags(dest / row["path"])
+        append_track(out, ["path", "slice", *tagger.labels],
+                     [[row["path"], i, *(f"{v:.4f}" for v in line)] for i, line in zip(index, tags)])
+        audio_done += float(row["duration_s"])
+        print(f"[{count}] {row['path']}: {len(tags)} slices "
+              f"({audio_done / max(time.monotonic() - started, 1e-9):.0f}x real time)", flush=True)
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])

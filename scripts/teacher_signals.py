@@ -27,14 +27,13 @@ being fetched (reads ``DEST/.state/*.csv`` until ``manifest.csv`` exists).
 from __future__ import annotations
 
 import argparse
-import csv
 import os
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
-from corpus_rows import corpus_rows, read_rows
+from corpus_rows import append_track, tracks_to_label
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, os.fspath(REPO))
@@ -99,39 +98,20 @@ def main() -> int:
     args = parser.parse_args()
     dest = args.dest.resolve()
     out = dest / "teacher_signals.csv"
-    done = {row["path"] for row in read_rows(out)}
     started, audio_done = time.monotonic(), 0.0
-    while True:
-        rows, final = corpus_rows(dest)
-        todo = [r for r in rows if r["path"] not in done]
-        if not todo:
-            if final or not args.follow:
-                return 0
-            time.sleep(20)
-            continue
-        for row in todo:
-            y = decode(dest / row["path"])
-            lines = []
-            for start in window_starts(len(y), SR):
-                piece = y[start:start + int(WINDOW_S * SR)]
-                signals = window_signals(piece)
-                lines.append([row["path"], f"{start / SR:.2f}", f"{(start + len(piece)) / SR:.2f}",
-                              *(f"{signals[c]:.5f}" for c in COLUMNS)])
-            new = not out.exists() or out.stat().st_size == 0
-            with out.open("a", newline="", encoding="utf-8") as fh:
-                writer = csv.writer(fh)
-                if new:
-                    writer.writerow(["path", "start_s", "end_s", *COLUMNS])
-                writer.writerows(lines)
-                fh.flush()
-                os.fsync(fh.fileno())
-            done.add(row["path"])
-            audio_done += float(row["duration_s"])
-            print(f"[{len(done)}] {row['path']}: {len(lines)} windows "
-                  f"({audio_done / max(time.monotonic() - started, 1e-9):.0f}x real time)", flush=True)
-        if not args.follow:
-            return 0
-
+    for count, row in enumerate(tracks_to_label(dest, out, args.follow), 1):
+        y = decode(dest / row["path"])
+        lines: list[list[object]] = []
+        for start in window_starts(len(y), SR):
+            piece = y[start:start + int(WINDOW_S * SR)]
+            signals = window_signals(piece)
+            lines.append([row["path"], f"{start / SR:.2f}", f"{(start + len(piece)) / SR:.2f}",
+                          *(f"{signals[c]:.5f}" for c in COLUMNS)])
+        append_track(out, ["path", "start_s", "end_s", *COLUMNS], lines)
+        audio_done += float(row["duration_s"])
+        print(f"[{count}] {row['path']}: {len(lines)} windows "
+              f"({audio_done / max(time.monotonic() - started, 1e-9):.0f}x real time)", flush=True)
+    return 0
 
 if __name__ == "__main__":
     sys.exit(main())
