@@ -28,9 +28,9 @@ sys.path.insert(0, os.fspath(Path(__file__).resolve().parent))
 
 from bench_tracks import make_tracks  # noqa: E402
 
-from moodtui.analysis import BLOCK_SLICES  # noqa: E402
-from moodtui.audio import SAMPLE_RATE, decode_blocks  # noqa: E402
-from moodtui.features import SLICE_SAMPLES  # noqa: E402
+from moodtui.audio.decode import SAMPLE_RATE, decode_blocks  # noqa: E402
+from moodtui.mood.analysis import BLOCK_SLICES  # noqa: E402
+from moodtui.mood.features import SLICE_SAMPLES  # noqa: E402
 
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 

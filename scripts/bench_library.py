@@ -21,8 +21,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))  # make_big_library, ne
 
 from make_big_library import make_library  # noqa: E402
 
-from moodtui.cache import Cache  # noqa: E402
-from moodtui.library import LibraryIndex, ScanStats, scan  # noqa: E402
+from moodtui.library.scan import LibraryIndex, ScanStats, scan  # noqa: E402
+from moodtui.sqlite_cache import Cache  # noqa: E402
 
 
 def timed_scan(library: Path, index: LibraryIndex | None) -> tuple[float, float, ScanStats]:

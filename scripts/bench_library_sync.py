@@ -50,7 +50,7 @@ def ms(seconds: float) -> str:
 
 def raw_watch_latency(folder: Path, template: Path, repeats: int, polling: bool) -> list[float]:
     """Seconds from os.replace of a new file to watch_folder's callback (no app)."""
-    from moodtui.watcher import watch_folder
+    from moodtui.library.watcher import watch_folder
 
     arrived: dict[Path, float] = {}
     stop = threading.Event()

@@ -100,9 +100,9 @@ def moodtui(*args: str, home: Path) -> subprocess.CompletedProcess:
 def pool_embeddings(home: Path, paths: list[Path]) -> tuple[list[np.ndarray], object]:
     """Every pool song's slice embeddings under the current base (analysed once by `moodtui predict`)."""
     os.environ["MOODTUI_HOME"] = os.fspath(home)
-    from moodtui.analysis import AnalysisCache
-    from moodtui.cache import Cache
-    from moodtui.registry import load_current_model
+    from moodtui.mood.analysis import AnalysisCache
+    from moodtui.mood.versions import load_current_model
+    from moodtui.sqlite_cache import Cache
 
     model, _ = load_current_model(home)
     cache = AnalysisCache(Cache(home / "cache.sqlite"))
@@ -113,7 +113,7 @@ def pool_embeddings(home: Path, paths: list[Path]) -> tuple[list[np.ndarray], ob
 
 def song_probs_of(home: Path, embeddings: list[np.ndarray]) -> np.ndarray:
     """Song-level probabilities of every pool song under the model current in ``home``."""
-    from moodtui.registry import load_current_model
+    from moodtui.mood.versions import load_current_model
 
     model, _ = load_current_model(home)
     return np.stack([model.head_probs(e).mean(axis=0) for e in embeddings])

@@ -28,10 +28,10 @@ sys.path.insert(0, os.fspath(Path(__file__).resolve().parent))
 
 from bench_tracks import make_tracks  # noqa: E402
 
-from moodtui.analysis import BLOCK_SLICES, analyse_file  # noqa: E402
-from moodtui.audio import SAMPLE_RATE, decode_blocks, downmix  # noqa: E402
-from moodtui.features import SLICE_SAMPLES, track_slices  # noqa: E402
-from moodtui.model import MoodModel  # noqa: E402
+from moodtui.audio.decode import SAMPLE_RATE, decode_blocks, downmix  # noqa: E402
+from moodtui.mood.analysis import BLOCK_SLICES, analyse_file  # noqa: E402
+from moodtui.mood.features import SLICE_SAMPLES, track_slices  # noqa: E402
+from moodtui.mood.model import MoodModel  # noqa: E402
 from moodtui.paths import shipped_model_path  # noqa: E402
 
 

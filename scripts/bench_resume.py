@@ -57,7 +57,7 @@ async def start_once(library: Path, track: Path | None) -> float:
 
 
 def save_session_for(track: Path) -> None:
-    from moodtui.session import Session, save_session
+    from moodtui.player.session import Session, save_session
 
     save_session(Session(track=os.fsdecode(track), position_s=POSITION_S, volume=0.8))
 

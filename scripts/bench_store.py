@@ -21,8 +21,8 @@ from pathlib import Path
 from tinydb import Query, TinyDB
 
 from moodtui import CLASSES
-from moodtui.identity import fingerprint
-from moodtui.store import LabelStore
+from moodtui.listener.identity import fingerprint
+from moodtui.listener.labels import LabelStore
 
 
 def per_call_ms(function, calls: int) -> float:

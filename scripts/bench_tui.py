@@ -103,7 +103,7 @@ async def bench_table() -> None:
     from textual.app import App
     from textual.widgets import DataTable
 
-    from moodtui.library import Track
+    from moodtui.library.scan import Track
     from moodtui.tui.library_view import LibraryView
     from moodtui.tui.widgets.track_list import TrackList
 
@@ -241,8 +241,8 @@ async def enter_to_first_slice(pilot, app, row) -> tuple[float, float]:
 
 
 def bench_first_slice(folder: Path, home: Path, model_path: Path) -> tuple[float, float]:
-    from moodtui.analysis import analyse_file
-    from moodtui.model import MoodModel
+    from moodtui.mood.analysis import analyse_file
+    from moodtui.mood.model import MoodModel
 
     songs = write_songs(folder, 20, 180.0)
     os.environ["MOODTUI_HOME"] = str(home)
@@ -292,7 +292,7 @@ async def retrain_stall(library: Path) -> tuple[float, float, float] | None:
 
 
 def bench_retrain(folder: Path, home: Path, model_path: Path) -> tuple[float, float] | None:
-    from moodtui.store import LabelStore
+    from moodtui.listener.labels import LabelStore
 
     if not model_path.with_suffix(".keras").is_file():
         print("4. retrain: skipped (no .keras beside the model)")

@@ -86,7 +86,7 @@ def window_signals(y: np.ndarray) -> dict[str, float]:
 
 def decode(path: Path) -> np.ndarray:
     """The whole track, mono at 22.05 kHz, through moodtui's own decoder."""
-    from moodtui.audio import decode_blocks
+    from moodtui.audio.decode import decode_blocks
 
     return np.concatenate(list(decode_blocks(path, SR * 60))).astype(np.float32)
 

@@ -228,7 +228,7 @@ def main() -> int:
                                    for k in aux_names], f"{w['start_s']:.2f}", f"{w['end_s']:.2f}"])
         imac_rows = []
         if args.imac is not None:
-            from moodtui.imac import training_rows
+            from moodtui.library.imac import training_rows
 
             imac_rows = training_rows(args.imac)
             for path, label in imac_rows:
@@ -294,7 +294,7 @@ def calibrate_on_validation_tracks(onnx: Path, corpus: Path, windows: dict[str, 
     manifest), never the held-out packages, so the held-out calibration figure stays honest.
     """
     from moodtui.fileio import atomic_write_bytes
-    from moodtui.model import MoodModel
+    from moodtui.mood.model import MoodModel
     from moodtui.train.data import read_manifest, song_features, split_by_song
     from moodtui.train.job import fit_calibration
 
@@ -335,10 +335,10 @@ def report(onnx: Path, corpus: Path, held_out: list[str], windows: dict[str, lis
     decoded again: the features are the same function's output, so the moods are the same.
     """
     sys.path.insert(0, os.fspath(REPO))
-    from moodtui.analysis import SongMood, analyse_file
     from moodtui.errors import MoodtuiError
-    from moodtui.features import SLICE_SECONDS
-    from moodtui.model import MoodModel
+    from moodtui.mood.analysis import SongMood, analyse_file
+    from moodtui.mood.features import SLICE_SECONDS
+    from moodtui.mood.model import MoodModel
     from moodtui.train.data import song_features
     from moodtui.train.job import expected_calibration_error
 

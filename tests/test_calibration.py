@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from audio_factory import write_song
-from moodtui.analysis import AnalysisCache, SongMood, analyse_cached, song_probabilities
-from moodtui.model import MoodModel, calibrate
+from moodtui.mood.analysis import AnalysisCache, SongMood, analyse_cached, song_probabilities
+from moodtui.mood.model import MoodModel, calibrate
 from moodtui.train.job import expected_calibration_error, fit_calibration
 
 

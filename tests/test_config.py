@@ -105,7 +105,7 @@ def test_no_preset_puts_a_label_key_on_a_peers_play_pause_key() -> None:
 
 def test_the_command_line_takes_a_station_and_a_config_file(tmp_path: Path) -> None:
     from conftest import run_moodtui
-    from moodtui.cli import build_parser
+    from moodtui.cli.main import build_parser
 
     args = build_parser().parse_args(["play", "--radio", "wind-down", "--config", "my.toml", "music"])
     assert (args.radio, args.config, args.directory) == ("wind-down", Path("my.toml"), "music")

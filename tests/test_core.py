@@ -14,10 +14,10 @@ import soundfile
 
 from audio_factory import SR, synth, write_song
 from moodtui import CLASSES
-from moodtui.analysis import analyse_file
-from moodtui.audio import SAMPLE_RATE, decode, decode_blocks
+from moodtui.audio.decode import SAMPLE_RATE, decode, decode_blocks
 from moodtui.errors import AudioError, ModelError
-from moodtui.features import (
+from moodtui.mood.analysis import analyse_file
+from moodtui.mood.features import (
     FEATURE_PARAMS,
     FRAMES_PER_SLICE,
     N_MELS,
@@ -27,7 +27,7 @@ from moodtui.features import (
     slice_features,
     track_slices,
 )
-from moodtui.model import MoodModel
+from moodtui.mood.model import MoodModel
 
 
 def test_mel_filterbank_matches_librosa():

@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from moodtui.audio import SAMPLE_RATE, decode
-from moodtui.imac import read_tags, scan_directory
+from moodtui.audio.decode import SAMPLE_RATE, decode
+from moodtui.library.imac import read_tags, scan_directory
 from moodtui.paths import demo_library_dir
 
 REPO = Path(__file__).resolve().parent.parent
@@ -117,8 +117,8 @@ SHIPPED_DEMO_RIGHT = 7
 
 
 def test_shipped_model_gets_the_demo_moods_it_is_known_to_get() -> None:
-    from moodtui.analysis import analyse_file
-    from moodtui.model import MoodModel
+    from moodtui.mood.analysis import analyse_file
+    from moodtui.mood.model import MoodModel
     from moodtui.paths import shipped_model_path
 
     model = MoodModel.load(shipped_model_path())

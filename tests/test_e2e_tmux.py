@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 
 from audio_factory import write_song
-from moodtui.formats import listed_extensions
+from moodtui.audio.formats import listed_extensions
+from moodtui.listener.labels import LabelStore
 from moodtui.paths import demo_library_dir
-from moodtui.store import LabelStore
 
 pytestmark = [
     pytest.mark.e2e,

@@ -24,7 +24,7 @@ from test_tui import SIZE, make_library, play_title, run, wait_settled, wait_unt
 
 from audio_factory import write_song
 from conftest import run_moodtui
-from moodtui.store import LabelStore
+from moodtui.listener.labels import LabelStore
 from moodtui.tui.app import MoodApp
 
 pytestmark = pytest.mark.faults
@@ -156,7 +156,7 @@ def _label_songs(tmp_path: Path, home: Path) -> None:
 
 def test_a_training_job_killed_at_export_leaves_no_version_and_its_staging_folder_goes(
         model_env: Path, tmp_path: Path) -> None:
-    from moodtui.registry import current_name, list_versions, read_current
+    from moodtui.mood.versions import current_name, list_versions, read_current
 
     _label_songs(tmp_path, model_env)
     models = model_env / "models"
@@ -239,7 +239,7 @@ def test_a_file_named_like_a_url_is_read_as_a_local_file_never_a_connection(
         model_env: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from fault_tools import network_calls, strace_command
 
-    from moodtui.playback import Player
+    from moodtui.player.playback import Player
 
     if shutil.which("ffmpeg") is None:
         pytest.skip("ffmpeg is not installed: m4a files are refused before any name reaches it")
@@ -429,7 +429,7 @@ def test_the_library_analysis_goes_on_through_a_full_disk_with_one_notice(
 
 def test_train_on_a_full_disk_is_one_line_and_the_previous_model_stays(
         model_env: Path, tmp_path: Path, full_disk) -> None:
-    from moodtui.registry import current_name
+    from moodtui.mood.versions import current_name
 
     disk, filler = full_disk
     _label_songs(tmp_path, disk)
@@ -465,7 +465,7 @@ def test_label_refuses_a_fifo_an_empty_file_and_text_named_mp3_at_once(home: Pat
 
 _PLAYER_STAND_IN = """
 import sys, time
-from moodtui.retrain import RetrainJob
+from moodtui.listener.retrain import RetrainJob
 job = RetrainJob()
 job.start()
 print(job.pid, flush=True)
@@ -486,7 +486,7 @@ def _alive(pid: int) -> bool:
 
 
 def test_a_retrain_ends_when_the_player_that_started_it_is_killed(model_env: Path, tmp_path: Path) -> None:
-    from moodtui.registry import current_name
+    from moodtui.mood.versions import current_name
 
     _label_songs(tmp_path, model_env)
     player = subprocess.Popen([sys.executable, "-c", _PLAYER_STAND_IN], stdout=subprocess.PIPE, text=True)

@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 
 from audio_factory import write_song
-from moodtui import formats
-from moodtui.audio import SAMPLE_RATE, decode
-from moodtui.imac import ImacScan, _audio_files
-from moodtui.library import (
+from moodtui.audio import formats
+from moodtui.audio.decode import SAMPLE_RATE, decode
+from moodtui.library.imac import ImacScan, _audio_files
+from moodtui.library.scan import (
     LibraryIndex,
     folder_layout,
     is_listed,
@@ -22,7 +22,7 @@ from moodtui.library import (
     scan_paths,
     walk_audio_files,
 )
-from moodtui.playback import Player
+from moodtui.player.playback import Player
 
 needs_ffmpeg = pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="ffmpeg is not installed")
 
@@ -112,8 +112,8 @@ def test_an_ogg_named_mp3_and_an_mp3_named_ogg_decode(disguised: dict[str, Path]
 
 
 def test_an_ogg_named_mp3_and_an_mp3_named_ogg_are_analysed(disguised: dict[str, Path], model_env: Path) -> None:
-    from moodtui.analysis import analyse_file
-    from moodtui.registry import load_current_model
+    from moodtui.mood.analysis import analyse_file
+    from moodtui.mood.versions import load_current_model
 
     model, _ = load_current_model()
     for path in disguised.values():

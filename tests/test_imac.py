@@ -15,7 +15,8 @@ import pytest
 import soundfile as sf
 from mutagen.id3 import TIT2, TPE1
 
-from moodtui.imac import (
+from moodtui.cli.imac_match import run_imac_match
+from moodtui.library.imac import (
     ImacIndex,
     ImacMatch,
     ImacSong,
@@ -23,7 +24,6 @@ from moodtui.imac import (
     match_directory,
     normalise,
     read_tags,
-    run_imac_match,
     scan_directory,
     shipped_index,
     training_rows,

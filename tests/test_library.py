@@ -15,10 +15,10 @@ import pytest
 import soundfile as sf
 
 import moodtui
-from moodtui.cache import Cache
 from moodtui.errors import MoodtuiError
-from moodtui.library import LibraryIndex, ScanStats, Track, resolve_library_dir, scan
+from moodtui.library.scan import LibraryIndex, ScanStats, Track, resolve_library_dir, scan
 from moodtui.paths import demo_library_dir
+from moodtui.sqlite_cache import Cache
 
 SAMPLE_RATE = 22050
 NON_UTF8_NAME = b"caf\xe9 \xff.flac"  # Latin-1 bytes: not valid UTF-8
@@ -217,8 +217,8 @@ def test_cache_is_shared_by_threads_in_wal_mode(tmp_path: Path) -> None:
 WRITER_SCRIPT = """
 import sys
 from pathlib import Path
-from moodtui.cache import Cache
-from moodtui.library import LibraryIndex, Track
+from moodtui.sqlite_cache import Cache
+from moodtui.library.scan import LibraryIndex, Track
 index = LibraryIndex(Cache(sys.argv[1]))
 for i in range(100):  # one transaction each: the two processes interleave
     index.put([Track(Path(f"/music/{sys.argv[2]}-{i}.mp3"), "t", None, None, None, 1.0, 1, 1)])

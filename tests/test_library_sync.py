@@ -14,8 +14,8 @@ import pytest
 from test_tui import make_library, run, wait_settled, wait_until
 
 from audio_factory import write_song
+from moodtui.library.watcher import DataFolderWatch, watch_folder
 from moodtui.tui.app import MoodApp
-from moodtui.watcher import DataFolderWatch, watch_folder
 
 SIZE = (110, 34)
 
@@ -147,7 +147,7 @@ def test_a_model_switched_by_the_cli_while_running_is_used(
 ) -> None:
     import json
 
-    from moodtui.registry import MODEL_FILE, models_root
+    from moodtui.mood.versions import MODEL_FILE, models_root
 
     monkeypatch.setenv("MOODTUI_WATCH", "off")
     library = make_library(tmp_path / "music")

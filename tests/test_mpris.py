@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from test_tui import make_library, run, wait_until
 
-from moodtui.mpris import BUS_NAME, OBJECT_PATH, track_id
+from moodtui.player.mpris import BUS_NAME, OBJECT_PATH, track_id
 from moodtui.tui.app import MoodApp
 
 pytestmark = pytest.mark.skipif(

@@ -14,9 +14,9 @@ import pytest
 from audio_factory import write_song
 from conftest import run_moodtui
 from moodtui import CLASSES
-from moodtui.insights import MoodChange, changes_summary, mood_changes
-from moodtui.registry import current_name, list_versions
-from moodtui.retrain import guard_message
+from moodtui.listener.label_next import MoodChange, changes_summary, mood_changes
+from moodtui.listener.retrain import guard_message
+from moodtui.mood.versions import current_name, list_versions
 from moodtui.train.data import Song, song_folds
 from moodtui.train.heads import HEADS, Standardiser, choose_head, fit_head, training_data
 
@@ -149,7 +149,7 @@ def test_guard_message_says_what_was_kept():
 # --- the real training job ------------------------------------------------------------------------
 
 def _label(home: Path, songs: dict[str, str]) -> None:
-    from moodtui.store import LabelStore
+    from moodtui.listener.labels import LabelStore
 
     store = LabelStore(home / "labels.json")
     for path, label in songs.items():
@@ -210,8 +210,8 @@ def test_imac_labels_of_owned_songs_are_a_weak_prior_shown_as_such(tmp_path, mod
         tags["artist"], tags["title"] = artist, title
         tags.save()
     # The player's scan and background analysis: the library index and the cached embeddings.
-    from moodtui.cache import Cache
-    from moodtui.library import LibraryIndex, scan
+    from moodtui.library.scan import LibraryIndex, scan
+    from moodtui.sqlite_cache import Cache
 
     index = LibraryIndex(Cache(model_env / "cache.sqlite"))
     list(scan(owned, index))

@@ -17,7 +17,7 @@ import soundfile as sf
 
 import moodtui
 from moodtui.errors import AudioError
-from moodtui.playback import NULL_BACKEND_NOTICE, VOLUME_STEP, Player, _sound_server_or_card_present
+from moodtui.player.playback import NULL_BACKEND_NOTICE, VOLUME_STEP, Player, _sound_server_or_card_present
 
 SAMPLE_RATE = 22050
 REPO_DIR = Path(moodtui.__file__).resolve().parent.parent
@@ -232,7 +232,7 @@ def test_alsa_and_jack_messages_do_not_reach_the_terminal(tmp_path: Path) -> Non
     assert "ALSA lib" in unsilenced or "jack" in unsilenced.lower()  # what there is to silence
 
     silenced = run_playback_process(
-        song, setup="from moodtui.playback import silence_native_audio_errors\nsilence_native_audio_errors()"
+        song, setup="from moodtui.player.playback import silence_native_audio_errors\nsilence_native_audio_errors()"
     )
     assert silenced == ""
 
@@ -240,7 +240,7 @@ def test_alsa_and_jack_messages_do_not_reach_the_terminal(tmp_path: Path) -> Non
 def test_player_silences_the_audio_libraries_itself(tmp_path: Path) -> None:
     song = write_wav(tmp_path / "song.wav", 0.3)
     script = (
-        "import sys, time\nfrom moodtui.playback import Player\n"
+        "import sys, time\nfrom moodtui.player.playback import Player\n"
         "player = Player()\nplayer.open(sys.argv[1])\nplayer.play()\ntime.sleep(0.1)\nplayer.close()\n"
     )
     result = subprocess.run(

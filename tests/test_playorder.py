@@ -9,9 +9,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from moodtui.label_writer import LabelOutcome, LabelWriter
-from moodtui.playorder import PlayOrder, Repeat
-from moodtui.radio import PATHS, EnergyStation, MoodStation, PathStation, SongFacts, station_from_id, station_id
+from moodtui.listener.label_writer import LabelOutcome, LabelWriter
+from moodtui.player.order import PlayOrder, Repeat
+from moodtui.player.radio import PATHS, EnergyStation, MoodStation, PathStation, SongFacts, station_from_id, station_id
 
 SONGS = [f"/music/{i:02d}.ogg" for i in range(10)]
 
@@ -178,7 +178,7 @@ def test_wind_down_falls_back_to_mood_without_energy() -> None:
 
 
 def test_label_writer_writes_in_order_names_the_song_and_undoes(tmp_path: Path) -> None:
-    from moodtui.store import LabelStore
+    from moodtui.listener.labels import LabelStore
 
     store = LabelStore(tmp_path / "labels.json")
     outcomes: list[LabelOutcome] = []

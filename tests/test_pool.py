@@ -1,4 +1,4 @@
-"""The analysis pool (moodtui.pool) on real files and real worker processes."""
+"""The analysis pool (moodtui.mood.pool) on real files and real worker processes."""
 
 from __future__ import annotations
 
@@ -14,11 +14,11 @@ import pytest
 
 from audio_factory import write_song
 from conftest import run_moodtui
-from moodtui.analysis import AnalysisCache, analyse_file, analyse_paths
-from moodtui.cache import Cache
-from moodtui.library_analysis import AnalysisScheduler
-from moodtui.model import MoodModel
-from moodtui.pool import WORKER_DIED, AnalysisPool, analyse_path, worker_count
+from moodtui.mood.analysis import AnalysisCache, analyse_file, analyse_paths
+from moodtui.mood.model import MoodModel
+from moodtui.mood.pool import WORKER_DIED, AnalysisPool, analyse_path, worker_count
+from moodtui.mood.scheduler import AnalysisScheduler
+from moodtui.sqlite_cache import Cache
 
 
 @pytest.fixture(scope="module")

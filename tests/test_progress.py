@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from moodtui.progress import (
+from moodtui.listener.progress import (
     DataSplit,
     EpochEnded,
     FeaturesRead,

@@ -14,9 +14,9 @@ from mutagen.id3 import ID3, TXXX
 from test_tui import make_library, run, wait_until
 
 from audio_factory import write_song
+from moodtui.audio.replaygain import ReplayGainTags, choose_gain, read_replaygain
 from moodtui.config import Settings
-from moodtui.playback import Player
-from moodtui.replaygain import ReplayGainTags, choose_gain, read_replaygain
+from moodtui.player.playback import Player
 from moodtui.tui.app import MoodApp
 
 RG_TAGS = {"replaygain_track_gain": "-6.20 dB", "replaygain_track_peak": "0.988",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from moodtui.session import Session, load_session, save_session
+from moodtui.player.session import Session, load_session, save_session
 
 
 def test_a_session_round_trips_and_leaves_no_temporary_file(tmp_path: Path) -> None:

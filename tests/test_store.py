@@ -17,9 +17,10 @@ import pytest
 import soundfile as sf
 
 from moodtui import CLASSES
+from moodtui.cli.labels import run_label, run_labels
 from moodtui.errors import AudioError, MoodtuiError
-from moodtui.identity import CHUNK_BYTES, fingerprint
-from moodtui.store import LABELS_FILE_NAME, LabelStore, default_store, run_label, run_labels
+from moodtui.listener.identity import CHUNK_BYTES, fingerprint
+from moodtui.listener.labels import LABELS_FILE_NAME, LabelStore, default_store
 
 REPO_DIR = Path(__file__).resolve().parent.parent
 
@@ -210,7 +211,7 @@ def test_a_label_written_by_another_process_is_seen(tmp_path: Path) -> None:
     store.add_label(song, "positive")
     assert store.label_for(song).label == "positive"  # now held in memory
     writer = python_process(
-        "import sys; from moodtui.store import LabelStore; "
+        "import sys; from moodtui.listener.labels import LabelStore; "
         "LabelStore(sys.argv[1]).add_label(sys.argv[2], 'negative')",
         str(db),
         str(song),
@@ -241,7 +242,7 @@ def test_unknown_label_and_missing_file_are_one_line_errors(tmp_path: Path) -> N
 
 WRITER = """
 import sys, time
-from moodtui.store import LabelStore
+from moodtui.listener.labels import LabelStore
 store = LabelStore(sys.argv[1], lock_timeout=30)
 name, count = sys.argv[2], int(sys.argv[3])
 print("ready", flush=True)
@@ -282,7 +283,7 @@ def test_two_processes_writing_at_once_lose_nothing(tmp_path: Path) -> None:
 
 KILLED_WRITER = """
 import sys, time
-from moodtui.store import LabelStore
+from moodtui.listener.labels import LabelStore
 store = LabelStore(sys.argv[1])
 n = len(store.history())
 print("ready", flush=True)
@@ -362,7 +363,7 @@ def test_database_from_a_newer_moodtui_is_left_alone(tmp_path: Path) -> None:
 
 LOCK_HOLDER = """
 import sys, time
-from moodtui.store import LabelStore
+from moodtui.listener.labels import LabelStore
 store = LabelStore(sys.argv[1])
 with store._locked():
     print("held", flush=True)

@@ -16,10 +16,10 @@ import pytest
 from audio_factory import write_song
 from conftest import run_moodtui
 from moodtui import CLASSES
-from moodtui.analysis import analyse_file
-from moodtui.model import MoodModel
-from moodtui.progress import EpochEnded, JobDone, JobStarted, from_line
-from moodtui.registry import current_name, list_versions
+from moodtui.listener.progress import EpochEnded, JobDone, JobStarted, from_line
+from moodtui.mood.analysis import analyse_file
+from moodtui.mood.model import MoodModel
+from moodtui.mood.versions import current_name, list_versions
 from moodtui.train.data import Song, song_folds, split_by_song
 from moodtui.train.job import personal_replay_share
 
@@ -88,9 +88,9 @@ def test_keras_and_onnx_agree_on_real_features(tmp_path, small_model):
 import os, sys, json
 os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
 import numpy as np, keras
-from moodtui.audio import decode
-from moodtui.features import slice_features
-from moodtui.model import MoodModel
+from moodtui.audio.decode import decode
+from moodtui.mood.features import slice_features
+from moodtui.mood.model import MoodModel
 x = slice_features(decode({str(song)!r}))
 k = keras.models.load_model({str(small_model.with_suffix('.keras'))!r}, compile=False)(x, training=False)
 o = MoodModel.load({str(small_model)!r}).predict(x)
@@ -104,7 +104,7 @@ print(json.dumps([float(np.abs(np.asarray(k["probs"]) - o.probs).max()),
 
 
 def _label(home: Path, songs: dict[str, str]) -> None:
-    from moodtui.store import LabelStore
+    from moodtui.listener.labels import LabelStore
 
     store = LabelStore(home / "labels.json")
     for path, label in songs.items():

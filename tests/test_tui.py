@@ -21,8 +21,8 @@ import pytest
 
 from audio_factory import write_song
 from moodtui import CLASSES
-from moodtui.model import UNSURE_BELOW
-from moodtui.store import LabelStore
+from moodtui.listener.labels import LabelStore
+from moodtui.mood.model import UNSURE_BELOW
 from moodtui.tui.app import MoodApp
 from moodtui.tui.library_view import SortColumn
 from moodtui.tui.screens.errors import ErrorsScreen
@@ -156,7 +156,7 @@ def test_table_fills_and_shows_moods_that_persist_across_starts(model_env: Path,
 
 def test_demo_library_opens_with_a_notice_when_music_folder_is_missing(
         model_env: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from moodtui.library import resolve_library_dir
+    from moodtui.library.scan import resolve_library_dir
 
     monkeypatch.setenv("HOME", str(tmp_path / "nobody"))
     folder, notice = resolve_library_dir(None)
@@ -417,7 +417,7 @@ def test_command_palette_offers_the_main_actions(model_env: Path, library: Path)
 
 
 def test_label_next_lists_unsure_unlabelled_songs_and_enter_plays_one(model_env: Path, library: Path) -> None:
-    from moodtui.insights import uncertainty
+    from moodtui.listener.label_next import uncertainty
 
     async def scenario() -> None:
         app = MoodApp(library)
@@ -442,7 +442,7 @@ def test_label_next_lists_unsure_unlabelled_songs_and_enter_plays_one(model_env:
 
 
 def test_models_screen_rolls_back_and_reloads(model_env: Path, library: Path, small_model: Path) -> None:
-    from moodtui.registry import current_name
+    from moodtui.mood.versions import current_name
 
     # A second real version: the small model under another version name.
     version_dir = model_env / "models" / "20990101-000000"
@@ -705,7 +705,7 @@ def test_without_any_model_the_player_still_plays(home: Path, library: Path, mon
 
 
 def test_a_current_model_that_fails_to_load_falls_back_with_a_notice(model_env: Path, library: Path) -> None:
-    from moodtui.registry import set_current
+    from moodtui.mood.versions import set_current
 
     broken = model_env / "models" / "20300101-000000"
     broken.mkdir(parents=True)

@@ -8,7 +8,7 @@ import pytest
 from test_tui import make_library, run, screen_text, wait_settled, wait_until
 from textual.widgets._toast import Toast
 
-from moodtui.mood_palette import MOOD_TIMELINE_CELLS
+from moodtui.mood.palette import MOOD_TIMELINE_CELLS
 from moodtui.tui.app import MoodApp
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 from test_tui import SIZE, make_library, play_title, run, screen_text, wait_settled, wait_until
 
 from moodtui.config import Settings, parse_settings
-from moodtui.store import LabelStore
+from moodtui.listener.labels import LabelStore
 from moodtui.tui.app import MoodApp
 from moodtui.tui.screens.help import HelpScreen
 from moodtui.tui.screens.label_next import LabelNextScreen
@@ -208,7 +208,7 @@ def test_bad_config_lines_are_notices_and_defaults_stand(model_env: Path, tmp_pa
 
 def test_label_next_loop_labels_inside_the_screen_and_plays_the_next_from_its_least_certain_part(
         model_env: Path, tmp_path: Path) -> None:
-    from moodtui.insights import least_certain_start
+    from moodtui.listener.label_next import least_certain_start
 
     library = make_library(tmp_path / "music")
 
@@ -252,7 +252,7 @@ def test_no_preset_leaves_two_bindings_on_one_key() -> None:
 
 def test_a_saved_session_is_restored_paused_with_its_queue_station_filter_and_sort(model_env: Path,
                                                                                    tmp_path: Path) -> None:
-    from moodtui.session import Session, save_session
+    from moodtui.player.session import Session, save_session
     from moodtui.tui.library_view import SortColumn
 
     library = make_library(tmp_path / "music")
@@ -281,7 +281,7 @@ def test_a_saved_session_is_restored_paused_with_its_queue_station_filter_and_so
 
 
 def test_resume_off_and_playing_settings(model_env: Path, tmp_path: Path) -> None:
-    from moodtui.session import Session, save_session
+    from moodtui.player.session import Session, save_session
 
     library = make_library(tmp_path / "music")
     hum = str(library / "Beta Crew/Hum.ogg")

@@ -11,8 +11,8 @@ import numpy as np
 from test_tui import SIZE, make_library, run, screen_text, wait_settled, wait_until
 from textual.widgets import DataTable
 
-from moodtui.registry import current_name, list_versions
-from moodtui.store import LabelStore
+from moodtui.listener.labels import LabelStore
+from moodtui.mood.versions import current_name, list_versions
 from moodtui.tui.app import MoodApp
 from moodtui.tui.screens.changes import ChangesScreen
 from moodtui.tui.screens.models import ModelsScreen

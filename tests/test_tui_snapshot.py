@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from test_tui import make_library, wait_settled
 
-from moodtui.store import LabelStore
+from moodtui.listener.labels import LabelStore
 from moodtui.tui.app import MoodApp
 
 LABELS = {"Sunny Days.flac": "positive", "Grey Morning.flac": "neutral", "Night Drive.ogg": "negative",

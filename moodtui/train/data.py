@@ -17,9 +17,9 @@ from pathlib import Path
 import numpy as np
 
 from moodtui import CLASSES
-from moodtui.audio import SAMPLE_RATE, decode_blocks
+from moodtui.audio.decode import SAMPLE_RATE, decode_blocks
 from moodtui.errors import AudioError, MoodtuiError, display_path
-from moodtui.features import FEATURE_PARAMS, SLICE_SAMPLES, SLICE_SECONDS, track_slices
+from moodtui.mood.features import FEATURE_PARAMS, SLICE_SAMPLES, SLICE_SECONDS, track_slices
 
 
 @dataclass
@@ -174,7 +174,7 @@ def song_slices(path: Path, cache_dir: Path | None, max_slices: int | None, star
 
 def song_slices_work(row: tuple[str, float | None, float | None], cache_dir: str | None = None,
                      max_slices: int | None = None) -> np.ndarray:
-    """Work function of the analysis pool (``moodtui.pool``): :func:`song_slices` of one
+    """Work function of the analysis pool (``moodtui.mood.pool``): :func:`song_slices` of one
     ``(path, start_s, end_s)`` row, in a worker process."""
     path, start_s, end_s = row
     return song_slices(Path(path), Path(cache_dir) if cache_dir else None, max_slices, start_s, end_s)

@@ -35,18 +35,8 @@ import numpy as np
 import moodtui
 from moodtui import CLASSES
 from moodtui.errors import MoodtuiError, display_path
-from moodtui.features import FEATURE_PARAMS, INPUT_SHAPE
 from moodtui.fileio import disk_full_in
-from moodtui.model import (
-    EMBEDDING_OUTPUT,
-    ENERGY_OUTPUT,
-    INPUT_NAME,
-    METADATA_FORMAT,
-    PROBS_OUTPUT,
-    MoodModel,
-)
-from moodtui.paths import data_home, shipped_model_path
-from moodtui.progress import (
+from moodtui.listener.progress import (
     DataSplit,
     EpochEnded,
     FeaturesRead,
@@ -61,8 +51,18 @@ from moodtui.progress import (
     describe,
     to_line,
 )
-from moodtui.registry import STAGING_PREFIX, remove_staging
-from moodtui.retrain import MIN_LABELLED_SONGS
+from moodtui.listener.retrain import MIN_LABELLED_SONGS
+from moodtui.mood.features import FEATURE_PARAMS, INPUT_SHAPE
+from moodtui.mood.model import (
+    EMBEDDING_OUTPUT,
+    ENERGY_OUTPUT,
+    INPUT_NAME,
+    METADATA_FORMAT,
+    PROBS_OUTPUT,
+    MoodModel,
+)
+from moodtui.mood.versions import STAGING_PREFIX, remove_staging
+from moodtui.paths import data_home, shipped_model_path
 from moodtui.train.data import (
     Song,
     read_manifest,
@@ -87,7 +87,7 @@ _AS_TEXT = False
 
 
 def emit(event: ProgressEvent) -> None:
-    """One progress line on stdout: machine-readable JSON (``moodtui.progress``: the player reads
+    """One progress line on stdout: machine-readable JSON (``moodtui.listener.progress``: the player reads
     it back), or, on a terminal without ``--json``, a sentence."""
     if _AS_TEXT:
         # A failure is also the process's one stderr line: say it once.
@@ -139,7 +139,7 @@ def main(args: argparse.Namespace) -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     os.environ.setdefault("CUDA_VISIBLE_DEVICES", "")
     try:
-        from moodtui.retrain import exit_with_parent, training_lock
+        from moodtui.listener.retrain import exit_with_parent, training_lock
 
         exit_with_parent()  # no orphan job when the player goes; cancel cleans up
         lock = training_lock(data_home())  # noqa: F841 (held until the process ends)
@@ -166,7 +166,7 @@ def main(args: argparse.Namespace) -> int:
                      head=result.metadata.get("personal", {}).get("head"), guard=guard,
                      switched=bool(result.activate and not args.no_activate and args.output is None)))
         if guard and args.output is None:
-            from moodtui.retrain import guard_message
+            from moodtui.listener.retrain import guard_message
 
             print(f"moodtui train: {guard_message(guard, version, f'`moodtui rollback {version}`')}",
                   file=sys.stderr)
@@ -190,7 +190,7 @@ def main(args: argparse.Namespace) -> int:
 
 
 def listener_songs() -> list[Song]:
-    from moodtui.store import default_store
+    from moodtui.listener.labels import default_store
 
     songs = []
     for record in default_store().current_labels():
@@ -216,11 +216,11 @@ class Result:
 
 def load_features(songs: list[Song], max_slices: int | None,
                   workers: int | None = None) -> tuple[list[Song], list[np.ndarray]]:
-    """Features of every song, computed on the analysis pool (``moodtui.pool``, one process per
+    """Features of every song, computed on the analysis pool (``moodtui.mood.pool``, one process per
     core); a song that cannot be read is reported and skipped."""
     from functools import partial
 
-    from moodtui.pool import AnalysisPool, worker_count
+    from moodtui.mood.pool import AnalysisPool, worker_count
     from moodtui.train.data import song_slices_work
 
     cache_dir = data_home() / "cache" / "features"
@@ -243,7 +243,7 @@ def load_features(songs: list[Song], max_slices: int | None,
     work = partial(song_slices_work, cache_dir=os.fspath(cache_dir), max_slices=max_slices)
     count = min(workers or worker_count(playing=False), max(1, len(unique)))
     if count <= 1:
-        from moodtui.pool import run_one
+        from moodtui.mood.pool import run_one
 
         for row in unique:
             finished(run_one(work, row))
@@ -381,7 +381,7 @@ def fit_calibration(song_probs: np.ndarray, song_labels: np.ndarray) -> dict[str
     so a grid is exact enough and cannot diverge). Returns the metadata block read by
     ``MoodModel.temperature``, with the expected calibration error before and after.
     """
-    from moodtui.model import UNSURE_BELOW, calibrate
+    from moodtui.mood.model import UNSURE_BELOW, calibrate
 
     song_probs = np.asarray(song_probs, np.float64)
     song_labels = np.asarray(song_labels, int)
@@ -583,7 +583,7 @@ def _staging_parent(args: argparse.Namespace) -> Path:
     if args.output is not None:
         args.output.parent.mkdir(parents=True, exist_ok=True)
         return args.output.parent
-    from moodtui.registry import models_root
+    from moodtui.mood.versions import models_root
 
     return models_root()
 
@@ -601,7 +601,7 @@ def install(result: Result, args: argparse.Namespace, version: str) -> Path:
                 if source.exists():
                     os.replace(source, out.parent / f"{out.name}{suffix}")
             return out.parent / f"{out.name}.onnx"
-        from moodtui.registry import install_version
+        from moodtui.mood.versions import install_version
 
         return install_version(result.staging, version, make_current=result.activate and not args.no_activate)
     finally:
@@ -611,7 +611,7 @@ def install(result: Result, args: argparse.Namespace, version: str) -> Path:
 # --- personal training -------------------------------------------------------------------------
 
 def train_personal(songs: list[Song], args: argparse.Namespace, version: str) -> Result:
-    from moodtui.analysis import AnalysisCache, analyse_paths
+    from moodtui.mood.analysis import AnalysisCache, analyse_paths
 
     base_onnx = args.base or shipped_model_path()
     base_model = MoodModel.load(base_onnx)
@@ -633,7 +633,7 @@ def train_personal(songs: list[Song], args: argparse.Namespace, version: str) ->
     # Embeddings of every slice of every labelled song under the base network: from the analysis
     # cache (the player's background analysis fills it, under whichever personal model was in use:
     # they share the base's embedding_id), else analysed here on the pool.
-    from moodtui.pool import worker_count
+    from moodtui.mood.pool import worker_count
 
     cache = AnalysisCache()
     paths = list(dict.fromkeys(os.fspath(s.path) for s in songs))
@@ -738,8 +738,8 @@ def imac_prior_songs(labelled: list[Song], base_model: MoodModel, cache) -> list
     song with a clear label; songs the listener labelled themselves are left out (their own label
     wins), and so are songs without cached embeddings (not analysed yet: never decoded here).
     """
-    from moodtui.imac import library_matches
-    from moodtui.library import LibraryIndex
+    from moodtui.library.imac import library_matches
+    from moodtui.library.scan import LibraryIndex
 
     taken = {os.fsdecode(s.path) for s in labelled} | {s.group for s in labelled}
     try:
@@ -763,8 +763,8 @@ def compare_with_current(songs: list[Song], new_held_out: np.ndarray, cache) -> 
     """Does the new model agree with at least as many of the listener's labelled songs as the model
     in use, each song held out of both? The current model's figure for a song it was trained on is
     the held-out prediction recorded when it was trained; for any other song its prediction."""
-    from moodtui.analysis import analyse_cached
-    from moodtui.registry import current_name, load_current_model
+    from moodtui.mood.analysis import analyse_cached
+    from moodtui.mood.versions import current_name, load_current_model
 
     name = current_name()
     model, _ = load_current_model()

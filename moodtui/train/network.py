@@ -16,8 +16,8 @@ import keras
 from keras import layers
 
 from moodtui import CLASSES
-from moodtui.features import INPUT_SHAPE
-from moodtui.model import ENERGY_OUTPUT
+from moodtui.mood.features import INPUT_SHAPE
+from moodtui.mood.model import ENERGY_OUTPUT
 
 # Small on purpose: inference over every slice of a song must cost less than decoding it.
 CONV_FILTERS = (8, 16, 24, 32, 48)

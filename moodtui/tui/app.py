@@ -10,12 +10,12 @@ worker and reports back with a message (``moodtui.tui.messages``):
 - ``open_track`` and ``analyse_playing``: open the chosen track in the player and analyse it
   block by block (first block one slice long) so its mood appears while it starts playing;
 - ``analyse_library``: analyse the rest of the library with the same model, yielding to the
-  playing track (``moodtui.library_analysis`` schedules both), posting results in batches;
+  playing track (``moodtui.mood.scheduler`` schedules both), posting results in batches;
 - ``retrain``: the training job (a subprocess) and its progress; ``switch_model`` rescores the
   cached moods under a new model (after a retrain or a rollback).
 
 Thread workers poll ``get_current_worker().is_cancelled`` so quitting is prompt. What plays next
-is ``moodtui.playorder.PlayOrder``; labels are written by ``moodtui.label_writer.LabelWriter``.
+is ``moodtui.player.order.PlayOrder``; labels are written by ``moodtui.listener.label_writer.LabelWriter``.
 """
 
 from __future__ import annotations
@@ -39,18 +39,14 @@ from textual.containers import Horizontal
 from textual.widgets import Footer, ProgressBar, Static
 from textual.worker import Worker, WorkerState, get_current_worker
 
-from moodtui.analysis import AnalysisCache
-from moodtui.cache import Cache
+from moodtui.audio.replaygain import choose_gain, read_replaygain
 from moodtui.config import Settings, load_settings
 from moodtui.errors import AudioError, ModelError, MoodtuiError, display_path
-from moodtui.insights import MoodChange
-from moodtui.label_writer import LabelOutcome, LabelWriter
-from moodtui.library import LibraryIndex, resolve_library_dir, scan
-from moodtui.library_analysis import AnalysisBatch, AnalysisScheduler
-from moodtui.model import MoodModel
-from moodtui.playback import Player
-from moodtui.playorder import PlayOrder, Repeat
-from moodtui.progress import (
+from moodtui.library.scan import LibraryIndex, resolve_library_dir, scan
+from moodtui.listener.label_next import MoodChange
+from moodtui.listener.label_writer import LabelOutcome, LabelWriter
+from moodtui.listener.labels import LabelStore
+from moodtui.listener.progress import (
     EpochEnded,
     FeaturesRead,
     GuardCompared,
@@ -60,11 +56,15 @@ from moodtui.progress import (
     ProgressEvent,
     SongSkipped,
 )
-from moodtui.radio import SongFacts, station_for, station_from_id, station_id
-from moodtui.replaygain import choose_gain, read_replaygain
-from moodtui.retrain import MIN_LABELLED_SONGS, RetrainJob, RetrainResult
-from moodtui.session import Session, load_session, save_session
-from moodtui.store import LabelStore
+from moodtui.listener.retrain import MIN_LABELLED_SONGS, RetrainJob, RetrainResult
+from moodtui.mood.analysis import AnalysisCache
+from moodtui.mood.model import MoodModel
+from moodtui.mood.scheduler import AnalysisBatch, AnalysisScheduler
+from moodtui.player.order import PlayOrder, Repeat
+from moodtui.player.playback import Player
+from moodtui.player.radio import SongFacts, station_for, station_from_id, station_id
+from moodtui.player.session import Session, load_session, save_session
+from moodtui.sqlite_cache import Cache
 from moodtui.text import plural
 from moodtui.tui.commands import MoodCommandPalette, PlayerCommands
 from moodtui.tui.library_sync import LibrarySync
@@ -408,7 +408,7 @@ class MoodApp(App[int]):
 
     @work(thread=True, exclusive=True, group="model", exit_on_error=False)
     def load_model(self) -> None:
-        from moodtui.registry import load_current_model
+        from moodtui.mood.versions import load_current_model
 
         try:
             model, notice = load_current_model()
@@ -425,7 +425,7 @@ class MoodApp(App[int]):
 
     @work(thread=True, exclusive=True, group="labels", exit_on_error=False)
     def load_labels(self) -> None:
-        from moodtui.store import default_store
+        from moodtui.listener.labels import default_store
 
         try:
             store = default_store()
@@ -1021,7 +1021,7 @@ class MoodApp(App[int]):
 
     @work(thread=True, exclusive=True, group="retrain", exit_on_error=False)
     def retrain(self) -> None:
-        from moodtui.registry import load_current_model
+        from moodtui.mood.versions import load_current_model
 
         worker = get_current_worker()
         job = RetrainJob(extra_args=self.retrain_args)
@@ -1083,7 +1083,7 @@ class MoodApp(App[int]):
     def switch_model(self, model, message: str, show_changes: bool = False) -> None:
         """Rescore the cached moods under ``model`` (no decoding) and make it the app's model; say
         which songs change mood."""
-        from moodtui.insights import changes_summary, mood_changes
+        from moodtui.listener.label_next import changes_summary, mood_changes
 
         _warm_up(model)
         cache = self.loaded_analysis_cache()
@@ -1153,7 +1153,7 @@ class MoodApp(App[int]):
 
     @work(thread=True, exclusive=True, group="rollback", exit_on_error=False)
     def roll_back(self, name: str) -> None:
-        from moodtui.registry import load_current_model, roll_back
+        from moodtui.mood.versions import load_current_model, roll_back
 
         try:
             roll_back(name)
@@ -1182,8 +1182,8 @@ class MoodApp(App[int]):
 
     @work(thread=True, exclusive=True, group="export", exit_on_error=False, description="write a playlist")
     def export_playlist(self, rows: list[TrackRow]) -> None:
+        from moodtui.library.playlist import write_m3u
         from moodtui.paths import data_home
-        from moodtui.playlist import write_m3u
 
         name = self.view.mood_filter if self.view.mood_filter != "all" else "all"
         folder = data_home() / "playlists"
@@ -1300,7 +1300,7 @@ def _freeze_long_lived_objects() -> None:
 
 def _warm_up(model) -> None:
     """Run one slice of silence through the feature function and the model (first-use costs)."""
-    from moodtui.features import SLICE_SAMPLES, track_slices
+    from moodtui.mood.features import SLICE_SAMPLES, track_slices
 
     for batch in track_slices(iter([np.zeros(SLICE_SAMPLES, np.float32)])):
         model.predict(batch.features)
@@ -1319,7 +1319,7 @@ def run_app(directory: str | None, *, radio: str | None = None) -> int:
     ``moodtui FILE`` opens FILE's folder playing FILE.
 
     Native libraries that write to file descriptor 2 (where Textual draws) are silenced at the C
-    level instead (ALSA/JACK handlers in moodtui.playback, dr_mp3 rather than libsndfile's
+    level instead (ALSA/JACK handlers in moodtui.player.playback, dr_mp3 rather than libsndfile's
     mpg123 for mp3, onnxruntime's log level): descriptor 2 is never redirected.
     """
     settings = load_settings()

@@ -1,7 +1,7 @@
 """Keeping the player in step with the disk while it runs: :class:`LibrarySync`, a widget
 without a look (it only owns workers and messages) that the App mounts.
 
-- ``watch_library``: files added, changed or removed in the music folder (``moodtui.watcher``,
+- ``watch_library``: files added, changed or removed in the music folder (``moodtui.library.watcher``,
   inotify with a polling fallback) reach the table within about a second;
 - ``rescan_library`` (F5): walk the whole folder again in a worker and apply only the difference,
   so the UI thread never handles more than the rows that changed;
@@ -26,12 +26,12 @@ from textual.widget import Widget
 from textual.worker import get_current_worker
 
 from moodtui.errors import MoodtuiError
-from moodtui.library import Track, scan, scan_paths
+from moodtui.library.scan import Track, scan, scan_paths
+from moodtui.library.watcher import DataFolderWatch, watch_folder, watch_mode
 from moodtui.tui.messages import LabelsLoaded, Notice
-from moodtui.watcher import DataFolderWatch, watch_folder, watch_mode
 
 if TYPE_CHECKING:
-    from moodtui.model import MoodModel
+    from moodtui.mood.model import MoodModel
     from moodtui.tui.app import MoodApp
 
 DATA_POLL_INTERVAL_S = 1.0
@@ -175,9 +175,9 @@ class LibrarySync(Widget):
 
     @work(thread=True, exclusive=True, group="watch-data", exit_on_error=False, description="watch the data folder")
     def watch_data_folder(self) -> None:
+        from moodtui.listener.labels import LABELS_FILE_NAME
+        from moodtui.mood.versions import current_name, load_current_model, models_root
         from moodtui.paths import data_home
-        from moodtui.registry import current_name, load_current_model, models_root
-        from moodtui.store import LABELS_FILE_NAME
 
         app = self.player_app
         worker = get_current_worker()

@@ -17,7 +17,7 @@ import numpy as np
 
 from moodtui import CLASSES
 from moodtui.errors import display_path
-from moodtui.library import Track
+from moodtui.library.scan import Track
 from moodtui.text import plural
 
 MOOD_FILTERS = ("all", *CLASSES)

@@ -8,13 +8,13 @@ from typing import Literal
 import numpy as np
 from textual.message import Message
 
-from moodtui.analysis import SongMood
-from moodtui.insights import MoodChange
-from moodtui.label_writer import LabelOutcome
-from moodtui.library import Track
-from moodtui.model import MoodModel
-from moodtui.progress import ProgressEvent
-from moodtui.retrain import RetrainResult
+from moodtui.library.scan import Track
+from moodtui.listener.label_next import MoodChange
+from moodtui.listener.label_writer import LabelOutcome
+from moodtui.listener.progress import ProgressEvent
+from moodtui.listener.retrain import RetrainResult
+from moodtui.mood.analysis import SongMood
+from moodtui.mood.model import MoodModel
 
 Severity = Literal["information", "warning", "error"]
 """How a notice is shown (Textual's toast severities)."""
@@ -125,7 +125,7 @@ class LabelWritten(Message):
 
 @dataclass
 class RetrainProgress(Message):
-    """One progress event of the training job (``moodtui.progress``)."""
+    """One progress event of the training job (``moodtui.listener.progress``)."""
 
     event: ProgressEvent
 

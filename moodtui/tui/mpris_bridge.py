@@ -1,4 +1,4 @@
-"""The App as an MPRIS player (``moodtui.mpris``): its state for D-Bus, D-Bus commands as actions.
+"""The App as an MPRIS player (``moodtui.player.mpris``): its state for D-Bus, D-Bus commands as actions.
 
 D-Bus calls arrive on the App's event loop (dbus-fast's asyncio bus), so they may touch the
 widgets directly. After each command the service is refreshed at once, so PropertiesChanged
@@ -9,14 +9,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from moodtui.mpris import MprisService, MprisState
+from moodtui.player.mpris import MprisService, MprisState
 
 if TYPE_CHECKING:
     from moodtui.tui.app import MoodApp
 
 
 class MprisBridge:
-    """Implements :class:`moodtui.mpris.MprisPlayer` over the App."""
+    """Implements :class:`moodtui.player.mpris.MprisPlayer` over the App."""
 
     def __init__(self, app: MoodApp) -> None:
         self.app = app

@@ -1,11 +1,11 @@
-"""The mood palette as rich styles (colours from ``moodtui.mood_palette``) and text helpers for widgets."""
+"""The mood palette as rich styles (colours from ``moodtui.mood.palette``) and text helpers for widgets."""
 
 from __future__ import annotations
 
 from rich.cells import cell_len, set_cell_size
 from rich.style import Style
 
-from moodtui.mood_palette import ERROR_COLOUR, MOOD_COLOURS
+from moodtui.mood.palette import ERROR_COLOUR, MOOD_COLOURS
 
 MOOD_STYLES = {mood: Style(color=colour) for mood, colour in MOOD_COLOURS.items()}
 ERROR_STYLE = Style(color=ERROR_COLOUR)

@@ -12,7 +12,7 @@ from textual.screen import ModalScreen
 from textual.widgets import DataTable, Static
 
 from moodtui.errors import display_path
-from moodtui.insights import MoodChange, changes_summary
+from moodtui.listener.label_next import MoodChange, changes_summary
 from moodtui.tui.palette import MOOD_STYLES
 
 if TYPE_CHECKING:

@@ -12,7 +12,7 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-from moodtui.mood_palette import YOUR_LABEL_GLYPH
+from moodtui.mood.palette import YOUR_LABEL_GLYPH
 from moodtui.tui.screens.label_next import LabelNextScreen
 from moodtui.tui.screens.queue import QueueScreen
 from moodtui.tui.widgets.filter_input import FilterInput

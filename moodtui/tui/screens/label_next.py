@@ -69,7 +69,7 @@ class LabelNextScreen(ModalScreen[str | None]):
 
     @work(thread=True, exclusive=True, description="rank the unlabelled songs")  # no repr of 10,000 paths
     def rank(self, model, labelled: set[str], paths: list[str]) -> None:
-        from moodtui.insights import label_next, least_certain_start
+        from moodtui.listener.label_next import label_next, least_certain_start
 
         cache = self.player.loaded_analysis_cache()
         ranked = label_next(cache, model, labelled, paths)

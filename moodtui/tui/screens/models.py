@@ -10,7 +10,7 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import DataTable, Static
 
-from moodtui.registry import songs_cell
+from moodtui.mood.versions import songs_cell
 
 
 def _percent(value: object) -> str:
@@ -42,7 +42,7 @@ class ModelsScreen(ModalScreen[str | None]):
 
     @work(thread=True, exclusive=True)
     def load_versions(self) -> None:
-        from moodtui.registry import describe, list_versions
+        from moodtui.mood.versions import describe, list_versions
 
         rows = [describe(version) for version in list_versions()]
         self.app.call_from_thread(self._show, rows)

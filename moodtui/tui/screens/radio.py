@@ -10,7 +10,7 @@ from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
 from moodtui import CLASSES
-from moodtui.radio import ENERGY_RANGES, PATHS
+from moodtui.player.radio import ENERGY_RANGES, PATHS
 
 STATION_CHOICES = (
     *((mood, f"{mood} radio: {mood} songs from the whole library, shuffled, never twice") for mood in CLASSES),

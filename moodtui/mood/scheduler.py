@@ -2,7 +2,7 @@
 
 The player analyses the playing track block by block (in its own process) so its mood shows while
 it starts; the rest of the library is analysed in the background by the analysis pool
-(``moodtui.pool``: worker processes, one fewer than the cores while music plays), which starts no
+(``moodtui.mood.pool``: worker processes, one fewer than the cores while music plays), which starts no
 new file while the playing track is analysed or while the listener has paused it. Results and
 failures persist in the analysis cache as each file finishes, so a second start only analyses new
 or changed files.
@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 if TYPE_CHECKING:
-    from moodtui.pool import AnalysisPool
+    from moodtui.mood.pool import AnalysisPool
 
 POST_INTERVAL_S = 0.25
 """How often the background analysis reports (results in batches: fewer UI updates)."""
@@ -46,7 +46,7 @@ class AnalysisBatch:
 
 
 class AnalysisScheduler:
-    """Runs the analyses of one player over ``cache`` (a ``moodtui.analysis.AnalysisCache``)."""
+    """Runs the analyses of one player over ``cache`` (a ``moodtui.mood.analysis.AnalysisCache``)."""
 
     def __init__(self, cache) -> None:
         self.cache = cache
@@ -70,7 +70,7 @@ class AnalysisScheduler:
                         cancelled: Callable[[], bool]):
         """The playing track's SongMood (first block one slice long, reported through ``on_slices``);
         the background analysis waits meanwhile. Raises ``AudioError`` as ``analyse_file`` does."""
-        from moodtui.analysis import analyse_cached
+        from moodtui.mood.analysis import analyse_cached
 
         with self._playing_first():
             return analyse_cached(path, model, self.cache, first_block_slices=1, on_slices=on_slices,
@@ -90,15 +90,15 @@ class AnalysisScheduler:
     def analyse_library(self, model, paths: list[str], *, cancelled: Callable[[], bool],
                         report: Callable[[AnalysisBatch], None], playing: Callable[[], bool] = lambda: True,
                         workers: int | None = None) -> None:
-        """Analyse ``paths`` in order on the analysis pool (``moodtui.pool``), reporting batches
+        """Analyse ``paths`` in order on the analysis pool (``moodtui.mood.pool``), reporting batches
         about every :data:`POST_INTERVAL_S`; returns early (without a final batch) once
         ``cancelled()`` is true.
 
         The pool starts no new file while the playing track is analysed or while paused, and runs
         one process fewer while music plays (``playing()``), unless ``workers`` fixes the count.
         """
-        from moodtui.analysis import analyse_paths
-        from moodtui.pool import AnalysisPool, worker_count
+        from moodtui.mood.analysis import analyse_paths
+        from moodtui.mood.pool import AnalysisPool, worker_count
 
         batch = AnalysisBatch(total=len(paths))
         last_post = time.monotonic()

@@ -12,16 +12,15 @@ from pathlib import Path
 
 from moodtui import CLASSES
 from moodtui.errors import MoodtuiError, display_path
-from moodtui.fileio import atomic_write_bytes, write_failure
-from moodtui.text import plural
+from moodtui.fileio import atomic_write_bytes
 
 
 def song_moods(directory: str | None) -> tuple[list[tuple[Path, str, str, float | None, str]], list[str]]:
     """(path, mood, source 'you' | 'model', duration, title) for every track of the library, and errors."""
-    from moodtui.analysis import AnalysisCache, analyse_cached
-    from moodtui.library import LibraryIndex, resolve_library_dir, scan
-    from moodtui.registry import load_current_model
-    from moodtui.store import default_store
+    from moodtui.library.scan import LibraryIndex, resolve_library_dir, scan
+    from moodtui.listener.labels import default_store
+    from moodtui.mood.analysis import AnalysisCache, analyse_cached
+    from moodtui.mood.versions import load_current_model
 
     folder, notice = resolve_library_dir(directory)
     if notice:
@@ -67,22 +66,3 @@ def write_m3u(entries: list[tuple[Path, float | None, str]], output: Path) -> No
         lines.append(f"#EXTINF:{int(round(duration)) if duration else -1},{display_path(title)}".encode())
         lines.append(os.fsencode(Path(path).resolve()))
     atomic_write_bytes(output, b"\n".join(lines) + b"\n")
-
-
-def run_export(mood: str, output: Path, directory: str | None) -> int:
-    songs, errors = song_moods(directory)
-    for error in errors:
-        print(f"moodtui: {error}", file=sys.stderr)
-    # The title tag (the file name only when there is none), as the player shows it.
-    chosen = [(path, duration, title) for path, label, _source, duration, title in songs if label == mood]
-    try:
-        write_m3u(chosen, output)
-    except OSError as exc:
-        raise MoodtuiError(write_failure(output, exc)) from None
-    mine = sum(1 for _p, label, source, _d, _t in songs if label == mood and source == "you")
-    print(f"wrote {plural(len(chosen), f'{mood} song')} to {display_path(output)} ({mine} by your labels, "
-          f"{len(chosen) - mine} by the model)")
-    if errors:
-        print(f"moodtui: {plural(len(errors), 'file')} could not be read (not in the playlist)", file=sys.stderr)
-        return 1
-    return 0

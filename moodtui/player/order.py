@@ -6,7 +6,7 @@ next, and :meth:`PlayOrder.previous` for "previous"; both return the path to pla
 move, so "previous" goes back through what actually played, whatever the order was.
 
 Modelled on mopidy's ``core/_tracklist.py`` (the order) kept apart from ``core/_playback.py``
-(the transport: here ``moodtui.playback.Player``).
+(the transport: here ``moodtui.player.playback.Player``).
 """
 
 from __future__ import annotations

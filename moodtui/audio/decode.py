@@ -1,6 +1,6 @@
 """Decoding audio files to mono float32 at one fixed sample rate, streamed in blocks.
 
-The decoder is chosen by the file's content (``moodtui.formats``, the one table of formats), not
+The decoder is chosen by the file's content (``moodtui.audio.formats``, the one table of formats), not
 its name: flac, ogg/vorbis, opus, wav and aiff are decoded by libsndfile (through soundfile); mp3
 by miniaudio's dr_mp3, because the mpg123 inside libsndfile prints warnings about damaged mp3
 files straight to fd 2, which is where the player draws its screen; every other container
@@ -21,8 +21,8 @@ import numpy as np
 import soundfile
 import soxr
 
+from moodtui.audio.formats import ffmpeg_path, format_of
 from moodtui.errors import AudioError
-from moodtui.formats import ffmpeg_path, format_of
 
 SAMPLE_RATE = 22_050
 

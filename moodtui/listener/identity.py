@@ -13,7 +13,7 @@ always give the same fingerprint, wherever they are.
 What it misses, by design:
 - An edit that changes the size or touches a sampled window (re-tagging, most tag editors
   rewrite the header; adding cover art) gives a new fingerprint: to the store it looks like a new
-  file. ``moodtui.store`` then falls back to the path, so a song re-tagged in place keeps its
+  file. ``moodtui.listener.labels`` then falls back to the path, so a song re-tagged in place keeps its
   label; a song re-tagged *and* moved loses it.
 - An edit that keeps the size and falls only between the windows (a tag rewritten in place
   inside its padding) keeps the fingerprint: the song is still taken for the same song, which is

@@ -10,7 +10,7 @@ Three things that just_playback does not do for us:
 * **No sound device.** miniaudio then falls back to its *null* backend, which plays silently but
   keeps time, so the player (position, end of track) works as usual. :attr:`Player.backend_is_null`
   tells, and :meth:`Player.take_notice` gives a one-time notice for the user.
-* **Formats miniaudio cannot decode** (m4a/aac/mp4/wma..., from ``moodtui.formats``, which
+* **Formats miniaudio cannot decode** (m4a/aac/mp4/wma..., from ``moodtui.audio.formats``, which
   recognises a file by its content): :meth:`Player.open` transcodes them
   with ffmpeg to a temporary wav file (deleted when the next track is opened and on close), so
   ``open`` can take a moment (about a second for a few minutes of AAC): call it from a worker
@@ -33,9 +33,9 @@ from just_playback import Playback
 from just_playback.ma_result import MiniaudioError
 from tinytag import TinyTagException
 
-from moodtui.audio import ffmpeg_input
+from moodtui.audio.decode import ffmpeg_input
+from moodtui.audio.formats import ffmpeg_path, format_of
 from moodtui.errors import AudioError
-from moodtui.formats import ffmpeg_path, format_of
 
 NULL_BACKEND_NOTICE = "no sound device: playing silently on the null backend"
 VOLUME_STEP = 0.05

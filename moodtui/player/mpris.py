@@ -33,7 +33,7 @@ from dbus_fast.annotations import (
 )
 from dbus_fast.service import ServiceInterface, dbus_property, method, signal
 
-from moodtui.formats import FORMATS
+from moodtui.audio.formats import FORMATS
 
 DBusStrList = Annotated[list[str], DBusSignature("as")]
 

@@ -61,7 +61,7 @@ class _Request:
 
 
 class LabelWriter:
-    """Serves label requests for ``store`` (a ``moodtui.store.LabelStore``) on its own thread."""
+    """Serves label requests for ``store`` (a ``moodtui.listener.labels.LabelStore``) on its own thread."""
 
     def __init__(self, store, report: Callable[[LabelOutcome], None], *, retry_s: float = RETRY_S) -> None:
         self.store = store

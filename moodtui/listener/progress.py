@@ -1,7 +1,7 @@
 """The training job's progress events: one dataclass per kind, shared by the job and the player.
 
 The job (``moodtui train``, its own process) prints each event as one JSON line on stdout,
-``{"event": "<kind>", ...fields}``; the player's runner (``moodtui.retrain.RetrainJob``) reads the
+``{"event": "<kind>", ...fields}``; the player's runner (``moodtui.listener.retrain.RetrainJob``) reads the
 lines back into the same dataclasses. Both ends use these classes, so a field renamed on one side
 is a type error, not a silently empty progress bar. The JSON lines are also the job's documented
 machine-readable output (``moodtui train`` in a shell prints them).

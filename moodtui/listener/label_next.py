@@ -15,8 +15,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from moodtui import CLASSES
-from moodtui.analysis import AnalysisCache
-from moodtui.model import MoodModel
+from moodtui.mood.analysis import AnalysisCache
+from moodtui.mood.model import MoodModel
 
 
 def uncertainty(song_probs: np.ndarray) -> float:

@@ -33,7 +33,7 @@ class Session:
     sort_reverse: bool = False
     queue: list[str] = field(default_factory=list)
     station: dict | None = None
-    """``moodtui.radio.station_id`` of the station on at quit."""
+    """``moodtui.player.radio.station_id`` of the station on at quit."""
     shuffle: bool = False
     repeat: str = "off"
 

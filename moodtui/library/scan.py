@@ -17,10 +17,10 @@ from pathlib import Path
 
 import mutagen
 
-from moodtui.cache import Cache
+from moodtui.audio.formats import listed_extensions
 from moodtui.errors import MoodtuiError, display_path
-from moodtui.formats import listed_extensions
 from moodtui.paths import demo_library_dir
+from moodtui.sqlite_cache import Cache
 
 DEFAULT_BATCH_SIZE = 200
 
@@ -199,7 +199,7 @@ def walk_audio_files(
     Depth-first and sorted by name, the files of a folder before its subfolders. Follows symbolic
     links but never enters a folder twice (no loops); skips hidden files and folders (names
     starting with "."). A folder that cannot be read is skipped (``on_error`` is told). Listed
-    are the extensions of :func:`moodtui.formats.listed_extensions` (by default: what decodes
+    are the extensions of :func:`moodtui.audio.formats.listed_extensions` (by default: what decodes
     on this machine).
     """
     wanted = listed_extensions() if extensions is None else extensions

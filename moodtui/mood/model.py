@@ -18,7 +18,7 @@ import numpy as np
 
 from moodtui import CLASSES
 from moodtui.errors import ModelError, display_path
-from moodtui.features import FEATURE_PARAMS, INPUT_SHAPE
+from moodtui.mood.features import FEATURE_PARAMS, INPUT_SHAPE
 
 INPUT_NAME = "mel"
 PROBS_OUTPUT = "probs"

@@ -10,7 +10,7 @@ writers queue on the busy timeout instead of failing with "database is locked" h
 
 Adding a table: a module keeps its ``CREATE TABLE IF NOT EXISTS ...`` script in a constant and
 calls :meth:`Cache.ensure_schema` with a name of its own before its first query (see
-``moodtui.library.LibraryIndex``). To change a table's layout, give the table a new name (for
+``moodtui.library.scan.LibraryIndex``). To change a table's layout, give the table a new name (for
 example ``analysis_v2``): old databases then simply grow the new table.
 """
 

@@ -23,7 +23,7 @@ from functools import lru_cache
 import numpy as np
 import scipy.fft
 
-from moodtui.audio import SAMPLE_RATE
+from moodtui.audio.decode import SAMPLE_RATE
 
 SLICE_SECONDS = 3
 SLICE_SAMPLES = SAMPLE_RATE * SLICE_SECONDS

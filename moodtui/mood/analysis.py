@@ -1,7 +1,7 @@
 """Analysing a track: decode in blocks -> slice features -> batched ONNX inference -> song mood.
 
 The song-level result is the mean of the slice probabilities, calibrated by the model's
-temperature (``moodtui.model.calibrate``) so that its confidence means what it says; the
+temperature (``moodtui.mood.model.calibrate``) so that its confidence means what it says; the
 study's vote fractions (the share of slices whose most likely class is each class) are reported
 beside it. Models with an energy output also give each slice's energy (0 calm .. 1 energetic).
 """
@@ -18,14 +18,14 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from moodtui import CLASSES
-from moodtui.audio import SAMPLE_RATE, decode_blocks
-from moodtui.cache import Cache
+from moodtui.audio.decode import SAMPLE_RATE, decode_blocks
 from moodtui.errors import AudioError
-from moodtui.features import SLICE_SAMPLES, SLICE_SECONDS, track_slices
-from moodtui.model import UNSURE_BELOW, MoodModel, calibrate
+from moodtui.mood.features import SLICE_SAMPLES, SLICE_SECONDS, track_slices
+from moodtui.mood.model import UNSURE_BELOW, MoodModel, calibrate
+from moodtui.sqlite_cache import Cache
 
 if TYPE_CHECKING:
-    from moodtui.pool import AnalysisPool
+    from moodtui.mood.pool import AnalysisPool
 
 # Blocks of 20 slices (60 s): one spectrogram and one inference batch per block keeps numpy and
 # onnxruntime efficient while memory stays bounded (about 20 MB) whatever the track's length.
@@ -382,10 +382,10 @@ def analyse_paths(paths: list[str], model: MoodModel, cache: AnalysisCache | Non
     ``on_result``. With ``known_errors`` a file whose failure is cached (and unchanged since) is
     reported again without decoding it. Without ``isolate``, a single file to analyse (or one
     worker) is analysed in this process, which saves starting a pool. ``pool`` lets a caller keep
-    the :class:`moodtui.pool.AnalysisPool` (to reorder or inspect it while this runs). Returns
+    the :class:`moodtui.mood.pool.AnalysisPool` (to reorder or inspect it while this runs). Returns
     False if ``cancelled()`` stopped it.
     """
-    from moodtui.pool import WORKER_DIED, AnalysisPool, analyse_path  # noqa: F811 (run time)
+    from moodtui.mood.pool import WORKER_DIED, AnalysisPool, analyse_path  # noqa: F811 (run time)
 
     def answered(path: str) -> bool:
         """Report a cached result (or known failure) of ``path``; False if it must be analysed."""

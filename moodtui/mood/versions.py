@@ -17,7 +17,7 @@ from typing import Any
 
 from moodtui.errors import ModelError, MoodtuiError, display_path
 from moodtui.fileio import atomic_write_text, fsync_directory
-from moodtui.model import MoodModel, check_metadata, metadata_path, read_metadata
+from moodtui.mood.model import MoodModel, check_metadata, metadata_path, read_metadata
 from moodtui.paths import data_home, shipped_model_path
 
 BASE = "base"

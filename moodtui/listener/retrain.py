@@ -1,7 +1,7 @@
 """Running the training job from the player: a subprocess, its progress lines, one at a time.
 
 The player never imports TensorFlow: it starts ``python -m moodtui train --listener`` (the same
-interpreter) and follows the progress lines the job prints (``moodtui.progress`` events). A lock file in the data folder
+interpreter) and follows the progress lines the job prints (``moodtui.listener.progress`` events). A lock file in the data folder
 (taken by the job itself, for its whole run) makes sure only one retrain runs at a time, across
 processes (two players, or a player and a ``moodtui train`` typed in a shell).
 """
@@ -22,8 +22,8 @@ from pathlib import Path
 from typing import IO, Any
 
 from moodtui.errors import MoodtuiError
+from moodtui.listener.progress import JobDone, JobFailed, ProgressEvent, from_line
 from moodtui.paths import data_home
-from moodtui.progress import JobDone, JobFailed, ProgressEvent, from_line
 from moodtui.text import plural
 
 MIN_LABELLED_SONGS = 3
@@ -65,7 +65,7 @@ class RetrainJob:
 
     def start(self) -> None:
         """Start the job; MoodtuiError when one already runs or there are too few labels."""
-        from moodtui.store import default_store
+        from moodtui.listener.labels import default_store
 
         songs = len(default_store().current_labels())
         if songs < MIN_LABELLED_SONGS:

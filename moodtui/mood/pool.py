@@ -21,7 +21,7 @@ the training job's feature step.
 - ``cancelled()`` is polled every 0.1 s; on cancel the workers are terminated, so quitting is prompt.
 
 Results are whatever the work function returns (the analysis returns the whole
-:class:`moodtui.analysis.SongMood`, so every output the model gives passes through).
+:class:`moodtui.mood.analysis.SongMood`, so every output the model gives passes through).
 """
 
 from __future__ import annotations
@@ -46,7 +46,7 @@ WORKER_DIED = "the analysis process died while working on this file (killed or c
 _POLL_S = 0.1
 # Modules the fork server imports once so that each worker starts in a few milliseconds. None of
 # them starts a thread at import (the first one limits BLAS to one thread before numpy loads).
-_PRELOAD = ["moodtui._pool_env", "moodtui.features", "moodtui.audio"]
+_PRELOAD = ["moodtui._pool_env", "moodtui.mood.features", "moodtui.audio.decode"]
 
 
 def available_cores() -> int:
@@ -108,7 +108,7 @@ def _init_worker(model_path: str | None, quiet: bool) -> None:
         os.dup2(devnull, 2)  # the player draws on the terminal; its own fd 2 is never touched
     os.close(devnull)
     if model_path is not None:
-        from moodtui.model import MoodModel
+        from moodtui.mood.model import MoodModel
 
         try:
             _worker_model = MoodModel.load(model_path, threads=1)
@@ -134,7 +134,7 @@ def run_one(work: Callable[[Any], Any], item: Any) -> Outcome:
 
 def analyse_path(path: str) -> Any:
     """Work function: the full analysis of one track (a SongMood) under the worker's model."""
-    from moodtui.analysis import analyse_file
+    from moodtui.mood.analysis import analyse_file
 
     return analyse_file(path, worker_model())
 

@@ -3,7 +3,7 @@
 :func:`watch_folder` follows the music folder with ``watchfiles`` (inotify on Linux) and hands
 over the paths that changed, a short burst at a time; when inotify cannot be used (a network
 file system, the kernel's watch limit reached) it falls back to polling, and says so once. What
-to make of the paths is :func:`moodtui.library.scan_paths`'s business.
+to make of the paths is :func:`moodtui.library.scan.scan_paths`'s business.
 
 :class:`DataFolderWatch` notices that the labels file or the current-model pointer was rewritten
 by another process (``moodtui label``, ``moodtui rollback``, ``moodtui train``): both are

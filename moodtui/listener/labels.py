@@ -10,7 +10,7 @@ The labels live in ``data_home()/labels.json``, a TinyDB JSON file::
 
 Every label is an event, numbered in write order. Undo marks the latest event as undone, so the
 song's previous label (if any) becomes current again and the history keeps everything the
-training job may want. A song is its content fingerprint (:mod:`moodtui.identity`), so a moved
+training job may want. A song is its content fingerprint (:mod:`moodtui.listener.identity`), so a moved
 or renamed file keeps its label; the path is a fallback for a file re-tagged in place.
 
 Several processes write this file (the TUI, ``moodtui label`` in another terminal), and TinyDB's
@@ -41,7 +41,6 @@ import glob
 import json
 import math
 import os
-import sys
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
@@ -54,7 +53,7 @@ from typing import Any, TypeVar
 from tinydb import Query, TinyDB
 from tinydb.storages import Storage
 
-from moodtui import CLASSES, identity
+from moodtui import CLASSES
 from moodtui.errors import AudioError, MoodtuiError, display_path
 from moodtui.fileio import (
     TEMP_SUFFIX,
@@ -64,7 +63,7 @@ from moodtui.fileio import (
     temp_file_prefix,
     write_failure,
 )
-from moodtui.mood_palette import MOOD_COLOURS
+from moodtui.listener import identity
 from moodtui.paths import data_home
 
 LABELS_FILE_NAME = "labels.json"
@@ -86,7 +85,7 @@ class LabelRecord:
     path: str
     """Absolute path of the file (updated when the file is found to have moved)."""
     fingerprint: str
-    """Content fingerprint (:func:`moodtui.identity.fingerprint`)."""
+    """Content fingerprint (:func:`moodtui.listener.identity.fingerprint`)."""
     label: str
     """One of :data:`moodtui.CLASSES`."""
     labelled_at: str
@@ -439,77 +438,6 @@ def check_label(label: str) -> None:
     """Raise a one-line MoodtuiError unless ``label`` is one of :data:`moodtui.CLASSES`."""
     if label not in CLASSES:
         raise MoodtuiError(f"unknown label {label!r}: use one of {', '.join(CLASSES)}")
-
-
-# -- CLI handlers (wired into argparse by moodtui.cli) -----------------------------------------
-
-
-def run_label(path: str, label: str, home: Path) -> int:
-    """``moodtui label FILE LABEL``: label a file from the command line; prints one line."""
-    try:
-        check_label(label)
-        store = LabelStore(home / LABELS_FILE_NAME)
-        if store.recovery_message:
-            print(f"moodtui: warning: {store.recovery_message}", file=sys.stderr)
-        where = _absolute(path)
-        from moodtui.audio import check_audio  # numpy and decoders: only for the CLI's check
-
-        check_audio(where)  # a FIFO, an empty file or a text file named .mp3 is not a song
-        fingerprint = identity.fingerprint(where)
-        previous = store.labels_by_fingerprint().get(fingerprint)
-        record = store.add_label(where, label, fingerprint=fingerprint)
-    except MoodtuiError as error:
-        print(f"moodtui: {error}", file=sys.stderr)
-        return 1
-    was = f" (was {previous.label})" if previous is not None else ""
-    print(f"labelled {display_path(record.path)} {record.label}{was}")
-    return 0
-
-
-def run_labels(home: Path, as_json: bool) -> int:
-    """``moodtui labels [--json]``: the current labels as a table, or as a JSON array."""
-    try:
-        store = LabelStore(home / LABELS_FILE_NAME)
-        records = store.current_labels()
-    except MoodtuiError as error:
-        print(f"moodtui: {error}", file=sys.stderr)
-        return 1
-    if store.recovery_message:
-        print(f"moodtui: warning: {store.recovery_message}", file=sys.stderr)
-    if as_json:
-        print(json.dumps([record.to_json() for record in records], indent=2))
-        return 0
-    # Imported here: rich is only needed for this table, and `moodtui label` should start fast.
-    from rich.console import Console
-    from rich.table import Table
-    from rich.text import Text
-
-    if not records:
-        print("no labels yet")
-        return 0
-    table = Table(title=f"{len(records)} labelled songs")
-    table.add_column("label")
-    table.add_column("file")
-    table.add_column("labelled (UTC)")
-    table.add_column("model said")
-    for record in records:
-        # Text(): a file name such as "[live].mp3" must not be read as rich markup.
-        table.add_row(
-            Text(record.label, style=MOOD_COLOURS.get(record.label, "")),
-            Text(display_path(record.path)),
-            record.labelled_at[:19].replace("T", " "),
-            Text(_model_summary(record)),
-        )
-    Console().print(table)
-    return 0
-
-
-def _model_summary(record: LabelRecord) -> str:
-    if record.model_probs is None:
-        return "-"
-    top = max(record.model_probs, key=record.model_probs.__getitem__)
-    said = f"{top} {record.model_probs[top]:.2f}"
-    return f"{said} ({record.model_version})" if record.model_version else said
 
 
 # -- internals ------------------------------------------------------------------------------------

@@ -1,0 +1,97 @@
+"""`moodtui predict`: per-slice and song-level moods of audio files."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from moodtui import CLASSES
+from moodtui.cli.main import write_json
+from moodtui.errors import MoodtuiError, display_path
+from moodtui.mood.palette import MOOD_COLOURS, mood_markup
+
+
+def run_predict(files: list[Path], as_json: bool, workers: int | None = None) -> int:
+    from rich.console import Console
+
+    from moodtui.mood.analysis import AnalysisCache, analyse_paths
+    from moodtui.mood.pool import worker_count
+    from moodtui.mood.versions import load_current_model
+
+    err = Console(stderr=True, highlight=False)
+    model, notice = load_current_model()
+    if notice:
+        err.print(f"moodtui: {notice}", markup=False, soft_wrap=True)
+    cache: AnalysisCache | None
+    try:
+        cache = AnalysisCache()
+    except MoodtuiError as exc:  # derived data: analyse without it
+        err.print(f"moodtui: {exc}; analysing without the cache", markup=False, soft_wrap=True)
+        cache = None
+    cache_problem: str | None = None
+    out = Console(highlight=False)
+    paths = [os.fspath(f) for f in files]
+    # Results arrive in any order from the pool; each is printed once those before it are.
+    results: dict[int, object] = {}
+    positions: dict[str, list[int]] = {}
+    for i, path in enumerate(paths):
+        positions.setdefault(path, []).append(i)
+    json_rows: list[dict[str, object]] = []
+    printed = 0
+    failed = 0
+
+    def show(result) -> None:
+        nonlocal failed, cache_problem
+        problem = cache.write_failure if cache is not None else None
+        if problem is not None and problem != cache_problem:
+            err.print(f"moodtui: {problem}; results are not cached", markup=False, soft_wrap=True)
+        cache_problem = problem
+        if result.error is not None:
+            failed += 1
+            err.print(f"moodtui: {display_path(result.path)}: {result.error}", markup=False, soft_wrap=True)
+            json_rows.append({"path": os.fsdecode(result.path), "error": result.error})
+            return
+        mood = result.mood
+        if mood.warning:
+            err.print(f"moodtui: {display_path(result.path)}: {mood.warning}", markup=False, soft_wrap=True)
+        if as_json:
+            json_rows.append(mood.to_json())
+        else:
+            _print_mood(out, mood)
+
+    def arrived(result) -> None:
+        nonlocal printed
+        for i in positions[result.path]:
+            results[i] = result
+        while printed in results:
+            show(results.pop(printed))
+            printed += 1
+
+    analyse_paths(list(dict.fromkeys(paths)), model, cache, workers=worker_count(playing=False, setting=workers),
+                  on_result=arrived, known_errors=False)
+    if as_json:
+        write_json(json_rows)
+    return 1 if failed else 0
+
+
+def _print_mood(console, mood) -> None:
+    from rich.table import Table
+
+    table = Table(title=f"{display_path(mood.path)}  ({mood.duration_s:.1f} s, model {mood.model_version})",
+                  title_justify="left")
+    table.add_column("slice", justify="right")
+    for c in CLASSES:
+        table.add_column(c, justify="right", style=MOOD_COLOURS[c])
+    table.add_column("mood")
+    for start, end, probs in zip(mood.starts_s, mood.ends_s, mood.slice_probs):
+        label = CLASSES[int(probs.argmax())]
+        table.add_row(f"{start:6.1f}-{end:6.1f} s", *(f"{p:.2f}" for p in probs), mood_markup(label))
+    table.add_section()
+    song_label = f"unsure ({mood.label}?)" if mood.unsure else mood.label
+    table.add_row("song", *(f"{p:.2f}" for p in mood.song_probs), mood_markup(mood.label, bold=True, text=song_label))
+    table.add_row("votes", *(f"{v:.2f}" for v in mood.votes), "")
+    if mood.energy is not None:
+        from moodtui.mood.analysis import energy_word
+
+        table.add_row("energy", f"{mood.energy:.2f}", "", "", energy_word(mood.energy))
+    console.print(table)

@@ -1,0 +1,1 @@
+"""The music library: the folder scan, tags and index, IMAC matching, playlists."""
