@@ -37,17 +37,36 @@ PRESETS: dict[str, dict[str, str]] = {
     # cmus: c pause, x play, b / z next / previous, s shuffle, r repeat, e add to the queue,
     # left / right seek, + / - volume. Labels move to shifted letters; sort moves off s, errors off e.
     "cmus": {
-        "toggle_pause": "c,x,space", "next_track": "b", "previous_track": "z", "shuffle": "s",
-        "repeat": "r", "queue_add": "e", "errors": "E", "cycle_sort": "o", "reverse_sort": "O",
-        "label_positive": "P", "label_neutral": "N", "label_negative": "X",
+        "toggle_pause": "c,x,space",
+        "next_track": "b",
+        "previous_track": "z",
+        "shuffle": "s",
+        "repeat": "r",
+        "queue_add": "e",
+        "errors": "E",
+        "cycle_sort": "o",
+        "reverse_sort": "O",
+        "label_positive": "P",
+        "label_neutral": "N",
+        "label_negative": "X",
     },
     # kew: space / p pause, left / right (h / l) previous / next, a / d seek, s shuffle, r repeat
     # (so the queue moves to A, label next to L, sorting to o / O).
     "kew": {
-        "toggle_pause": "space,p", "next_track": "right,l", "previous_track": "left,h",
-        "seek_back": "a", "seek_forward": "d", "shuffle": "s", "repeat": "r",
-        "queue_add": "A", "label_next": "L", "cycle_sort": "o", "reverse_sort": "O",
-        "label_positive": "P", "label_neutral": "N", "label_negative": "X",
+        "toggle_pause": "space,p",
+        "next_track": "right,l",
+        "previous_track": "left,h",
+        "seek_back": "a",
+        "seek_forward": "d",
+        "shuffle": "s",
+        "repeat": "r",
+        "queue_add": "A",
+        "label_next": "L",
+        "cycle_sort": "o",
+        "reverse_sort": "O",
+        "label_positive": "P",
+        "label_neutral": "N",
+        "label_negative": "X",
     },
 }
 LABEL_BINDINGS = ("label_positive", "label_neutral", "label_negative")
@@ -110,8 +129,10 @@ class Settings:
         keymap = {}
         for binding_id, keys in {**PRESETS.get(self.keys_preset, {}), **self.keys}.items():
             if binding_id not in known_ids:
-                self.problem(f"keys.{binding_id}", f"no key binding named {binding_id!r} "
-                                                   f"(the README lists them: {', '.join(sorted(known_ids))})")
+                self.problem(
+                    f"keys.{binding_id}",
+                    f"no key binding named {binding_id!r} (the README lists them: {', '.join(sorted(known_ids))})",
+                )
                 continue
             keymap[binding_id] = keys
         return keymap
@@ -136,7 +157,7 @@ def _line_numbers(text: str) -> dict[str, int]:
 
 def _check_keys(value: object, settings: Settings, where: str) -> str | None:
     if not isinstance(value, str) or not value.strip():
-        settings.problem(where, f"{where.split('.')[-1]} must be a key name in quotes, e.g. \"P\" or \"ctrl+q\"")
+        settings.problem(where, f'{where.split(".")[-1]} must be a key name in quotes, e.g. "P" or "ctrl+q"')
         return None
     keys = [key.strip() for key in value.split(",")]
     bad = [key for key in keys if not _KEY_NAME.match(key)]
@@ -170,8 +191,12 @@ def parse_settings(text: str, source: Path) -> Settings:
     def number(name: str, low: float, high: float, kind: type) -> None:
         if name in data:
             value = data.pop(name)
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value <= high \
-                    or (kind is int and not float(value).is_integer()):
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, (int, float))
+                or not low <= value <= high
+                or (kind is int and not float(value).is_integer())
+            ):
                 settings.problem(name, f"{name} must be a number from {low:g} to {high:g} (not {value!r})")
             else:
                 setattr(settings, name, kind(value))

@@ -32,8 +32,10 @@ def data_home() -> Path:
     try:
         home.mkdir(parents=True, exist_ok=True)
     except OSError as error:
-        raise MoodtuiError(f"{display_path(home)}: cannot create the data folder "
-                           f"({error.strerror or error}); choose another with --home or MOODTUI_HOME") from None
+        raise MoodtuiError(
+            f"{display_path(home)}: cannot create the data folder "
+            f"({error.strerror or error}); choose another with --home or MOODTUI_HOME"
+        ) from None
     return home
 
 

@@ -79,10 +79,13 @@ def main() -> int:
     paths = make_tracks(args.tracks, args.count)
     library = Path(tempfile.mkdtemp(prefix="bench-analyse-"))
     for path in paths:  # a folder of exactly these files
-        os.link(path, library / path.name) if path.stat().st_dev == library.stat().st_dev else \
-            (library / path.name).write_bytes(path.read_bytes())
-    print(f"{len(paths)} tracks ({', '.join(sorted({p.suffix[1:] for p in paths}))}); "
-          f"cores: {os.cpu_count()}; load average at start: {load()}")
+        os.link(path, library / path.name) if path.stat().st_dev == library.stat().st_dev else (
+            library / path.name
+        ).write_bytes(path.read_bytes())
+    print(
+        f"{len(paths)} tracks ({', '.join(sorted({p.suffix[1:] for p in paths}))}); "
+        f"cores: {os.cpu_count()}; load average at start: {load()}"
+    )
 
     # Baseline: decode alone, one process, one file after the other (page cache warm for both).
     for path in paths:
@@ -94,16 +97,22 @@ def main() -> int:
             samples += block.size
     decode_s, decode_cpu = time.perf_counter() - t0, time.process_time() - c0
     audio_s = samples / SAMPLE_RATE
-    print(f"decode only, 1 process      {decode_s:7.1f} s  ({audio_s / 60:.0f} min of audio, "
-          f"{audio_s / decode_s:.0f}x real time; {decode_cpu:.1f} s CPU)")
+    print(
+        f"decode only, 1 process      {decode_s:7.1f} s  ({audio_s / 60:.0f} min of audio, "
+        f"{audio_s / decode_s:.0f}x real time; {decode_cpu:.1f} s CPU)"
+    )
 
     with tempfile.TemporaryDirectory() as home:
         env = dict(os.environ, MOODTUI_HOME=home)
         peak = 0
         t0 = time.perf_counter()
-        proc = subprocess.Popen([sys.executable, "-m", "moodtui", "analyse", "--workers", str(args.workers),
-                                 os.fspath(library)], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                text=True)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "moodtui", "analyse", "--workers", str(args.workers), os.fspath(library)],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         done = threading.Event()
 
         cpu_seen: dict[int, float] = {}
@@ -124,22 +133,30 @@ def main() -> int:
         sampler.join()
         if proc.returncode != 0:
             raise SystemExit(f"moodtui analyse failed ({proc.returncode}):\n{out}\n{err[-2000:]}")
-    print(f"moodtui analyse, {args.workers} workers  {analyse_s:7.1f} s  ({len(paths) / analyse_s:.2f} files/s, "
-          f"{audio_s / analyse_s:.0f}x real time; whole command incl. start-up)")
+    print(
+        f"moodtui analyse, {args.workers} workers  {analyse_s:7.1f} s  ({len(paths) / analyse_s:.2f} files/s, "
+        f"{audio_s / analyse_s:.0f}x real time; whole command incl. start-up)"
+    )
     print(f"  its summary: {out.strip().splitlines()[0]}")
     analyse_cpu = sum(cpu_seen.values())
     print(f"  CPU of moodtui + fork server + workers: {analyse_cpu:.1f} s ({len(cpu_seen)} processes)")
     ratio = analyse_s / decode_s
-    print(f"ratio analyse/decode-only   {ratio:7.2f}   wall, as measured (goal <= 1.00: "
-          f"{'met' if ratio <= 1.0 else 'NOT met'})")
+    print(
+        f"ratio analyse/decode-only   {ratio:7.2f}   wall, as measured (goal <= 1.00: "
+        f"{'met' if ratio <= 1.0 else 'NOT met'})"
+    )
     # On a shared machine the wall times mostly measure the other load; the CPU seconds do not.
     cpu_ratio = analyse_cpu / args.workers / decode_cpu
-    print(f"ratio from CPU time         {cpu_ratio:7.2f}   (analyse CPU / {args.workers} cores over decode CPU: the "
-          f"wall ratio on an otherwise idle machine)")
+    print(
+        f"ratio from CPU time         {cpu_ratio:7.2f}   (analyse CPU / {args.workers} cores over decode CPU: the "
+        f"wall ratio on an otherwise idle machine)"
+    )
     per_4min = analyse_s / (audio_s / 240.0)
     estimate_h = 10_000 * per_4min / 3600
-    print(f"10,000 tracks of 4 min at this rate: {estimate_h:.1f} h "
-          f"({per_4min:.2f} s per 4-min track on {args.workers} workers)")
+    print(
+        f"10,000 tracks of 4 min at this rate: {estimate_h:.1f} h "
+        f"({per_4min:.2f} s per 4-min track on {args.workers} workers)"
+    )
     idle_h = 10_000 * (analyse_cpu / (audio_s / 240.0)) / args.workers / 3600
     print(f"10,000 tracks of 4 min from the CPU time on {args.workers} otherwise idle cores: {idle_h:.1f} h")
     print(f"peak memory of the pool (moodtui + workers + fork server): {peak / 1024:.0f} MB")

@@ -118,8 +118,7 @@ async def rescan_stall(library: Path) -> tuple[float, float, float]:
         notices = len(app.notices)
         start = time.perf_counter()
         await pilot.press("f5")
-        await wait_until(pilot, lambda: any(n.startswith("library:") for n in app.notices[notices:]), 600,
-                         "the rescan")
+        await wait_until(pilot, lambda: any(n.startswith("library:") for n in app.notices[notices:]), 600, "the rescan")
         took = time.perf_counter() - start
         during = lag.take()
         await pilot.pause(took)
@@ -172,8 +171,13 @@ async def mpris_round_trips(library: Path, repeats: int) -> dict[str, list[float
     app = MoodApp(library)
     async with app.run_test(size=SIZE) as pilot:
         await wait_until(pilot, lambda: app.mpris.active and app.scan_done, 60, "the MPRIS name")
-        result = await asyncio.to_thread(subprocess.run, [sys.executable, "-c", MPRIS_CLIENT, str(repeats)],
-                                         capture_output=True, text=True, timeout=120)
+        result = await asyncio.to_thread(
+            subprocess.run,
+            [sys.executable, "-c", MPRIS_CLIENT, str(repeats)],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         if result.returncode != 0:
             raise SystemExit(f"bench_library_sync: the MPRIS client failed: {result.stderr.strip()}")
     return json.loads(result.stdout)
@@ -182,8 +186,12 @@ async def mpris_round_trips(library: Path, repeats: int) -> dict[str, list[float
 def with_private_bus() -> subprocess.Popen[str] | None:
     if shutil.which("dbus-run-session") is None:
         return None
-    bus = subprocess.Popen(["dbus-run-session", "--", "sh", "-c", 'echo "$DBUS_SESSION_BUS_ADDRESS"; exec sleep 600'],
-                           stdout=subprocess.PIPE, text=True, start_new_session=True)
+    bus = subprocess.Popen(
+        ["dbus-run-session", "--", "sh", "-c", 'echo "$DBUS_SESSION_BUS_ADDRESS"; exec sleep 600'],
+        stdout=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
     assert bus.stdout is not None
     os.environ["DBUS_SESSION_BUS_ADDRESS"] = bus.stdout.readline().strip()
     return bus
@@ -223,8 +231,10 @@ def main(argv: list[str] | None = None) -> int:
 
         print(f"2. longest UI stall during an F5 rescan of {args.count:,} files")
         idle, during, took = asyncio.run(rescan_stall(library))
-        print(f"   rescan: {during:7.1f} ms worst stall (rescan took {took:.1f} s); baseline idle: {idle:7.1f} ms   "
-              f"ratio {during / idle if idle else float('nan'):.1f}x")
+        print(
+            f"   rescan: {during:7.1f} ms worst stall (rescan took {took:.1f} s); baseline idle: {idle:7.1f} ms   "
+            f"ratio {during / idle if idle else float('nan'):.1f}x"
+        )
 
         print("3. MPRIS PlayPause round trip (private bus, dbus-fast client in another process)")
         bus = with_private_bus()

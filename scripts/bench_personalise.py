@@ -85,8 +85,11 @@ def signals_score(signals: list[dict[str, float]]) -> np.ndarray:
         values = np.asarray(values, float)
         return (values - values.mean()) / (values.std() or 1.0)
 
-    return (z([s["mode"] for s in signals]) + z(np.log([max(s["tempo"], 1.0) for s in signals]))
-            + z(np.log([s["centroid"] for s in signals]))) / 3
+    return (
+        z([s["mode"] for s in signals])
+        + z(np.log([max(s["tempo"], 1.0) for s in signals]))
+        + z(np.log([s["centroid"] for s in signals]))
+    ) / 3
 
 
 def moodtui(*args: str, home: Path) -> subprocess.CompletedProcess:
@@ -130,8 +133,12 @@ def scores(probs: np.ndarray, truth: np.ndarray, test: np.ndarray) -> tuple[floa
 
 def draw(truth: np.ndarray, k: int, rng: np.random.Generator, noisy: bool) -> tuple[np.ndarray, np.ndarray]:
     """k songs per class (by the clean classes) and the labels the listener gives them."""
-    chosen = np.concatenate([rng.choice(np.flatnonzero(truth == c), size=min(k, int((truth == c).sum()) - 1),
-                                        replace=False) for c in range(len(CLASSES))])
+    chosen = np.concatenate(
+        [
+            rng.choice(np.flatnonzero(truth == c), size=min(k, int((truth == c).sum()) - 1), replace=False)
+            for c in range(len(CLASSES))
+        ]
+    )
     given = truth[chosen].copy()
     if noisy:
         flip = rng.choice(len(chosen), size=int(round(NOISE * len(chosen))), replace=False)
@@ -152,8 +159,15 @@ def fast_probs(base, embeddings: list[np.ndarray], chosen: np.ndarray, given: np
     kernel, bias = (np.asarray(base.metadata["head"][key], np.float32) for key in ("kernel", "bias"))
     songs = [Song(Path(f"/{i}"), int(label)) for i, label in zip(chosen, given)]
     folds = song_folds(songs, min(5, len(songs)), 0)
-    fit = fit_personal_head([embeddings[i] for i in chosen], list(map(int, given)),
-                            replay["embeddings"].astype(np.float32), replay["labels"].astype(int), kernel, bias, folds)
+    fit = fit_personal_head(
+        [embeddings[i] for i in chosen],
+        list(map(int, given)),
+        replay["embeddings"].astype(np.float32),
+        replay["labels"].astype(int),
+        kernel,
+        bias,
+        folds,
+    )
     from moodtui.train.heads import softmax
 
     return np.stack([softmax(e @ fit.kernel + fit.bias).mean(axis=0) for e in embeddings]), fit.head
@@ -166,8 +180,9 @@ def main() -> int:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--families", nargs="+", choices=FAMILIES, default=list(FAMILIES))
     parser.add_argument("--fast", action="store_true", help="fit in-process on cached embeddings (tuning only)")
-    parser.add_argument("--work", type=Path, default=None,
-                        help="folder kept between runs: the pool's analysis and the audio signals")
+    parser.add_argument(
+        "--work", type=Path, default=None, help="folder kept between runs: the pool's analysis and the audio signals"
+    )
     args = parser.parse_args()
 
     pool = [t for t in corpus_tracks(args.corpus) if t["package"] in HELD_OUT_PACKAGES]
@@ -190,8 +205,9 @@ def main() -> int:
         if name in ("valence", "inconsistent"):
             families[name] = valence
         elif name == "swapped":
-            families[name] = np.array([NEGATIVE if v == POSITIVE else POSITIVE if v == NEGATIVE else NEUTRAL
-                                       for v in valence])
+            families[name] = np.array(
+                [NEGATIVE if v == POSITIVE else POSITIVE if v == NEGATIVE else NEUTRAL for v in valence]
+            )
         elif name == "energy":
             families[name] = bands(np.array([t["scores"]["energy"] for t in pool]))
         else:
@@ -199,9 +215,11 @@ def main() -> int:
 
     from moodtui.paths import shipped_model_path
 
-    print(f"pool: {len(pool)} held-out recordings from {', '.join(HELD_OUT_PACKAGES)}; base "
-          f"{shipped_model_path()}; repeats per point: {args.repeats}; {'FAST (in-process)' if args.fast else 'real moodtui label + train'}",
-          flush=True)
+    print(
+        f"pool: {len(pool)} held-out recordings from {', '.join(HELD_OUT_PACKAGES)}; base "
+        f"{shipped_model_path()}; repeats per point: {args.repeats}; {'FAST (in-process)' if args.fast else 'real moodtui label + train'}",
+        flush=True,
+    )
     # Analyse the pool once (as the player's background analysis would); every listener reuses it.
     warm = work / "warm"
     warm.mkdir(exist_ok=True)
@@ -242,9 +260,12 @@ def main() -> int:
                         shutil.rmtree(home, ignore_errors=True)
                     cells.append(scores(probs, truth, test))
                     heads.setdefault((name, k), []).append(head)
-                    print(f"  {name:12s} k={k:2d} draw {r}: agreement {100 * cells[-1][0]:5.1f} %  top-20 positive "
-                          f"{100 * cells[-1][1]:5.1f} %  negative {100 * cells[-1][2]:5.1f} %  head {head}  "
-                          f"({time.monotonic() - started:.0f} s)", flush=True)
+                    print(
+                        f"  {name:12s} k={k:2d} draw {r}: agreement {100 * cells[-1][0]:5.1f} %  top-20 positive "
+                        f"{100 * cells[-1][1]:5.1f} %  negative {100 * cells[-1][2]:5.1f} %  head {head}  "
+                        f"({time.monotonic() - started:.0f} s)",
+                        flush=True,
+                    )
                 results[(name, k)] = cells
 
     print(f"\nper family, mean over draws (agreement on held-out songs / top-{TOP} positive / top-{TOP} negative, %)")
@@ -262,8 +283,9 @@ def main() -> int:
     print(f"{'MINIMUM':12s} " + " ".join(f"{c:>17s}" for c in row))
     print("heads chosen: " + "; ".join(f"{name} k={k}: {','.join(h)}" for (name, k), h in heads.items() if k))
     if 3 in args.ks and 0 in args.ks:
-        below = [name for name in families
-                 if np.mean(results[(name, 3)], axis=0)[0] < np.mean(results[(name, 0)], axis=0)[0]]
+        below = [
+            name for name in families if np.mean(results[(name, 3)], axis=0)[0] < np.mean(results[(name, 0)], axis=0)[0]
+        ]
         print(f"k=3 below its k=0 agreement: {', '.join(below) if below else 'none'}")
     if 10 in args.ks:
         short = [name for name in families if (np.mean(results[(name, 10)], axis=0) < [0.8, 0.9, 0.9]).any()]

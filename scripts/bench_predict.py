@@ -52,8 +52,13 @@ def native_decode(path: Path) -> None:
         import miniaudio
 
         info = miniaudio.mp3_get_file_info(os.fspath(path))
-        for _ in miniaudio.stream_file(os.fspath(path), miniaudio.SampleFormat.FLOAT32, nchannels=info.nchannels,
-                                       sample_rate=info.sample_rate, frames_to_read=info.sample_rate * 10):
+        for _ in miniaudio.stream_file(
+            os.fspath(path),
+            miniaudio.SampleFormat.FLOAT32,
+            nchannels=info.nchannels,
+            sample_rate=info.sample_rate,
+            frames_to_read=info.sample_rate * 10,
+        ):
             pass
         return
     import soundfile
@@ -75,7 +80,9 @@ def resampler_check(path: Path, model: MoodModel, repeat: int) -> None:
     for quality in ("HQ", "MQ", "LQ", "QQ"):
         wall, cpu = best_of(repeat, lambda q=quality: soxr.resample(mono, rate, SAMPLE_RATE, quality=q))
         audio = soxr.resample(mono, rate, SAMPLE_RATE, quality=quality).astype(np.float32)
-        blocks = (audio[i:i + BLOCK_SLICES * SLICE_SAMPLES] for i in range(0, audio.size, BLOCK_SLICES * SLICE_SAMPLES))
+        blocks = (
+            audio[i : i + BLOCK_SLICES * SLICE_SAMPLES] for i in range(0, audio.size, BLOCK_SLICES * SLICE_SAMPLES)
+        )
         probs = np.concatenate([model.predict(b.features).probs for b in track_slices(blocks)])
         if reference is None:
             reference = probs
@@ -104,7 +111,9 @@ def main() -> int:
         stages = {
             "native decode alone": lambda p=path: native_decode(p),
             "moodtui decode": lambda p=path: [None for _ in decode_blocks(p, BLOCK_SLICES * SLICE_SAMPLES)],
-            "decode + features": lambda p=path: [None for _ in track_slices(decode_blocks(p, BLOCK_SLICES * SLICE_SAMPLES))],
+            "decode + features": lambda p=path: [
+                None for _ in track_slices(decode_blocks(p, BLOCK_SLICES * SLICE_SAMPLES))
+            ],
             "full analysis": lambda p=path: analyse_file(p, model),
         }
         times = {name: best_of(args.repeat, fn) for name, fn in stages.items()}

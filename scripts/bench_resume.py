@@ -41,10 +41,17 @@ async def start_once(library: Path, track: Path | None) -> float:
         if track is None:
             done = lambda: app.scan_done and bool(app.track_list.rows)  # noqa: E731
         else:
+
             def done() -> bool:
                 row = app.playing
-                return (row is not None and row.track.path == track and not app.opening and app.player.is_paused
-                        and row.track.title in app.now_playing.plain_text())
+                return (
+                    row is not None
+                    and row.track.path == track
+                    and not app.opening
+                    and app.player.is_paused
+                    and row.track.title in app.now_playing.plain_text()
+                )
+
         deadline = time.monotonic() + 600
         while not done():
             if time.monotonic() > deadline:
@@ -77,8 +84,10 @@ def main(argv: list[str] | None = None) -> int:
         make_library(library, args.count)
         files = sorted(library.rglob("*.*"))
         track = files[len(files) * 3 // 4]  # deep in the scan order
-        print(f"{args.count:,} files generated in {time.perf_counter() - start:.1f} s; "
-              f"restored track: {track.relative_to(library)}")
+        print(
+            f"{args.count:,} files generated in {time.perf_counter() - start:.1f} s; "
+            f"restored track: {track.relative_to(library)}"
+        )
         figures = {}
         for kind, home, baseline_home in (("cold", "home-a", "home-b"), ("warm", "home-a", "home-a")):
             os.environ["MOODTUI_HOME"] = str(root / home)  # cold: empty; warm: the cold run's (index cache)

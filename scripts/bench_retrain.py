@@ -72,8 +72,10 @@ def main() -> int:
         env = dict(os.environ, MOODTUI_HOME=os.fspath(home))
         if args.model is not None:
             env["MOODTUI_BASE_MODEL"] = os.fspath(args.model)
-        print(f"{len(songs)} full-length songs ({sum(p.stat().st_size for p in songs) / 1e6:.0f} MB); "
-              f"cores: {os.cpu_count()}; load average at start: {os.getloadavg()[0]:.1f}")
+        print(
+            f"{len(songs)} full-length songs ({sum(p.stat().st_size for p in songs) / 1e6:.0f} MB); "
+            f"cores: {os.cpu_count()}; load average at start: {os.getloadavg()[0]:.1f}"
+        )
         baseline, _ = run([sys.executable, "-c", "import tensorflow, keras, tf2onnx"], env)
         print(f"baseline: interpreter + TensorFlow/Keras/tf2onnx import      {baseline:6.1f} s")
         by_label: dict[str, list[str]] = {c: [] for c in CLASSES}
@@ -88,13 +90,19 @@ def main() -> int:
         cold, out = run([sys.executable, "-m", "moodtui", "train"], env)
         events = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
         done = next(e for e in events if e["event"] == "done")
-        print(f"moodtui train, never analysed (analyses them on the pool)   {cold:6.1f} s  (goal <= 60 s: "
-              f"{'met' if cold <= 60 else 'NOT met'}; agreement {done.get('agreement', {}).get('song_agreement')})")
+        print(
+            f"moodtui train, never analysed (analyses them on the pool)   {cold:6.1f} s  (goal <= 60 s: "
+            f"{'met' if cold <= 60 else 'NOT met'}; agreement {done.get('agreement', {}).get('song_agreement')})"
+        )
         warm, _ = run([sys.executable, "-m", "moodtui", "train"], env)
-        print(f"moodtui train, analysed (embeddings from the cache)         {warm:6.1f} s  (goal <= 15 s: "
-              f"{'met' if warm <= 15 else 'NOT met'})")
-        print(f"ratios: cold/baseline {cold / baseline:.1f}x, warm/baseline {warm / baseline:.1f}x; "
-              f"load average at end: {os.getloadavg()[0]:.1f}")
+        print(
+            f"moodtui train, analysed (embeddings from the cache)         {warm:6.1f} s  (goal <= 15 s: "
+            f"{'met' if warm <= 15 else 'NOT met'})"
+        )
+        print(
+            f"ratios: cold/baseline {cold / baseline:.1f}x, warm/baseline {warm / baseline:.1f}x; "
+            f"load average at end: {os.getloadavg()[0]:.1f}"
+        )
     return 0
 
 

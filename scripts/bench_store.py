@@ -66,15 +66,19 @@ def main() -> None:
         ours = per_call_ms(add, writes)
         table = plain.table("labels")
         baseline = per_call_ms(lambda i: table.insert(document(count + i)), writes)
-        print(f"add_label with {count} labels: {ours:.2f} ms; plain TinyDB insert {baseline:.2f} ms; "
-              f"ratio {ours / baseline:.2f}x (the price of fsync, lock and atomic replace)")
+        print(
+            f"add_label with {count} labels: {ours:.2f} ms; plain TinyDB insert {baseline:.2f} ms; "
+            f"ratio {ours / baseline:.2f}x (the price of fsync, lock and atomic replace)"
+        )
 
         lookups = min(count, 500)
         ours = per_call_ms(lambda i: store.label_for(f"/elsewhere/{i}.mp3", fingerprint=f"{i:032x}"), lookups)
         song = Query()
         baseline = per_call_ms(lambda i: table.get(song.fingerprint == f"{i:032x}"), lookups)
-        print(f"label_for per track ({count} labels): {ours * 1000:.1f} us; "
-              f"TinyDB query {baseline * 1000:.1f} us; ratio {baseline / ours:.0f}x faster")
+        print(
+            f"label_for per track ({count} labels): {ours * 1000:.1f} us; "
+            f"TinyDB query {baseline * 1000:.1f} us; ratio {baseline / ours:.0f}x faster"
+        )
         plain.close()
 
         big = folder_path / "big.bin"
@@ -89,8 +93,10 @@ def main() -> None:
             while chunk := handle.read(1024 * 1024):
                 digest.update(chunk)
         baseline = (time.perf_counter() - start) * 1000
-        print(f"fingerprint of a {args.file_mb} MB file: {ours:.3f} ms; "
-              f"whole-file blake2b {baseline:.1f} ms; ratio {baseline / ours:.0f}x faster (warm page cache)")
+        print(
+            f"fingerprint of a {args.file_mb} MB file: {ours:.3f} ms; "
+            f"whole-file blake2b {baseline:.1f} ms; ratio {baseline / ours:.0f}x faster (warm page cache)"
+        )
 
 
 if __name__ == "__main__":

@@ -50,14 +50,14 @@ def render(seed: int, seconds: float, sr: int) -> np.ndarray:
     left = np.zeros(n)
     for ratio, gain in ((1.0, 1.0), (third, 0.8), (1.5, 0.7), (2.0, 0.5)):
         phase = 2 * np.pi * np.cumsum(chord_root * ratio) / sr
-        tone = np.sin(phase) + brightness * np.sin(2 * phase) + brightness ** 2 * np.sin(3 * phase)
+        tone = np.sin(phase) + brightness * np.sin(2 * phase) + brightness**2 * np.sin(3 * phase)
         left += gain * tone
     chords = 0.12 * env * left
     bass = 0.25 * np.sin(2 * np.pi * np.cumsum(chord_root / 2) / sr) * np.exp(-phase_in_beat * 3)
     kick = np.sin(2 * np.pi * 55 * t * (1 + np.exp(-phase_in_beat * 30))) * np.exp(-phase_in_beat * 18)
     half = (t % (beat / 2)) / (beat / 2)
     hats = rng.standard_normal(n) * np.exp(-half * 40) * 0.08 * brightness
-    snare_on = ((t / beat).astype(int) % 2 == 1)
+    snare_on = (t / beat).astype(int) % 2 == 1
     snare = rng.standard_normal(n) * np.exp(-phase_in_beat * 12) * 0.2 * snare_on
     hiss = rng.standard_normal(n) * 0.004
     mono = chords + bass + 0.5 * kick + snare + hiss
@@ -72,8 +72,14 @@ def render(seed: int, seconds: float, sr: int) -> np.ndarray:
     return stereo.astype(np.float32)
 
 
-def make_tracks(out_dir: Path, count: int, formats: list[str] | None = None, *, first_seed: int = 0,
-                seconds: tuple[float, float] = (210.0, 270.0)) -> list[Path]:
+def make_tracks(
+    out_dir: Path,
+    count: int,
+    formats: list[str] | None = None,
+    *,
+    first_seed: int = 0,
+    seconds: tuple[float, float] = (210.0, 270.0),
+) -> list[Path]:
     """``count`` tracks cycling through ``formats`` (default mp3, ogg, flac, opus); existing ones are kept."""
     formats = formats or list(FORMATS)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -89,7 +95,7 @@ def make_tracks(out_dir: Path, count: int, formats: list[str] | None = None, *, 
             tmp = path.with_name(f".writing-{os.getpid()}.{ext}")
             with soundfile.SoundFile(tmp, "w", samplerate=sr, channels=2, format=fmt, subtype=subtype) as out:
                 for start in range(0, len(data), 65_536):  # libsndfile crashes on huge single writes
-                    out.write(data[start:start + 65_536])
+                    out.write(data[start : start + 65_536])
             os.replace(tmp, path)
         paths.append(path)
     return paths

@@ -67,7 +67,8 @@ class LagMonitor:
 def all_analysed(app) -> bool:
     """Every track has a mood or an error, and the background analysis has stopped."""
     return app.analysis_progress is None and all(
-        row.predicted is not None or row.error is not None for row in app.view.rows)
+        row.predicted is not None or row.error is not None for row in app.view.rows
+    )
 
 
 async def wait_until(pilot, predicate: Callable[[], bool], timeout: float, what: str) -> None:
@@ -92,12 +93,13 @@ def write_songs(folder: Path, count: int, seconds: float) -> list[Path]:
         # In blocks: one soundfile.write of a few minutes of ogg/vorbis crashes libsndfile 1.2.2.
         with soundfile.SoundFile(path, "w", rate, 1) as output:
             for start in range(0, signal.size, 65536):
-                output.write(signal[start:start + 65536].astype(np.float32))
+                output.write(signal[start : start + 65536].astype(np.float32))
         paths.append(path)
     return paths
 
 
 # -- 1. the table ------------------------------------------------------------------------------------
+
 
 async def bench_table() -> None:
     from textual.app import App
@@ -107,9 +109,19 @@ async def bench_table() -> None:
     from moodtui.tui.library_view import LibraryView
     from moodtui.tui.widgets.track_list import TrackList
 
-    tracks = [Track(Path(f"/m/Artist {i // 50:04d}/Album {i // 10:05d}/{i:06d}.mp3"), f"Song {i:06d}",
-                    f"Artist {i // 50:04d}", f"Album {i // 10:05d}", i % 10 + 1, 180.0 + i % 60, 1, 1)
-              for i in range(10_000)]
+    tracks = [
+        Track(
+            Path(f"/m/Artist {i // 50:04d}/Album {i // 10:05d}/{i:06d}.mp3"),
+            f"Song {i:06d}",
+            f"Artist {i // 50:04d}",
+            f"Album {i // 10:05d}",
+            i % 10 + 1,
+            180.0 + i % 60,
+            1,
+            1,
+        )
+        for i in range(10_000)
+    ]
 
     class Tables(App):
         def compose(self):
@@ -144,11 +156,14 @@ async def bench_table() -> None:
         virtual_filter = time.perf_counter() - start
     print(f"1. track table, 10,000 rows (fill / filter to {len(view.visible):,} rows, with a screen refresh)")
     print(f"   DataTable (baseline): {datatable_fill * 1000:7.0f} ms / {datatable_filter * 1000:5.0f} ms")
-    print(f"   virtual list:         {virtual_fill * 1000:7.0f} ms / {virtual_filter * 1000:5.0f} ms"
-          f"   ({datatable_fill / virtual_fill:.0f}x / {datatable_filter / virtual_filter:.0f}x faster)")
+    print(
+        f"   virtual list:         {virtual_fill * 1000:7.0f} ms / {virtual_filter * 1000:5.0f} ms"
+        f"   ({datatable_fill / virtual_fill:.0f}x / {datatable_filter / virtual_filter:.0f}x faster)"
+    )
 
 
 # -- 2. start on 10,000 files, and stalls while using the table ------------------------------------
+
 
 async def start_once(library: Path) -> tuple[float, float, float, dict[str, float]]:
     from moodtui.tui.app import MoodApp
@@ -163,8 +178,9 @@ async def start_once(library: Path) -> tuple[float, float, float, dict[str, floa
         await wait_until(pilot, lambda: app.scan_done, 600, "the scan")
         table = time.perf_counter() - start
         stalls["scan"] = lag.take()
-        await wait_until(pilot, lambda: app.model is not None and app.moods_version == app.model.version, 60,
-                         "the model")
+        await wait_until(
+            pilot, lambda: app.model is not None and app.moods_version == app.model.version, 60, "the model"
+        )
         await wait_until(pilot, lambda: all_analysed(app), 600, "the library analysis")
         analysed = time.perf_counter() - start
         stalls["library analysis"] = lag.take()
@@ -188,14 +204,17 @@ def bench_start(library: Path, home: Path) -> dict[str, float]:
     warm = asyncio.run(start_once(library))
     print("2. start on a 10,000-file library (first rows on screen / whole table / every file analysed)")
     print(f"   cold (empty data folder): {cold[0]:6.2f} s / {cold[1]:6.2f} s / {cold[2]:6.2f} s")
-    print(f"   warm (second start):      {warm[0]:6.2f} s / {warm[1]:6.2f} s / {warm[2]:6.2f} s"
-          f"   (whole table {cold[1] / warm[1]:.0f}x faster)")
+    print(
+        f"   warm (second start):      {warm[0]:6.2f} s / {warm[1]:6.2f} s / {warm[2]:6.2f} s"
+        f"   (whole table {cold[1] / warm[1]:.0f}x faster)"
+    )
     stalls = {f"cold {k}": v for k, v in cold[3].items() if k in ("scan", "library analysis")}
     stalls.update({f"warm {k}": v for k, v in warm[3].items()})
     return stalls
 
 
 # -- 3. Enter -> first slice -------------------------------------------------------------------------
+
 
 async def first_slices(library: Path) -> tuple[list[float], list[float], list[float], float, float]:
     from moodtui.tui.app import MoodApp
@@ -204,8 +223,12 @@ async def first_slices(library: Path) -> tuple[list[float], list[float], list[fl
     uncached, cached, sound = [], [], []
     async with app.run_test(size=SIZE) as pilot:
         lag = LagMonitor(app)
-        await wait_until(pilot, lambda: app.model is not None and app.scan_done and app.analysis_progress, 60,
-                         "the model and the background analysis")
+        await wait_until(
+            pilot,
+            lambda: app.model is not None and app.scan_done and app.analysis_progress,
+            60,
+            "the model and the background analysis",
+        )
         worst_at_start = lag.take()
         # The last songs of the list: the background analysis has not reached them yet.
         for row in list(app.view.visible)[-5:]:
@@ -255,16 +278,23 @@ def bench_first_slice(folder: Path, home: Path, model_path: Path) -> tuple[float
         analyse_file(song, model)
         whole.append(time.perf_counter() - start)
     print("3. Enter -> first slice on screen, warm app, 3-minute songs (median / worst of 5)")
-    print(f"   not analysed yet (library analysed meanwhile): {1000 * statistics.median(uncached):5.0f} ms"
-          f" / {1000 * max(uncached):5.0f} ms;  Enter -> playing {1000 * statistics.median(sound):4.0f} ms")
-    print(f"   cached:                                        {1000 * statistics.median(cached):5.0f} ms"
-          f" / {1000 * max(cached):5.0f} ms")
-    print(f"   baseline, whole-song analysis first:           {1000 * statistics.median(whole):5.0f} ms"
-          f"   ({statistics.median(whole) / statistics.median(uncached):.1f}x later)")
+    print(
+        f"   not analysed yet (library analysed meanwhile): {1000 * statistics.median(uncached):5.0f} ms"
+        f" / {1000 * max(uncached):5.0f} ms;  Enter -> playing {1000 * statistics.median(sound):4.0f} ms"
+    )
+    print(
+        f"   cached:                                        {1000 * statistics.median(cached):5.0f} ms"
+        f" / {1000 * max(cached):5.0f} ms"
+    )
+    print(
+        f"   baseline, whole-song analysis first:           {1000 * statistics.median(whole):5.0f} ms"
+        f"   ({statistics.median(whole) / statistics.median(uncached):.1f}x later)"
+    )
     return worst_at_start, worst
 
 
 # -- 4. during a retrain -----------------------------------------------------------------------------
+
 
 async def retrain_stall(library: Path) -> tuple[float, float, float] | None:
     from moodtui.tui.app import MoodApp
@@ -272,8 +302,14 @@ async def retrain_stall(library: Path) -> tuple[float, float, float] | None:
     app = MoodApp(library)
     async with app.run_test(size=SIZE) as pilot:
         lag = LagMonitor(app)
-        await wait_until(pilot, lambda: app.model is not None and app.scan_done and all_analysed(app)
-                         and app.moods_version == app.model.version, 600, "the analysis")
+        await wait_until(
+            pilot,
+            lambda: (
+                app.model is not None and app.scan_done and all_analysed(app) and app.moods_version == app.model.version
+            ),
+            600,
+            "the analysis",
+        )
         old = app.model.version
         await pilot.press("enter")
         await pilot.pause(0.5)
@@ -286,8 +322,12 @@ async def retrain_stall(library: Path) -> tuple[float, float, float] | None:
         if not app.last_retrain.ok:
             print(f"   retrain failed: {'; '.join(app.notices)}")
             return None
-        await wait_until(pilot, lambda: app.model.version != old and app.moods_version == app.model.version, 60,
-                         "the new model and its rescored moods")
+        await wait_until(
+            pilot,
+            lambda: app.model.version != old and app.moods_version == app.model.version,
+            60,
+            "the new model and its rescored moods",
+        )
         return lag.take(), time.perf_counter() - start, idle_playing
 
 
@@ -332,8 +372,9 @@ def main(argv: list[str] | None = None) -> int:
         stalls = bench_start(big, root / "home-big")
         songs = root / "songs"
         songs.mkdir()
-        stalls["start-up: model loading, scan"], stalls["analysing 3-min songs, pressing Enter"] = (
-            bench_first_slice(songs, root / "home-songs", model_path))
+        stalls["start-up: model loading, scan"], stalls["analysing 3-min songs, pressing Enter"] = bench_first_slice(
+            songs, root / "home-songs", model_path
+        )
         retrain = bench_retrain(songs, root / "home-songs", model_path)
         if retrain is not None:
             stalls["retrain (playing)"], stalls["baseline: playing, idle"] = retrain

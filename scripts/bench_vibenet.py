@@ -55,11 +55,17 @@ def main() -> int:
             moodtui_s.append(timed([sys.executable, "-m", "moodtui", "predict", "--json", *tracks], env))
         vibenet_s.append(timed([args.vibenet, "-f", "json", "-q", *tracks], dict(os.environ)))
     m, v = min(moodtui_s), min(vibenet_s)
-    print(f"moodtui predict --json (pool, default workers)  {m:6.1f} s  (runs: {', '.join(f'{x:.1f}' for x in moodtui_s)})")
-    print(f"vibenet -f json (default threads)               {v:6.1f} s  (runs: {', '.join(f'{x:.1f}' for x in vibenet_s)})")
+    print(
+        f"moodtui predict --json (pool, default workers)  {m:6.1f} s  (runs: {', '.join(f'{x:.1f}' for x in moodtui_s)})"
+    )
+    print(
+        f"vibenet -f json (default threads)               {v:6.1f} s  (runs: {', '.join(f'{x:.1f}' for x in vibenet_s)})"
+    )
     ratio = m / v
-    print(f"ratio moodtui/vibenet {ratio:.2f}x  (goal <= 0.50: {'met' if ratio <= 0.5 else 'NOT met'}); "
-          f"load average at end: {os.getloadavg()[0]:.1f}")
+    print(
+        f"ratio moodtui/vibenet {ratio:.2f}x  (goal <= 0.50: {'met' if ratio <= 0.5 else 'NOT met'}); "
+        f"load average at end: {os.getloadavg()[0]:.1f}"
+    )
     return 0
 
 

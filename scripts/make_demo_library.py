@@ -138,8 +138,15 @@ def keys(freq: float, seconds: float, sr: int) -> np.ndarray:
     return _edges(body * envelope, sr, 0.004, 0.05)
 
 
-def pad(freqs: Sequence[float], seconds: float, sr: int, harmonics: int, rng: np.random.Generator,
-        attack: float = 1.2, release: float = 1.5) -> np.ndarray:
+def pad(
+    freqs: Sequence[float],
+    seconds: float,
+    sr: int,
+    harmonics: int,
+    rng: np.random.Generator,
+    attack: float = 1.2,
+    release: float = 1.5,
+) -> np.ndarray:
     """A chord of slowly swelling, detuned saw-like voices with few harmonics (a warm or dark pad)."""
     t = _times(seconds + release, sr)
     y = np.zeros_like(t)
@@ -316,8 +323,16 @@ class Score:
         return mix
 
 
-def melody(score: Score, bars: range, octave: int, density: str, gain: float, pan: float = 0.0,
-           reverb: float = 0.25, seed: int = 0) -> None:
+def melody(
+    score: Score,
+    bars: range,
+    octave: int,
+    density: str,
+    gain: float,
+    pan: float = 0.0,
+    reverb: float = 0.25,
+    seed: int = 0,
+) -> None:
     """A melody built from two two-bar motifs in A A B A order, re-anchored to each bar's chord.
 
     Each motif is a fixed rhythm plus a contour of scale steps; strong beats land on chord tones, so
@@ -326,10 +341,17 @@ def melody(score: Score, bars: range, octave: int, density: str, gain: float, pa
     rng = np.random.default_rng(SEED * 7 + score.track.number * 31 + seed)
     rhythms = {
         "sparse": [[(0, 2), (2, 2)], [(0, 3), (3, 1)], [(0, 1.5), (1.5, 2.5)], [(0, 4)]],
-        "medium": [[(0, 1), (1, 1), (2, 1.5), (3.5, 0.5)], [(0, 1.5), (1.5, 0.5), (2, 2)],
-                   [(0, 0.5), (0.5, 0.5), (1, 1), (2, 1), (3, 1)], [(0, 2), (2, 1), (3, 1)]],
-        "dense": [[(i * 0.5, 0.5) for i in range(8)], [(0, 0.75), (0.75, 0.75), (1.5, 0.5), (2, 1), (3, 0.5), (3.5, 0.5)],
-                  [(0, 0.5), (0.5, 0.5), (1, 0.5), (1.5, 1.5), (3, 1)]],
+        "medium": [
+            [(0, 1), (1, 1), (2, 1.5), (3.5, 0.5)],
+            [(0, 1.5), (1.5, 0.5), (2, 2)],
+            [(0, 0.5), (0.5, 0.5), (1, 1), (2, 1), (3, 1)],
+            [(0, 2), (2, 1), (3, 1)],
+        ],
+        "dense": [
+            [(i * 0.5, 0.5) for i in range(8)],
+            [(0, 0.75), (0.75, 0.75), (1.5, 0.5), (2, 1), (3, 0.5), (3.5, 0.5)],
+            [(0, 0.5), (0.5, 0.5), (1, 0.5), (1.5, 1.5), (3, 1)],
+        ],
     }[density]
     scale_len = len(score.track.scale)
 
@@ -366,21 +388,33 @@ def melody(score: Score, bars: range, octave: int, density: str, gain: float, pa
         score.add(score.note(score.track.lead, midi, length), beat, level, pan, reverb)
 
 
-def bass_line(score: Score, bars: range, pattern: Sequence[tuple[float, float, int]], gain: float,
-              decay: float = 1.5) -> None:
+def bass_line(
+    score: Score, bars: range, pattern: Sequence[tuple[float, float, int]], gain: float, decay: float = 1.5
+) -> None:
     """Repeat a one-bar bass pattern of (onset, beats, octave offset) on each bar's chord root."""
     for bar in bars:
         root = score.chord(bar, 1, octave=0)[0]
         for onset, beats, octave in pattern:
             midi = root + 12 * octave
             sound = score.cached(
-                ("bass", midi, beats, decay), lambda midi=midi, beats=beats: bass(midi_hz(midi), beats * score.beat, score.sr, decay)
+                ("bass", midi, beats, decay),
+                lambda midi=midi, beats=beats: bass(midi_hz(midi), beats * score.beat, score.sr, decay),
             )
             score.add(sound, bar * 4 + onset, gain, 0.0, reverb=0.05)
 
 
-def chords(score: Score, bars: range, instrument: str, onsets: Sequence[float], beats: float, gain: float,
-           octave: int = 1, size: int = 3, spread: float = 0.5, reverb: float = 0.3) -> None:
+def chords(
+    score: Score,
+    bars: range,
+    instrument: str,
+    onsets: Sequence[float],
+    beats: float,
+    gain: float,
+    octave: int = 1,
+    size: int = 3,
+    spread: float = 0.5,
+    reverb: float = 0.3,
+) -> None:
     """Strike each bar's chord at ``onsets`` with a plucked/struck instrument, notes spread in pan."""
     for bar in bars:
         notes = score.chord(bar, size, octave)
@@ -390,8 +424,17 @@ def chords(score: Score, bars: range, instrument: str, onsets: Sequence[float], 
                 score.add(score.note(instrument, midi, beats), bar * 4 + onset, gain / len(notes), pan, reverb)
 
 
-def pads(score: Score, bars: range, harmonics: int, gain: float, octave: int = 1, size: int = 4,
-         bars_per_chord: int = 1, attack: float = 1.2, reverb: float = 0.5) -> None:
+def pads(
+    score: Score,
+    bars: range,
+    harmonics: int,
+    gain: float,
+    octave: int = 1,
+    size: int = 4,
+    bars_per_chord: int = 1,
+    attack: float = 1.2,
+    reverb: float = 0.5,
+) -> None:
     """Hold each bar's chord (or every ``bars_per_chord`` bars) as a swelling pad."""
     for bar in range(bars.start, bars.stop, bars_per_chord):
         freqs = [midi_hz(m) for m in score.chord(bar, size, octave)]
@@ -403,7 +446,12 @@ def pads(score: Score, bars: range, harmonics: int, gain: float, octave: int = 1
 
 # --- the four styles -------------------------------------------------------------------------
 
-FOUR_ON_FLOOR = {"kick": "x...x...x...x...", "clap": "....x.......x...", "hat": "..x...x...x...x.", "open": "..............x."}
+FOUR_ON_FLOOR = {
+    "kick": "x...x...x...x...",
+    "clap": "....x.......x...",
+    "hat": "..x...x...x...x.",
+    "open": "..............x.",
+}
 BACKBEAT = {"kick": "x.....x.x.......", "snare": "....x.......x..o", "hat": "x.x.x.x.x.x.x.x."}
 
 
@@ -448,8 +496,9 @@ def calm(score: Score, track: Track) -> None:
         for bar in range(2, n - 1):
             notes = score.chord(bar, 4, 2)
             for i, beat in enumerate((0, 1, 2, 3)):
-                score.add(score.note("pluck", notes[i % 4], 1.5, brightness=0.6), bar * 4 + beat, 0.24,
-                          0.5 - 0.33 * i, 0.5)
+                score.add(
+                    score.note("pluck", notes[i % 4], 1.5, brightness=0.6), bar * 4 + beat, 0.24, 0.5 - 0.33 * i, 0.5
+                )
     melody(score, range(4, n - 2), 2, "sparse", 0.26, 0.3, reverb=0.7)
 
 
@@ -463,7 +512,8 @@ def tense(score: Score, track: Track) -> None:
         for onset, beats, up in riff:
             midi = root + 12 * up
             sound = score.cached(
-                ("riff", midi, beats), lambda midi=midi, beats=beats: saw_drive(midi_hz(midi), beats * score.beat, score.sr, 4.0)
+                ("riff", midi, beats),
+                lambda midi=midi, beats=beats: saw_drive(midi_hz(midi), beats * score.beat, score.sr, 4.0),
             )
             score.add(sound, bar * 4 + onset, 0.5 if bar >= 2 else 0.3, 0.0, reverb=0.04)
     pattern = {"kick": "x..x..x...x.x...", "snare": "....x.......x..x", "hat": "xxxxxxxxxxxxxxxx"}
@@ -482,30 +532,186 @@ def tense(score: Score, track: Track) -> None:
 
 
 TRACKS = (
-    Track(1, "Sunny Pluck", "Bright Side", "positive", "C major, 124 BPM, plucked lead over bell chords, four-on-the-floor",
-          bright, 48, MAJOR, 124, (0, 4, 5, 3), 24, "pluck", VORBIS),
-    Track(2, "Bell Parade", "Bright Side", "positive", "G major, 112 BPM, FM bell melody, plucked chords, backbeat drums",
-          bright, 43, MAJOR, 112, (0, 3, 1, 4), 20, "bell", VORBIS),
-    Track(3, "Kite Day", "Bright Side", "positive", "D major, 136 BPM, chiptune square lead, four-on-the-floor",
-          bright, 50, MAJOR, 136, (0, 5, 3, 4), 20, "square", MP3),
-    Track(4, "Morning Run", "Bright Side", "positive", "A major, 128 BPM, plucked lead, backbeat drums (Opus, 48 kHz)",
-          bright, 45, MAJOR, 128, (3, 4, 2, 5), 20, "pluck", OPUS),
-    Track(5, "Rain on Slate", "Grey Hours", "negative", "A minor, 66 BPM, soft keys over a dark low pad",
-          sad, 45, MINOR, 66, (0, 5, 2, 6), 16, "keys", VORBIS),
-    Track(6, "Lantern Out", "Grey Hours", "negative", "D harmonic minor, 60 BPM, bells over a dark pad",
-          sad, 38, HARMONIC_MINOR, 60, (0, 3, 0, 4), 8, "bell", FLAC),
-    Track(7, "Cold Harbour", "Grey Hours", "negative", "E minor, 72 BPM, soft keys, slow descending harmony",
-          sad, 40, MINOR, 72, (0, 6, 5, 4), 16, "keys", VORBIS),
-    Track(8, "Tide Pools", "Still Water", "neutral", "F lydian, 60 BPM, wide pads and slow bells, no drums",
-          calm, 41, LYDIAN, 60, (0, 0, 1, 1, 6, 6, 1, 1), 14, "bell", VORBIS),
-    Track(9, "Slow Clouds", "Still Water", "neutral", "C major, 70 BPM, pads only with a few bells (short WAV)",
-          calm, 36, MAJOR, 70, (0, 0, 3, 3), 8, "bell", WAV),
-    Track(10, "Paper Lanterns", "Still Water", "neutral", "E-flat major, 84 BPM, gentle plucked arpeggios over pads",
-          calm, 39, MAJOR, 84, (0, 0, 5, 5, 3, 3, 4, 4), 16, "pluck", VORBIS),
-    Track(11, "Red Line", "Pressure", "negative", "E phrygian, 150 BPM, overdriven saw riff, hard drums",
-          tense, 28, PHRYGIAN, 150, (0, 1, 0, 6), 24, "saw", VORBIS),
-    Track(12, "Static Storm", "Pressure", "negative", "C-sharp harmonic minor, 168 BPM, tritone stabs, noise sweeps",
-          tense, 37, HARMONIC_MINOR, 168, (0, 1, 0, 4, 0, 1, 5, 4), 24, "square", VORBIS),
+    Track(
+        1,
+        "Sunny Pluck",
+        "Bright Side",
+        "positive",
+        "C major, 124 BPM, plucked lead over bell chords, four-on-the-floor",
+        bright,
+        48,
+        MAJOR,
+        124,
+        (0, 4, 5, 3),
+        24,
+        "pluck",
+        VORBIS,
+    ),
+    Track(
+        2,
+        "Bell Parade",
+        "Bright Side",
+        "positive",
+        "G major, 112 BPM, FM bell melody, plucked chords, backbeat drums",
+        bright,
+        43,
+        MAJOR,
+        112,
+        (0, 3, 1, 4),
+        20,
+        "bell",
+        VORBIS,
+    ),
+    Track(
+        3,
+        "Kite Day",
+        "Bright Side",
+        "positive",
+        "D major, 136 BPM, chiptune square lead, four-on-the-floor",
+        bright,
+        50,
+        MAJOR,
+        136,
+        (0, 5, 3, 4),
+        20,
+        "square",
+        MP3,
+    ),
+    Track(
+        4,
+        "Morning Run",
+        "Bright Side",
+        "positive",
+        "A major, 128 BPM, plucked lead, backbeat drums (Opus, 48 kHz)",
+        bright,
+        45,
+        MAJOR,
+        128,
+        (3, 4, 2, 5),
+        20,
+        "pluck",
+        OPUS,
+    ),
+    Track(
+        5,
+        "Rain on Slate",
+        "Grey Hours",
+        "negative",
+        "A minor, 66 BPM, soft keys over a dark low pad",
+        sad,
+        45,
+        MINOR,
+        66,
+        (0, 5, 2, 6),
+        16,
+        "keys",
+        VORBIS,
+    ),
+    Track(
+        6,
+        "Lantern Out",
+        "Grey Hours",
+        "negative",
+        "D harmonic minor, 60 BPM, bells over a dark pad",
+        sad,
+        38,
+        HARMONIC_MINOR,
+        60,
+        (0, 3, 0, 4),
+        8,
+        "bell",
+        FLAC,
+    ),
+    Track(
+        7,
+        "Cold Harbour",
+        "Grey Hours",
+        "negative",
+        "E minor, 72 BPM, soft keys, slow descending harmony",
+        sad,
+        40,
+        MINOR,
+        72,
+        (0, 6, 5, 4),
+        16,
+        "keys",
+        VORBIS,
+    ),
+    Track(
+        8,
+        "Tide Pools",
+        "Still Water",
+        "neutral",
+        "F lydian, 60 BPM, wide pads and slow bells, no drums",
+        calm,
+        41,
+        LYDIAN,
+        60,
+        (0, 0, 1, 1, 6, 6, 1, 1),
+        14,
+        "bell",
+        VORBIS,
+    ),
+    Track(
+        9,
+        "Slow Clouds",
+        "Still Water",
+        "neutral",
+        "C major, 70 BPM, pads only with a few bells (short WAV)",
+        calm,
+        36,
+        MAJOR,
+        70,
+        (0, 0, 3, 3),
+        8,
+        "bell",
+        WAV,
+    ),
+    Track(
+        10,
+        "Paper Lanterns",
+        "Still Water",
+        "neutral",
+        "E-flat major, 84 BPM, gentle plucked arpeggios over pads",
+        calm,
+        39,
+        MAJOR,
+        84,
+        (0, 0, 5, 5, 3, 3, 4, 4),
+        16,
+        "pluck",
+        VORBIS,
+    ),
+    Track(
+        11,
+        "Red Line",
+        "Pressure",
+        "negative",
+        "E phrygian, 150 BPM, overdriven saw riff, hard drums",
+        tense,
+        28,
+        PHRYGIAN,
+        150,
+        (0, 1, 0, 6),
+        24,
+        "saw",
+        VORBIS,
+    ),
+    Track(
+        12,
+        "Static Storm",
+        "Pressure",
+        "negative",
+        "C-sharp harmonic minor, 168 BPM, tritone stabs, noise sweeps",
+        tense,
+        37,
+        HARMONIC_MINOR,
+        168,
+        (0, 1, 0, 4, 0, 1, 5, 4),
+        24,
+        "square",
+        VORBIS,
+    ),
 )
 
 # How loud and how reverberant each style is mixed (RMS dB, reverb decay seconds).
@@ -570,8 +776,16 @@ def write_track(track: Track, out_dir: Path) -> Path:
     path = out_dir / track.filename
     enc = track.encoding
     frames = render(track)
-    with sf.SoundFile(path, "w", enc.samplerate, enc.channels, format=enc.format, subtype=enc.subtype,
-                      compression_level=enc.compression_level, bitrate_mode=enc.bitrate_mode) as sound:
+    with sf.SoundFile(
+        path,
+        "w",
+        enc.samplerate,
+        enc.channels,
+        format=enc.format,
+        subtype=enc.subtype,
+        compression_level=enc.compression_level,
+        bitrate_mode=enc.bitrate_mode,
+    ) as sound:
         # Written in blocks: one ~2M-frame write crashes libsndfile 1.2.2's Vorbis encoder.
         for start in range(0, len(frames), 65536):
             sound.write(frames[start : start + 65536])
@@ -634,7 +848,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             continue
         path = write_track(track, args.out)
         rows.append(describe(path, track))
-        print(rows[-1].split("|")[2].strip(), f"{sf.info(path).duration:.1f} s", f"{path.stat().st_size / 1024:.0f} KiB")
+        print(
+            rows[-1].split("|")[2].strip(), f"{sf.info(path).duration:.1f} s", f"{path.stat().st_size / 1024:.0f} KiB"
+        )
     if not args.only:
         total = sum((args.out / t.filename).stat().st_size for t in TRACKS)
         readme = io.StringIO()

@@ -177,11 +177,18 @@ def label_corpus(dest: Path) -> None:
             windows_csv,
             ["path", "start_s", "end_s", *labels],
             [
-                {"path": row["path"], "start_s": f"{s:.2f}", "end_s": f"{e:.2f}", **{k: f"{v:.6f}" for k, v in sc.items()}}
+                {
+                    "path": row["path"],
+                    "start_s": f"{s:.2f}",
+                    "end_s": f"{e:.2f}",
+                    **{k: f"{v:.6f}" for k, v in sc.items()},
+                }
                 for s, e, sc in windows
             ],
         )
-        append_rows(teacher_csv, ["path", *labels], [{"path": row["path"], **{k: f"{v:.6f}" for k, v in whole.items()}}])
+        append_rows(
+            teacher_csv, ["path", *labels], [{"path": row["path"], **{k: f"{v:.6f}" for k, v in whole.items()}}]
+        )
         audio_done += float(row["duration_s"])
         elapsed = time.monotonic() - started
         print(
@@ -226,7 +233,9 @@ def report(dest: Path) -> str:
             + " ".join(f"{x:5.3f}" for x in np.quantile(win_valence, qs))
         )
     say("")
-    say(f"Valence clipped: {np.mean(scores['valence'] <= 0) * 100:.0f}% of tracks at 0, {np.mean(scores['valence'] >= 1) * 100:.0f}% at 1")
+    say(
+        f"Valence clipped: {np.mean(scores['valence'] <= 0) * 100:.0f}% of tracks at 0, {np.mean(scores['valence'] >= 1) * 100:.0f}% at 1"
+    )
     say("")
     say("Pearson correlations between whole-track scores")
     matrix = np.corrcoef(np.stack([scores[k] for k in labels]))
@@ -261,9 +270,13 @@ def report(dest: Path) -> str:
             f" {v.min():7.3f} {v.max():7.3f} {scores['energy'][mask].mean():6.3f}"
             f" {counts[0]:4d} {counts[1]:4d} {counts[2]:4d}"
         )
-    say("Mean energy per class: " + ", ".join(
-        f"{name} {scores['energy'][classes == c].mean():.3f}" for c, name in enumerate(["negative", "neutral", "positive"])
-    ))
+    say(
+        "Mean energy per class: "
+        + ", ".join(
+            f"{name} {scores['energy'][classes == c].mean():.3f}"
+            for c, name in enumerate(["negative", "neutral", "positive"])
+        )
+    )
     if len(windows):
         say("")
         say("Valence spread inside tracks (30-s windows): per-track std, quantiles 25/50/75/90 %")
@@ -287,7 +300,9 @@ def report(dest: Path) -> str:
     middle = len(order) // 2
     for idx in dict.fromkeys([*order[:8], *order[max(middle - 4, 0) : middle + 4], *order[-8:]]):
         r = tracks[idx]
-        say(f"  {manifest[r['path']]['package']:18s} {r['path']:60s} {float(r['valence']):.3f} {float(r['energy']):.3f}")
+        say(
+            f"  {manifest[r['path']]['package']:18s} {r['path']:60s} {float(r['valence']):.3f} {float(r['energy']):.3f}"
+        )
     return "\n".join(out)
 
 

@@ -79,8 +79,9 @@ class Tagger:
         self.config = config
         self.stride = stride
         self.labels = list(config.MSD_LABELS)
-        self.n_frames = librosa.time_to_frames(SLICE_S, sr=config.SR, n_fft=config.FFT_SIZE,
-                                               hop_length=config.FFT_HOP) + 1
+        self.n_frames = (
+            librosa.time_to_frames(SLICE_S, sr=config.SR, n_fft=config.FFT_SIZE, hop_length=config.FFT_HOP) + 1
+        )
         graph = tf.Graph()
         with graph.as_default():
             with tf.name_scope("model"):
@@ -93,7 +94,9 @@ class Tagger:
             self.session.run(tf.compat.v1.global_variables_initializer())
             import musicnn
 
-            tf.compat.v1.train.Saver().restore(self.session, os.path.join(os.path.dirname(musicnn.__file__), MODEL) + "/")
+            tf.compat.v1.train.Saver().restore(
+                self.session, os.path.join(os.path.dirname(musicnn.__file__), MODEL) + "/"
+            )
 
     def tags(self, path: Path):
         import librosa
@@ -108,20 +111,26 @@ class Tagger:
             audio, sr = librosa.load(str(path), sr=None, mono=True)
         audio = soxr.resample(audio, sr, SR) if sr != SR else audio
         cfg = self.config
-        rep = librosa.feature.melspectrogram(y=audio, sr=SR, hop_length=cfg.FFT_HOP, n_fft=cfg.FFT_SIZE,
-                                             n_mels=cfg.N_MELS).T
+        rep = librosa.feature.melspectrogram(
+            y=audio, sr=SR, hop_length=cfg.FFT_HOP, n_fft=cfg.FFT_SIZE, n_mels=cfg.N_MELS
+        ).T
         # As musicnn.extractor.batch_data, but in float32: its float16 product overflows to inf
         # on loud bins (> 6.5), feeding the network infinities.
         rep = np.log10(10000 * rep.astype(np.float32) + 1)
         n_slices = int(len(audio) // (SLICE_S * SR))
-        index = [i for i in range(0, n_slices, self.stride)
-                 if int(round(i * SLICE_S * SR / cfg.FFT_HOP)) + self.n_frames <= len(rep)]
+        index = [
+            i
+            for i in range(0, n_slices, self.stride)
+            if int(round(i * SLICE_S * SR / cfg.FFT_HOP)) + self.n_frames <= len(rep)
+        ]
         if not index:
             return [], np.zeros((0, len(self.labels)), np.float32)
         starts = [int(round(i * SLICE_S * SR / cfg.FFT_HOP)) for i in index]
-        patches = np.stack([rep[s:s + self.n_frames] for s in starts]).astype(np.float32)
-        out = [self.session.run(self.probs, {self.x: patches[i:i + BATCH], self.is_training: False})
-               for i in range(0, len(patches), BATCH)]
+        patches = np.stack([rep[s : s + self.n_frames] for s in starts]).astype(np.float32)
+        out = [
+            self.session.run(self.probs, {self.x: patches[i : i + BATCH], self.is_training: False})
+            for i in range(0, len(patches), BATCH)
+        ]
         return index, np.concatenate(out)
 
 
@@ -131,20 +140,31 @@ def label_corpus(dest: Path, follow: bool, stride: int) -> None:
     started, audio_done = time.monotonic(), 0.0
     for count, row in enumerate(tracks_to_label(dest, out, follow), 1):
         index, tags = tagger.tags(dest / row["path"])
-        append_track(out, ["path", "slice", *tagger.labels],
-                     [[row["path"], i, *(f"{v:.4f}" for v in line)] for i, line in zip(index, tags)])
+        append_track(
+            out,
+            ["path", "slice", *tagger.labels],
+            [[row["path"], i, *(f"{v:.4f}" for v in line)] for i, line in zip(index, tags)],
+        )
         audio_done += float(row["duration_s"])
-        print(f"[{count}] {row['path']}: {len(tags)} slices "
-              f"({audio_done / max(time.monotonic() - started, 1e-9):.0f}x real time)", flush=True)
+        print(
+            f"[{count}] {row['path']}: {len(tags)} slices "
+            f"({audio_done / max(time.monotonic() - started, 1e-9):.0f}x real time)",
+            flush=True,
+        )
+
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("dest", type=Path, help="corpus folder (manifest.csv, or .state/ while fetching)")
     parser.add_argument("--venv", type=Path, help="teacher environment (default DEST/.musicnn-venv)")
     parser.add_argument("--follow", action="store_true", help="wait for packages still being fetched")
-    parser.add_argument("--stride", type=int, default=1,
-                        help="score every STRIDE-th slice only (3 = one slice in three: 3x faster; the base "
-                             "uses window means, which 3-4 slices per 30-s window estimate well enough)")
+    parser.add_argument(
+        "--stride",
+        type=int,
+        default=1,
+        help="score every STRIDE-th slice only (3 = one slice in three: 3x faster; the base "
+        "uses window means, which 3-4 slices per 30-s window estimate well enough)",
+    )
     args = parser.parse_args()
     dest = args.dest.resolve()
     ensure_env((args.venv or dest / ".musicnn-venv").resolve())

@@ -60,6 +60,7 @@ def window_starts(n_samples: int, sr: int) -> list[int]:
 
 def key_profile_scores(chroma_mean: np.ndarray) -> tuple[float, float]:
     """(mode, key_clarity) of a 12-bin mean chroma vector."""
+
     def best(profile: np.ndarray) -> float:
         return max(float(np.corrcoef(np.roll(profile, k), chroma_mean)[0, 1]) for k in range(12))
 
@@ -80,8 +81,14 @@ def window_signals(y: np.ndarray) -> dict[str, float]:
     onsets = librosa.onset.onset_detect(onset_envelope=onset_env, sr=SR, hop_length=512)
     centroid = librosa.feature.spectral_centroid(S=stft, sr=SR)
     rms = librosa.feature.rms(S=stft)
-    return {"mode": mode, "key_clarity": clarity, "tempo": tempo, "onset_rate": len(onsets) / (len(y) / SR),
-            "brightness": float(centroid.mean()), "loudness": float(20 * np.log10(max(float(rms.mean()), 1e-6)))}
+    return {
+        "mode": mode,
+        "key_clarity": clarity,
+        "tempo": tempo,
+        "onset_rate": len(onsets) / (len(y) / SR),
+        "brightness": float(centroid.mean()),
+        "loudness": float(20 * np.log10(max(float(rms.mean()), 1e-6))),
+    }
 
 
 def decode(path: Path) -> np.ndarray:
@@ -103,15 +110,25 @@ def main() -> int:
         y = decode(dest / row["path"])
         lines: list[list[object]] = []
         for start in window_starts(len(y), SR):
-            piece = y[start:start + int(WINDOW_S * SR)]
+            piece = y[start : start + int(WINDOW_S * SR)]
             signals = window_signals(piece)
-            lines.append([row["path"], f"{start / SR:.2f}", f"{(start + len(piece)) / SR:.2f}",
-                          *(f"{signals[c]:.5f}" for c in COLUMNS)])
+            lines.append(
+                [
+                    row["path"],
+                    f"{start / SR:.2f}",
+                    f"{(start + len(piece)) / SR:.2f}",
+                    *(f"{signals[c]:.5f}" for c in COLUMNS),
+                ]
+            )
         append_track(out, ["path", "start_s", "end_s", *COLUMNS], lines)
         audio_done += float(row["duration_s"])
-        print(f"[{count}] {row['path']}: {len(lines)} windows "
-              f"({audio_done / max(time.monotonic() - started, 1e-9):.0f}x real time)", flush=True)
+        print(
+            f"[{count}] {row['path']}: {len(lines)} windows "
+            f"({audio_done / max(time.monotonic() - started, 1e-9):.0f}x real time)",
+            flush=True,
+        )
     return 0
+
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -75,8 +75,15 @@ def corpus_tracks(corpus: Path) -> list[dict[str, object]]:
                 pass
         if "valence" not in numeric:
             continue
-        tracks.append({"path": corpus / row["path"], "rel": row["path"], "package": row["package"],
-                       "licence": row.get("licence", ""), "scores": numeric})
+        tracks.append(
+            {
+                "path": corpus / row["path"],
+                "rel": row["path"],
+                "package": row["package"],
+                "licence": row.get("licence", ""),
+                "scores": numeric,
+            }
+        )
     return tracks
 
 
@@ -163,15 +170,19 @@ def main() -> int:
     parser.add_argument("--epochs", type=int, default=30)
     parser.add_argument("--max-slices-per-song", type=int, default=48)
     parser.add_argument("--dropout", type=float, default=0.5)
-    parser.add_argument("--aux-weight", type=float, default=1.0,
-                        help="total weight of all auxiliary targets together (shared equally)")
+    parser.add_argument(
+        "--aux-weight", type=float, default=1.0, help="total weight of all auxiliary targets together (shared equally)"
+    )
     parser.add_argument("--init", type=Path, default=None, help="start from this .keras model (fine-tune)")
     parser.add_argument("--learning-rate", type=float, default=None)
     parser.add_argument("--output", type=Path, default=MODELS / "moodtui-base")
     parser.add_argument("--work", type=Path, default=None, help="where the manifest and logs go (default CORPUS/.base)")
     parser.add_argument("--report-only", action="store_true", help="only evaluate the model at --output")
-    parser.add_argument("--recalibrate", action="store_true",
-                        help="refit the model at --output's calibration on its validation tracks, then report")
+    parser.add_argument(
+        "--recalibrate",
+        action="store_true",
+        help="refit the model at --output's calibration on its validation tracks, then report",
+    )
     args = parser.parse_args()
     sys.path.insert(0, os.fspath(REPO))
     from moodtui.train.targets import class_counts, fit_mapping
@@ -188,8 +199,11 @@ def main() -> int:
     tables = {k: np.sort([w[k] for w in train_windows if k in w]) for k in aux_names}
 
     def aux_values(scores: dict[str, float]) -> dict[str, float]:
-        out = {k: float(np.searchsorted(tables[k], scores[k], side="right") / len(tables[k]))
-               for k in aux_names if k in scores}
+        out = {
+            k: float(np.searchsorted(tables[k], scores[k], side="right") / len(tables[k]))
+            for k in aux_names
+            if k in scores
+        }
         va = mapping.valence_arousal(scores)
         if va is not None:
             out["energy"] = va[1]  # the exported energy output: the arousal composite
@@ -200,10 +214,21 @@ def main() -> int:
     if args.report_only or args.recalibrate:
         work = args.work or args.corpus / ".base"
         if args.recalibrate:
-            print(json.dumps(calibrate_on_validation_tracks(args.output.with_suffix(".onnx"), args.corpus, windows,
-                                                            mapping, work)))
-        summary = report(args.output.with_suffix(".onnx"), args.corpus, held_out, windows, mapping,
-                         work / "home" / "cache" / "features")
+            print(
+                json.dumps(
+                    calibrate_on_validation_tracks(
+                        args.output.with_suffix(".onnx"), args.corpus, windows, mapping, work
+                    )
+                )
+            )
+        summary = report(
+            args.output.with_suffix(".onnx"),
+            args.corpus,
+            held_out,
+            windows,
+            mapping,
+            work / "home" / "cache" / "features",
+        )
         print(json.dumps({k: v for k, v in summary.items() if k != "held_out_tracks"}, indent=1))
         return 0
 
@@ -214,8 +239,16 @@ def main() -> int:
     with manifest.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
         # Keras layer names allow no spaces ("mn_easy listening"): the column names are sanitised.
-        writer.writerow(["path", "label", "group", *[f"aux_{re.sub(r'[^A-Za-z0-9_]', '_', k)}" for k in aux_names],
-                         "start_s", "end_s"])
+        writer.writerow(
+            [
+                "path",
+                "label",
+                "group",
+                *[f"aux_{re.sub(r'[^A-Za-z0-9_]', '_', k)}" for k in aux_names],
+                "start_s",
+                "end_s",
+            ]
+        )
         for rel in train_pool:
             for w in windows[rel]:
                 label = mapping.label(w)
@@ -223,9 +256,19 @@ def main() -> int:
                     continue
                 labels.append(label)
                 aux = aux_values(w)
-                writer.writerow([os.fspath(args.corpus / rel), label, rel,
-                                 *[f"{min(1.0, max(0.0, aux[k])):.4f}" if k in aux and np.isfinite(aux[k]) else ""
-                                   for k in aux_names], f"{w['start_s']:.2f}", f"{w['end_s']:.2f}"])
+                writer.writerow(
+                    [
+                        os.fspath(args.corpus / rel),
+                        label,
+                        rel,
+                        *[
+                            f"{min(1.0, max(0.0, aux[k])):.4f}" if k in aux and np.isfinite(aux[k]) else ""
+                            for k in aux_names
+                        ],
+                        f"{w['start_s']:.2f}",
+                        f"{w['end_s']:.2f}",
+                    ]
+                )
         imac_rows = []
         if args.imac is not None:
             from moodtui.library.imac import training_rows
@@ -233,21 +276,47 @@ def main() -> int:
             imac_rows = training_rows(args.imac)
             for path, label in imac_rows:
                 writer.writerow([os.fspath(path), label, f"imac:{path}", *[""] * len(aux_names), "", ""])
-    print(f"base training pool: {len(train_pool)} tracks from "
-          f"{len({manifest_rows[p]['package'] for p in train_pool})} packages, {len(labels)} windows "
-          f"{class_counts(labels)}; held out: {len(held_out)} tracks ({', '.join(HELD_OUT_PACKAGES)}); "
-          f"IMAC songs: {len(imac_rows)}")
-    print(f"target mapping: beta {mapping.beta:.3f}, negative below {mapping.negative_cut:.3f}, "
-          f"calm below {mapping.calm_cut:.3f}; {len(aux_names)} aux targets", flush=True)
+    print(
+        f"base training pool: {len(train_pool)} tracks from "
+        f"{len({manifest_rows[p]['package'] for p in train_pool})} packages, {len(labels)} windows "
+        f"{class_counts(labels)}; held out: {len(held_out)} tracks ({', '.join(HELD_OUT_PACKAGES)}); "
+        f"IMAC songs: {len(imac_rows)}"
+    )
+    print(
+        f"target mapping: beta {mapping.beta:.3f}, negative below {mapping.negative_cut:.3f}, "
+        f"calm below {mapping.calm_cut:.3f}; {len(aux_names)} aux targets",
+        flush=True,
+    )
 
     started = time.monotonic()
     # The job weighs each auxiliary head by --aux-weight: share the total among all of them.
     per_aux = args.aux_weight / max(1, len(aux_names)) * 8
-    cmd = [sys.executable, "-m", "moodtui", "train", "--manifest", os.fspath(manifest), "--mode", "full",
-           "--epochs", str(args.epochs), "--max-slices-per-song", str(args.max_slices_per_song),
-           "--batch-size", "32", "--val-fraction", "0.2", "--dropout", str(args.dropout),
-           "--aux-weight", f"{per_aux:.4f}", "--output", os.fspath(args.output),
-           "--version", f"base-{time.strftime('%Y%m%d-%H%M')}"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "moodtui",
+        "train",
+        "--manifest",
+        os.fspath(manifest),
+        "--mode",
+        "full",
+        "--epochs",
+        str(args.epochs),
+        "--max-slices-per-song",
+        str(args.max_slices_per_song),
+        "--batch-size",
+        "32",
+        "--val-fraction",
+        "0.2",
+        "--dropout",
+        str(args.dropout),
+        "--aux-weight",
+        f"{per_aux:.4f}",
+        "--output",
+        os.fspath(args.output),
+        "--version",
+        f"base-{time.strftime('%Y%m%d-%H%M')}",
+    ]
     if args.init is not None:
         cmd += ["--init", os.fspath(args.init)]
     if args.learning_rate is not None:
@@ -269,23 +338,33 @@ def main() -> int:
         return 1
     minutes = (time.monotonic() - started) / 60
     calibrate_on_validation_tracks(args.output.with_suffix(".onnx"), args.corpus, windows, mapping, work)
-    summary = report(args.output.with_suffix(".onnx"), args.corpus, held_out, windows, mapping,
-                     work / "home" / "cache" / "features")
-    summary.update({
-        "target_mapping": mapping.to_json(), "aux_targets": aux_names,
-        "train_packages": sorted({manifest_rows[p]["package"] for p in train_pool}),
-        "held_out_packages": list(HELD_OUT_PACKAGES), "train_pool_tracks": len(train_pool),
-        "train_pool_window_labels": class_counts(labels), "imac_songs": len(imac_rows),
-        "training_minutes": round(minutes, 1), "init": os.fspath(args.init) if args.init else None,
-        "licences": dict(Counter(manifest_rows[p]["licence"] for p in train_pool)),
-    })
-    args.output.with_name(args.output.name + "-training.json").write_text(json.dumps(summary, indent=1), encoding="utf-8")
+    summary = report(
+        args.output.with_suffix(".onnx"), args.corpus, held_out, windows, mapping, work / "home" / "cache" / "features"
+    )
+    summary.update(
+        {
+            "target_mapping": mapping.to_json(),
+            "aux_targets": aux_names,
+            "train_packages": sorted({manifest_rows[p]["package"] for p in train_pool}),
+            "held_out_packages": list(HELD_OUT_PACKAGES),
+            "train_pool_tracks": len(train_pool),
+            "train_pool_window_labels": class_counts(labels),
+            "imac_songs": len(imac_rows),
+            "training_minutes": round(minutes, 1),
+            "init": os.fspath(args.init) if args.init else None,
+            "licences": dict(Counter(manifest_rows[p]["licence"] for p in train_pool)),
+        }
+    )
+    args.output.with_name(args.output.name + "-training.json").write_text(
+        json.dumps(summary, indent=1), encoding="utf-8"
+    )
     print(json.dumps({k: v for k, v in summary.items() if k not in ("held_out_tracks", "target_mapping")}, indent=1))
     return 0
 
 
-def calibrate_on_validation_tracks(onnx: Path, corpus: Path, windows: dict[str, list[dict[str, float]]],
-                                   mapping, work: Path) -> dict[str, object]:
+def calibrate_on_validation_tracks(
+    onnx: Path, corpus: Path, windows: dict[str, list[dict[str, float]]], mapping, work: Path
+) -> dict[str, object]:
     """Refit the model's temperature on its validation tracks, whole, as the player shows them.
 
     The training job fits it on validation *windows* (30 s); a whole track averages many more
@@ -309,8 +388,10 @@ def calibrate_on_validation_tracks(onnx: Path, corpus: Path, windows: dict[str, 
         probs.append(model.predict(features.astype(np.float32)).probs.mean(axis=0))
         labels.append(CLASSES.index(target))
     block = fit_calibration(np.array(probs), np.array(labels))
-    block["method"] = (f"temperature scaling of whole-track mean slice probabilities, NLL on the {len(labels)} "
-                       "validation tracks of the training packages")
+    block["method"] = (
+        f"temperature scaling of whole-track mean slice probabilities, NLL on the {len(labels)} "
+        "validation tracks of the training packages"
+    )
     meta = json.loads(onnx.with_suffix(".json").read_text(encoding="utf-8"))
     meta["calibration"] = block
     atomic_write_bytes(onnx.with_suffix(".json"), json.dumps(meta, indent=1).encode("utf-8"))
@@ -318,16 +399,30 @@ def calibrate_on_validation_tracks(onnx: Path, corpus: Path, windows: dict[str, 
 
 
 DEMO_INTENDED = {
-    "01-sunny-pluck.ogg": "positive", "02-bell-parade.ogg": "positive", "03-kite-day.mp3": "positive",
-    "04-morning-run.opus": "positive", "05-rain-on-slate.ogg": "negative", "06-lantern-out.flac": "negative",
-    "07-cold-harbour.ogg": "negative", "08-tide-pools.ogg": "neutral", "09-slow-clouds.wav": "neutral",
-    "10-paper-lanterns.ogg": "neutral", "11-red-line.ogg": "negative", "12-static-storm.ogg": "negative",
+    "01-sunny-pluck.ogg": "positive",
+    "02-bell-parade.ogg": "positive",
+    "03-kite-day.mp3": "positive",
+    "04-morning-run.opus": "positive",
+    "05-rain-on-slate.ogg": "negative",
+    "06-lantern-out.flac": "negative",
+    "07-cold-harbour.ogg": "negative",
+    "08-tide-pools.ogg": "neutral",
+    "09-slow-clouds.wav": "neutral",
+    "10-paper-lanterns.ogg": "neutral",
+    "11-red-line.ogg": "negative",
+    "12-static-storm.ogg": "negative",
 }
 """library/README.md's intended moods: only ever compared with, never trained on."""
 
 
-def report(onnx: Path, corpus: Path, held_out: list[str], windows: dict[str, list[dict[str, float]]],
-           mapping, feature_cache: Path | None = None) -> dict[str, object]:
+def report(
+    onnx: Path,
+    corpus: Path,
+    held_out: list[str],
+    windows: dict[str, list[dict[str, float]]],
+    mapping,
+    feature_cache: Path | None = None,
+) -> dict[str, object]:
     """Agreement with the new targets on the held-out packages (whole tracks, every slice, as the
     player analyses them), confusion, neutral recall, calibration, and the demo library's moods.
 
@@ -349,15 +444,28 @@ def report(onnx: Path, corpus: Path, held_out: list[str], windows: dict[str, lis
             return analyse_file(path, model)
         predicted = model.predict(song_features(path, feature_cache, None).astype(np.float32))
         n = len(predicted.probs)
-        return SongMood(os.fsdecode(path), n * SLICE_SECONDS, np.arange(n) * float(SLICE_SECONDS), predicted.probs,
-                        predicted.embeddings, model.version, None, predicted.energy, model.temperature,
-                        model.unsure_below)
+        return SongMood(
+            os.fsdecode(path),
+            n * SLICE_SECONDS,
+            np.arange(n) * float(SLICE_SECONDS),
+            predicted.probs,
+            predicted.embeddings,
+            model.version,
+            None,
+            predicted.energy,
+            model.temperature,
+            model.unsure_below,
+        )
 
     demo = {}
     for name, intended in DEMO_INTENDED.items():
         mood = analyse_file(REPO / "library" / name, model)
-        demo[name] = {"intended": intended, "label": mood.label, "confidence": round(mood.confidence, 3),
-                      "energy": None if mood.energy is None else round(mood.energy, 3)}
+        demo[name] = {
+            "intended": intended,
+            "label": mood.label,
+            "confidence": round(mood.confidence, 3),
+            "energy": None if mood.energy is None else round(mood.energy, 3),
+        }
     confusion = np.zeros((3, 3), int)
     raw, calibrated, truth = [], [], []
     for rel in held_out:
@@ -384,7 +492,9 @@ def report(onnx: Path, corpus: Path, held_out: list[str], windows: dict[str, lis
         "held_out_recall": recall,
         "held_out_target_distribution": dict(zip(CLASSES, confusion.sum(axis=1).tolist())),
         "held_out_ece_raw": round(expected_calibration_error(np.array(raw), truth_arr), 4) if raw else None,
-        "held_out_ece_calibrated": round(expected_calibration_error(np.array(calibrated), truth_arr), 4) if raw else None,
+        "held_out_ece_calibrated": round(expected_calibration_error(np.array(calibrated), truth_arr), 4)
+        if raw
+        else None,
         "temperature": model.temperature,
         "held_out_tracks": held_out,
     }

@@ -60,6 +60,6 @@ def write_song(path: Path, kind: str, seconds: float, seed: int = 0, sr: int = S
     # In blocks: libsndfile 1.2.2 crashes on a single write of minutes of Vorbis.
     with soundfile.SoundFile(tmp, "w", samplerate=sr, channels=1, **kwargs) as out:
         for start in range(0, data.size, 65_536):
-            out.write(data[start:start + 65_536])
+            out.write(data[start : start + 65_536])
     os.replace(tmp, path)
     return path

@@ -29,9 +29,31 @@ def _build_small_model(root: Path) -> Path:
     env = dict(os.environ, MOODTUI_HOME=str(root / "home"))
     env.pop("MOODTUI_BASE_MODEL", None)
     result = subprocess.run(
-        [sys.executable, "-m", "moodtui", "train", "--manifest", str(manifest), "--mode", "full",
-         "--epochs", "12", "--batch-size", "16", "--val-fraction", "0.25", "--output", str(root / "small"), "--version", "test-small"],
-        env=env, capture_output=True, text=True, timeout=600)
+        [
+            sys.executable,
+            "-m",
+            "moodtui",
+            "train",
+            "--manifest",
+            str(manifest),
+            "--mode",
+            "full",
+            "--epochs",
+            "12",
+            "--batch-size",
+            "16",
+            "--val-fraction",
+            "0.25",
+            "--output",
+            str(root / "small"),
+            "--version",
+            "test-small",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     if result.returncode != 0:
         raise RuntimeError(f"building the small model failed:\n{result.stdout}\n{result.stderr}")
     (root / "train-stdout.jsonl").write_text(result.stdout, encoding="utf-8")
@@ -71,10 +93,13 @@ def model_env(home: Path, small_model: Path, monkeypatch: pytest.MonkeyPatch) ->
     return home
 
 
-def run_moodtui(*args: str | bytes, env_home: Path | None = None, timeout: float = 300, **kwargs) -> subprocess.CompletedProcess:
+def run_moodtui(
+    *args: str | bytes, env_home: Path | None = None, timeout: float = 300, **kwargs
+) -> subprocess.CompletedProcess:
     """Run the real `moodtui` command line (same interpreter) and capture its output."""
     env = dict(os.environ)
     if env_home is not None:
         env["MOODTUI_HOME"] = str(env_home)
-    return subprocess.run([sys.executable, "-m", "moodtui", *args], env=env, capture_output=True,
-                          timeout=timeout, **kwargs)
+    return subprocess.run(
+        [sys.executable, "-m", "moodtui", *args], env=env, capture_output=True, timeout=timeout, **kwargs
+    )

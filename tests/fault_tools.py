@@ -23,11 +23,14 @@ def small_disk(where: Path) -> Iterator[Path]:
     where.mkdir(parents=True, exist_ok=True)
     if shutil.which("mount") is None:
         pytest.skip("no mount command: cannot make a real small file system to fill")
-    result = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={SMALL_DISK_SIZE}", "tmpfs", str(where)],
-                            capture_output=True, text=True)
+    result = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", f"size={SMALL_DISK_SIZE}", "tmpfs", str(where)], capture_output=True, text=True
+    )
     if result.returncode != 0:
-        pytest.skip(f"cannot mount a small tmpfs here (needs root: {result.stderr.strip() or result.returncode}); "
-                    "the full-disk faults run in CI, which runs as root")
+        pytest.skip(
+            f"cannot mount a small tmpfs here (needs root: {result.stderr.strip() or result.returncode}); "
+            "the full-disk faults run in CI, which runs as root"
+        )
     try:
         yield where
     finally:
@@ -74,8 +77,9 @@ def strace_command(log: Path) -> list[str]:
     exe = shutil.which("strace")
     if exe is None:
         pytest.skip("strace is not installed: cannot check for network syscalls (.ci/run installs it)")
-    probe = subprocess.run([exe, "-f", "-qq", "-e", "trace=network", "-o", os.devnull, "true"],
-                           capture_output=True, text=True)
+    probe = subprocess.run(
+        [exe, "-f", "-qq", "-e", "trace=network", "-o", os.devnull, "true"], capture_output=True, text=True
+    )
     if probe.returncode != 0:
         pytest.skip(f"strace cannot trace here ({probe.stderr.strip()[:200]})")
     return [exe, "-f", "-qq", "-e", "trace=network", "-o", str(log)]

@@ -23,8 +23,9 @@ def test_home_works_before_and_after_the_sub_command(tmp_path: Path, model_env: 
     import sys
 
     def cli(*args: str) -> subprocess.CompletedProcess:
-        return subprocess.run([sys.executable, "-m", "moodtui", *args], env=env, capture_output=True, text=True,
-                              timeout=120)
+        return subprocess.run(
+            [sys.executable, "-m", "moodtui", *args], env=env, capture_output=True, text=True, timeout=120
+        )
 
     assert cli("--home", str(before), "label", str(song), "positive").returncode == 0
     assert cli("label", str(song), "negative", "--home", str(after)).returncode == 0
@@ -53,8 +54,10 @@ def test_a_data_folder_under_a_file_is_one_line(tmp_path: Path) -> None:
     result = run_moodtui("labels", "--home", str(tmp_path / "a-file" / "home"))
     lines = result.stderr.decode().strip().splitlines()
     assert result.returncode == 1, result.stderr
-    assert lines == [f"moodtui: {tmp_path / 'a-file' / 'home'}: cannot create the data folder (Not a directory); "
-                     "choose another with --home or MOODTUI_HOME"]
+    assert lines == [
+        f"moodtui: {tmp_path / 'a-file' / 'home'}: cannot create the data folder (Not a directory); "
+        "choose another with --home or MOODTUI_HOME"
+    ]
 
 
 def test_a_file_given_to_the_player_opens_its_folder_playing_it(
@@ -82,8 +85,9 @@ def run_in_terminal(*args: str, env_home: Path) -> tuple[int, str]:
 
     leader, follower = pty.openpty()
     env = dict(os.environ, MOODTUI_HOME=str(env_home))
-    process = subprocess.Popen([sys.executable, "-m", "moodtui", *args], stdout=follower, stderr=follower,
-                               stdin=subprocess.DEVNULL, env=env)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "moodtui", *args], stdout=follower, stderr=follower, stdin=subprocess.DEVNULL, env=env
+    )
     os.close(follower)
     chunks = []
     while True:
@@ -101,8 +105,9 @@ def run_in_terminal(*args: str, env_home: Path) -> tuple[int, str]:
 def test_train_on_a_terminal_prints_sentences_and_json_only_when_asked(model_env: Path) -> None:
     status, output = run_in_terminal("train", env_home=model_env)
     assert status == 1
-    assert output.strip().splitlines() == ["moodtui train: no labelled songs: label songs with p / n / x "
-                                           "(or `moodtui label`) first"], output  # one line, no JSON
+    assert output.strip().splitlines() == [
+        "moodtui train: no labelled songs: label songs with p / n / x (or `moodtui label`) first"
+    ], output  # one line, no JSON
     status, output = run_in_terminal("train", "--json", env_home=model_env)
     assert status == 1
     events = [json.loads(line) for line in output.splitlines() if line.startswith("{")]

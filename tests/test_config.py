@@ -21,13 +21,24 @@ def test_defaults_without_a_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     assert config_path() == tmp_path / "xdg" / "moodtui" / "config.toml"
     settings = load_settings()
     assert settings.problems == []
-    assert (settings.library, settings.resume, settings.cursor_follows_playing, settings.replaygain,
-            settings.seek_step, settings.volume_step, settings.theme, settings.keys_preset, settings.keys) == \
-        (None, "paused", False, "off", 5.0, 5, "textual-dark", "moodtui", {})
+    assert (
+        settings.library,
+        settings.resume,
+        settings.cursor_follows_playing,
+        settings.replaygain,
+        settings.seek_step,
+        settings.volume_step,
+        settings.theme,
+        settings.keys_preset,
+        settings.keys,
+    ) == (None, "paused", False, "off", 5.0, 5, "textual-dark", "moodtui", {})
 
 
 def test_every_setting_is_read(tmp_path: Path) -> None:
-    settings = load_settings(write(tmp_path, '''
+    settings = load_settings(
+        write(
+            tmp_path,
+            """
 library = "~/Songs"
 resume = "playing"
 cursor_follows_playing = true
@@ -40,11 +51,19 @@ theme = "nord"
 preset = "kew"
 label_positive = "ctrl+p, P"
 quit = "Q"
-'''))
+""",
+        )
+    )
     assert settings.problems == []
     assert settings.library == str(Path.home() / "Songs")
-    assert (settings.resume, settings.cursor_follows_playing, settings.replaygain, settings.seek_step,
-            settings.volume_step, settings.theme) == ("playing", True, "album", 10.0, 2, "nord")
+    assert (
+        settings.resume,
+        settings.cursor_follows_playing,
+        settings.replaygain,
+        settings.seek_step,
+        settings.volume_step,
+        settings.theme,
+    ) == ("playing", True, "album", 10.0, 2, "nord")
     assert settings.volume_fraction == pytest.approx(0.02)
     keymap = settings.keymap({"label_positive", "quit", *PRESETS["kew"]})
     assert keymap["label_positive"] == "ctrl+p,P" and keymap["quit"] == "Q" and keymap["seek_back"] == "a"
@@ -56,7 +75,9 @@ def test_a_preset_can_be_named_at_the_top() -> None:
 
 
 def test_bad_values_name_the_file_and_line_and_the_rest_stands(tmp_path: Path) -> None:
-    path = write(tmp_path, '''seek_step = 10
+    path = write(
+        tmp_path,
+        """seek_step = 10
 resume = "sometimes"
 volume_step = 0
 colour = "blue"
@@ -66,7 +87,8 @@ theme = "nord"
 quit = "Q"
 label_positive = "two words"
 not_a_binding = "k"
-''')
+""",
+    )
     settings = load_settings(path)
     assert settings.seek_step == 10 and settings.theme == "nord" and settings.resume == "paused"
     assert settings.problems == [
@@ -84,7 +106,9 @@ def test_a_file_that_is_not_toml_is_one_line_and_the_defaults(tmp_path: Path) ->
     path = write(tmp_path, 'seek_step = 10\ntheme = "nord\n')
     settings = load_settings(path)
     assert len(settings.problems) == 1
-    assert settings.problems[0].startswith(f"{path}:2: not valid TOML (") and "using the defaults" in settings.problems[0]
+    assert (
+        settings.problems[0].startswith(f"{path}:2: not valid TOML (") and "using the defaults" in settings.problems[0]
+    )
     assert settings.seek_step == 5.0
 
 

@@ -33,8 +33,15 @@ from moodtui.mood.model import MoodModel
 def test_mel_filterbank_matches_librosa():
     import librosa
 
-    reference = librosa.filters.mel(sr=SAMPLE_RATE, n_fft=2048, n_mels=N_MELS, fmin=FEATURE_PARAMS["fmin"],
-                                    fmax=FEATURE_PARAMS["fmax"], htk=False, norm="slaney")
+    reference = librosa.filters.mel(
+        sr=SAMPLE_RATE,
+        n_fft=2048,
+        n_mels=N_MELS,
+        fmin=FEATURE_PARAMS["fmin"],
+        fmax=FEATURE_PARAMS["fmax"],
+        htk=False,
+        norm="slaney",
+    )
     np.testing.assert_allclose(mel_filterbank(), reference, rtol=1e-4, atol=1e-7)
 
 
@@ -43,10 +50,21 @@ def test_log_mel_matches_librosa_melspectrogram():
 
     audio = synth("positive", 3.0)
     ours = log_mel(audio)
-    power = librosa.feature.melspectrogram(y=audio, sr=SAMPLE_RATE, n_fft=2048, hop_length=441, center=False,
-                                           n_mels=N_MELS, fmin=FEATURE_PARAMS["fmin"], fmax=FEATURE_PARAMS["fmax"],
-                                           window="hann", power=2.0)
-    reference = (10 * np.log10(np.maximum(power, 1e-10)) - FEATURE_PARAMS["norm_mean_db"]) / FEATURE_PARAMS["norm_std_db"]
+    power = librosa.feature.melspectrogram(
+        y=audio,
+        sr=SAMPLE_RATE,
+        n_fft=2048,
+        hop_length=441,
+        center=False,
+        n_mels=N_MELS,
+        fmin=FEATURE_PARAMS["fmin"],
+        fmax=FEATURE_PARAMS["fmax"],
+        window="hann",
+        power=2.0,
+    )
+    reference = (10 * np.log10(np.maximum(power, 1e-10)) - FEATURE_PARAMS["norm_mean_db"]) / FEATURE_PARAMS[
+        "norm_std_db"
+    ]
     assert ours.shape == reference.shape == (N_MELS, FRAMES_PER_SLICE)
     np.testing.assert_allclose(ours, reference, atol=2e-3)
 
@@ -56,26 +74,29 @@ def test_whole_block_spectrogram_sliced_equals_per_slice_features():
     block = slice_features(audio)
     assert block.shape == (4, N_MELS, FRAMES_PER_SLICE, 1)
     for k in range(4):
-        alone = slice_features(audio[k * SLICE_SAMPLES:(k + 1) * SLICE_SAMPLES])
+        alone = slice_features(audio[k * SLICE_SAMPLES : (k + 1) * SLICE_SAMPLES])
         np.testing.assert_allclose(block[k], alone[0], atol=1e-5)
 
 
-@pytest.mark.parametrize("seconds, starts", [
-    (9.0, [0.0, 3.0, 6.0]),          # whole slices only
-    (10.5, [0.0, 3.0, 6.0, 7.5]),    # a 1.5 s tail becomes the track's last 3 s
-    (9.5, [0.0, 3.0, 6.0]),          # a 0.5 s tail is dropped
-    (3.0, [0.0]),
-])
+@pytest.mark.parametrize(
+    "seconds, starts",
+    [
+        (9.0, [0.0, 3.0, 6.0]),  # whole slices only
+        (10.5, [0.0, 3.0, 6.0, 7.5]),  # a 1.5 s tail becomes the track's last 3 s
+        (9.5, [0.0, 3.0, 6.0]),  # a 0.5 s tail is dropped
+        (3.0, [0.0]),
+    ],
+)
 def test_slicing_covers_the_track_and_documents_the_tail(seconds, starts):
     audio = synth("neutral", seconds)
-    blocks = (audio[i:i + 2 * SLICE_SAMPLES] for i in range(0, audio.size, 2 * SLICE_SAMPLES))
+    blocks = (audio[i : i + 2 * SLICE_SAMPLES] for i in range(0, audio.size, 2 * SLICE_SAMPLES))
     got = np.concatenate([b.starts_s for b in track_slices(blocks)])
     np.testing.assert_allclose(got, starts)
 
 
 def test_tail_slice_is_the_last_three_seconds():
     audio = synth("positive", 10.5, seed=1)
-    batches = list(track_slices(iter([audio[:3 * SLICE_SAMPLES], audio[3 * SLICE_SAMPLES:]])))
+    batches = list(track_slices(iter([audio[: 3 * SLICE_SAMPLES], audio[3 * SLICE_SAMPLES :]])))
     tail = batches[-1].features[0]
     np.testing.assert_allclose(tail, slice_features(audio[-SLICE_SAMPLES:])[0], atol=1e-5)
 

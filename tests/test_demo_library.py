@@ -98,7 +98,9 @@ def test_script_regenerates_the_wav(tmp_path: Path) -> None:
     """
     result = subprocess.run(
         [sys.executable, str(REPO / "scripts" / "make_demo_library.py"), "--out", str(tmp_path), "--only", "9"],
-        capture_output=True, text=True, timeout=120,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert result.returncode == 0, result.stderr
     wav = next(row["file"] for row in ROWS if row["file"].endswith(".wav"))

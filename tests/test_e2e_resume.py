@@ -16,7 +16,10 @@ pytestmark = pytest.mark.e2e
 
 
 def test_the_session_resumes_paused_at_its_position(
-    model_env: Path, small_model: Path, tmp_path: Path, terminal_factory  # noqa: F811 (the imported fixture)
+    model_env: Path,
+    small_model: Path,
+    tmp_path: Path,
+    terminal_factory,  # noqa: F811 (the imported fixture)
 ) -> None:
     library = tmp_path / "library"
     for i, kind in enumerate(("positive", "neutral", "negative")):
@@ -24,8 +27,10 @@ def test_the_session_resumes_paused_at_its_position(
     config = tmp_path / "my-config.toml"
     config.write_text('resume = "paused"\nvolume_step = 10\n', encoding="utf-8")
     env = f"MOODTUI_HOME={shlex.quote(str(model_env))} MOODTUI_BASE_MODEL={shlex.quote(str(small_model))}"
-    command = (f"env -u COLUMNS -u LINES {env} {shlex.quote(str(MOODTUI))} --config {shlex.quote(str(config))} "
-               f"{shlex.quote(str(library))}; echo MOODTUI-EXIT=$?; sleep 60")
+    command = (
+        f"env -u COLUMNS -u LINES {env} {shlex.quote(str(MOODTUI))} --config {shlex.quote(str(config))} "
+        f"{shlex.quote(str(library))}; echo MOODTUI-EXIT=$?; sleep 60"
+    )
 
     first = terminal_factory(command)
     first.wait_for(lambda s: "3 tracks ·" in s and "model " in s, "the library and the model")

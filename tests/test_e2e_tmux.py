@@ -35,8 +35,9 @@ class Terminal:
         self._tmux("new-session", "-d", "-s", self.session, "-x", str(size[0]), "-y", str(size[1]), command)
 
     def _tmux(self, *args: str) -> str:
-        return subprocess.run(["tmux", "-L", self.socket, *args], check=True, capture_output=True,
-                              text=True, timeout=10).stdout
+        return subprocess.run(
+            ["tmux", "-L", self.socket, *args], check=True, capture_output=True, text=True, timeout=10
+        ).stdout
 
     def screen(self) -> str:
         return self._tmux("capture-pane", "-p", "-t", self.session)
@@ -92,8 +93,10 @@ def test_moodtui_in_a_real_terminal(model_env: Path, small_model: Path, tmp_path
     command = f"env -u COLUMNS -u LINES {env} {shlex.quote(str(MOODTUI))} {shlex.quote(str(library))}; echo MOODTUI-EXIT=$?; sleep 60"
     term = terminal_factory(command)
 
-    screen = term.wait_for(lambda s: "tracks ·" in s and "scanning" not in s and "model " in s and "Quit" in s,
-                           "the library, the model and the footer")
+    screen = term.wait_for(
+        lambda s: "tracks ·" in s and "scanning" not in s and "model " in s and "Quit" in s,
+        "the library, the model and the footer",
+    )
     assert "Title" in screen and "Mood" in screen
 
     term.keys("Enter")
@@ -110,8 +113,9 @@ def test_moodtui_in_a_real_terminal(model_env: Path, small_model: Path, tmp_path
     assert record is not None and record.label == "positive"
 
     term.keys("?")
-    term.wait_for(lambda s: "moodtui keys" in s and "pause / resume" in s and "this list of keys" in s,
-                  "the help screen")
+    term.wait_for(
+        lambda s: "moodtui keys" in s and "pause / resume" in s and "this list of keys" in s, "the help screen"
+    )
     term.keys("Escape")
     term.wait_for(lambda s: "moodtui keys" not in s, "the help screen to close")
 

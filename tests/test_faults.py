@@ -41,7 +41,8 @@ def full_disk(tmp_path: Path) -> Iterator[tuple[Path, Filler]]:
 
 
 def test_labels_given_while_the_disk_is_full_are_kept_and_written_when_space_returns(
-        model_env: Path, tmp_path: Path, full_disk, monkeypatch: pytest.MonkeyPatch) -> None:
+    model_env: Path, tmp_path: Path, full_disk, monkeypatch: pytest.MonkeyPatch
+) -> None:
     disk, filler = full_disk
     monkeypatch.setenv("MOODTUI_HOME", str(disk))
     library = make_library(tmp_path / "music")
@@ -61,10 +62,14 @@ def test_labels_given_while_the_disk_is_full_are_kept_and_written_when_space_ret
             assert "no space left on device while writing" in failure, failure
             await pilot.press("x")
             await pilot.press("n")
-            await wait_until(pilot, lambda: sum("waiting to be saved" in n for n in app.notices) == 2,
-                             "a waiting notice for each later label")
-            assert app.label_writer.unsaved() == [f"label {mood} for “Night Drive”"
-                                                  for mood in ("positive", "negative", "neutral")]
+            await wait_until(
+                pilot,
+                lambda: sum("waiting to be saved" in n for n in app.notices) == 2,
+                "a waiting notice for each later label",
+            )
+            assert app.label_writer.unsaved() == [
+                f"label {mood} for “Night Drive”" for mood in ("positive", "negative", "neutral")
+            ]
             filler.free()
             store = LabelStore(disk / "labels.json")
             await wait_until(pilot, lambda: len(store.history()) == 3, "the three labels written", timeout=20)
@@ -77,7 +82,8 @@ def test_labels_given_while_the_disk_is_full_are_kept_and_written_when_space_ret
 
 
 def test_label_cli_on_a_full_disk_says_so_in_one_line_and_works_once_space_returns(
-        home: Path, tmp_path: Path, full_disk) -> None:
+    home: Path, tmp_path: Path, full_disk
+) -> None:
     disk, filler = full_disk
     song = write_song(tmp_path / "song.wav", "positive", 4.0)
     filler.fill()
@@ -85,7 +91,8 @@ def test_label_cli_on_a_full_disk_says_so_in_one_line_and_works_once_space_retur
     assert result.returncode == 1
     assert "Traceback" not in result.stderr
     assert result.stderr.strip().splitlines() == [
-        f"moodtui: no space left on device while writing {disk / 'labels.json'}"], result.stderr
+        f"moodtui: no space left on device while writing {disk / 'labels.json'}"
+    ], result.stderr
     filler.free()
     result = run_moodtui("label", str(song), "positive", env_home=disk, text=True)
     assert result.returncode == 0, result.stderr
@@ -128,7 +135,8 @@ def test_export_never_follows_a_symlink_planted_at_the_old_temporary_name(model_
 
 
 def test_export_and_predict_json_keep_the_real_bytes_of_names_that_are_not_utf8(
-        model_env: Path, tmp_path: Path) -> None:
+    model_env: Path, tmp_path: Path
+) -> None:
     name = os.fsdecode(b"caf\xe9.wav")
     (song,) = _labelled_library(tmp_path, model_env, [name])
     playlist = tmp_path / "mine.m3u"
@@ -155,13 +163,15 @@ def _label_songs(tmp_path: Path, home: Path) -> None:
 
 
 def test_a_training_job_killed_at_export_leaves_no_version_and_its_staging_folder_goes(
-        model_env: Path, tmp_path: Path) -> None:
+    model_env: Path, tmp_path: Path
+) -> None:
     from moodtui.mood.versions import current_name, list_versions, read_current
 
     _label_songs(tmp_path, model_env)
     models = model_env / "models"
-    job = subprocess.Popen([sys.executable, "-m", "moodtui", "train"], stdout=subprocess.DEVNULL,
-                           stderr=subprocess.DEVNULL)
+    job = subprocess.Popen(
+        [sys.executable, "-m", "moodtui", "train"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     try:
         deadline = time.monotonic() + 300
         while not list(models.glob(".staging-*/model.onnx")):
@@ -209,17 +219,22 @@ def test_the_player_and_predict_make_no_network_syscall(model_env: Path, small_m
         pytest.skip("tmux is not installed: cannot run the real player in a terminal")
     song = write_song(tmp_path / "music" / "a.flac", "positive", 5.0)
     log = tmp_path / "predict.strace"
-    traced = subprocess.run([*strace_command(log), sys.executable, "-m", "moodtui", "predict", str(song)],
-                            capture_output=True, text=True, timeout=120)
+    traced = subprocess.run(
+        [*strace_command(log), sys.executable, "-m", "moodtui", "predict", str(song)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert traced.returncode == 0, traced.stderr[-1000:]
     assert network_calls(log) == []
 
     log = tmp_path / "player.strace"
     env = f"MOODTUI_HOME={shlex.quote(str(model_env))} MOODTUI_BASE_MODEL={shlex.quote(str(small_model))}"
     strace = " ".join(map(shlex.quote, strace_command(log)))
-    terminal = Terminal(f"moodtui-faults-{os.getpid()}",
-                        f"env -u COLUMNS -u LINES {env} {strace} {shlex.quote(str(MOODTUI))} "
-                        f"{shlex.quote(str(song.parent))}; sleep 30")
+    terminal = Terminal(
+        f"moodtui-faults-{os.getpid()}",
+        f"env -u COLUMNS -u LINES {env} {strace} {shlex.quote(str(MOODTUI))} {shlex.quote(str(song.parent))}; sleep 30",
+    )
     try:
         terminal.wait_for(lambda s: "model " in s and "Quit" in s, "the player with its model")
         terminal.keys("Enter")
@@ -236,7 +251,8 @@ def test_the_player_and_predict_make_no_network_syscall(model_env: Path, small_m
 
 
 def test_a_file_named_like_a_url_is_read_as_a_local_file_never_a_connection(
-        model_env: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    model_env: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from fault_tools import network_calls, strace_command
 
     from moodtui.player.playback import Player
@@ -248,8 +264,13 @@ def test_a_file_named_like_a_url_is_read_as_a_local_file_never_a_connection(
     name = "tcp:127.0.0.1:9.m4a"
     subprocess.run(["ffmpeg", "-v", "error", "-i", str(wav), "-c:a", "aac", f"file:{folder / name}"], check=True)
     log = tmp_path / "predict.strace"
-    result = subprocess.run([*strace_command(log), sys.executable, "-m", "moodtui", "predict", "--json", name],
-                            cwd=folder, capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [*strace_command(log), sys.executable, "-m", "moodtui", "predict", "--json", name],
+        cwd=folder,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stderr[-1000:]
     (entry,) = json.loads(result.stdout)
     assert entry["path"].endswith(name) and len(entry["slices"]) >= 1
@@ -290,7 +311,8 @@ def test_ctrl_p_enter_escape_twenty_times_never_ends_the_app(model_env: Path, tm
 
 
 def test_a_palette_selection_handled_after_escape_does_not_pop_the_players_screen(
-        model_env: Path, tmp_path: Path) -> None:
+    model_env: Path, tmp_path: Path
+) -> None:
     from textual.command import CommandList, CommandPalette
     from textual.widgets import OptionList
 
@@ -305,8 +327,9 @@ def test_a_palette_selection_handled_after_escape_does_not_pop_the_players_scree
             palette = app.screen
             assert isinstance(palette, CommandPalette)
             commands = palette.query_one(CommandList)
-            await wait_until(pilot, lambda: commands.option_count > 0 and commands.highlighted is not None,
-                             "the palette's commands")
+            await wait_until(
+                pilot, lambda: commands.option_count > 0 and commands.highlighted is not None, "the palette's commands"
+            )
             index = commands.highlighted
             # The order a terminal's one read of Ctrl+P, Enter, Escape was handled in (textual 8.2):
             # Escape dismissed the palette, then the selection Enter made arrived at it.
@@ -325,7 +348,8 @@ def test_a_palette_selection_handled_after_escape_does_not_pop_the_players_scree
 
 @pytest.mark.parametrize("problem", ["not text", "missing version", "empty model", "folder model", "no model file"])
 def test_a_pointer_that_cannot_be_followed_means_the_base_model_with_one_line_and_rollback_repairs_it(
-        model_env: Path, problem: str) -> None:
+    model_env: Path, problem: str
+) -> None:
     models = model_env / "models"
     models.mkdir()
     version = models / "20300101-000000"
@@ -339,9 +363,13 @@ def test_a_pointer_that_cannot_be_followed_means_the_base_model_with_one_line_an
             (version / "model.onnx").write_bytes(b"")
         elif problem == "folder model":
             (version / "model.onnx").mkdir()
-    expected = {"not text": "is not text", "missing version": "which does not exist",
-                "empty model": "whose model.onnx is empty", "folder model": "which has no model.onnx",
-                "no model file": "which has no model.onnx"}[problem]
+    expected = {
+        "not text": "is not text",
+        "missing version": "which does not exist",
+        "empty model": "whose model.onnx is empty",
+        "folder model": "which has no model.onnx",
+        "no model file": "which has no model.onnx",
+    }[problem]
     song = write_song(model_env.parent / "a.wav", "positive", 4.0)
     for command in (["predict", str(song)], ["models"]):
         result = run_moodtui(*command, text=True)
@@ -370,7 +398,8 @@ def test_rollback_to_a_version_whose_metadata_does_not_load_leaves_current_alone
 
 
 def test_predict_on_a_full_disk_prints_every_result_says_why_once_and_caches_again_later(
-        model_env: Path, tmp_path: Path, full_disk) -> None:
+    model_env: Path, tmp_path: Path, full_disk
+) -> None:
     disk, filler = full_disk
     songs = [write_song(tmp_path / f"s{k}.wav", kind, 4.0, seed=k) for k, kind in enumerate(("positive", "negative"))]
     assert run_moodtui("predict", str(songs[0]), env_home=disk).returncode == 0  # the cache exists
@@ -383,7 +412,8 @@ def test_predict_on_a_full_disk_prints_every_result_says_why_once_and_caches_aga
         assert [Path(entry["path"]).name for entry in json.loads(result.stdout)] == ["s0.wav", "s1.wav"]
         assert "Traceback" not in result.stderr
         assert result.stderr.splitlines() == [
-            f"moodtui: no space left on device while writing {disk / 'cache.sqlite'}; results are not cached"]
+            f"moodtui: no space left on device while writing {disk / 'cache.sqlite'}; results are not cached"
+        ]
         filler.free()
         again = run_moodtui("predict", str(songs[1]), env_home=disk, text=True)
         assert again.returncode == 0 and again.stderr == ""
@@ -395,7 +425,8 @@ def test_predict_on_a_full_disk_prints_every_result_says_why_once_and_caches_aga
 
 
 def test_the_library_analysis_goes_on_through_a_full_disk_with_one_notice(
-        model_env: Path, tmp_path: Path, full_disk, monkeypatch: pytest.MonkeyPatch) -> None:
+    model_env: Path, tmp_path: Path, full_disk, monkeypatch: pytest.MonkeyPatch
+) -> None:
     disk, filler = full_disk
     monkeypatch.setenv("MOODTUI_HOME", str(disk))
     library = make_library(tmp_path / "music")
@@ -428,7 +459,8 @@ def test_the_library_analysis_goes_on_through_a_full_disk_with_one_notice(
 
 
 def test_train_on_a_full_disk_is_one_line_and_the_previous_model_stays(
-        model_env: Path, tmp_path: Path, full_disk) -> None:
+    model_env: Path, tmp_path: Path, full_disk
+) -> None:
     from moodtui.mood.versions import current_name
 
     disk, filler = full_disk
@@ -531,8 +563,7 @@ def test_a_symlinked_labels_database_is_written_through_the_link(home: Path, tmp
     assert [r.label for r in LabelStore(synced / "real-labels.json").history()] == ["positive", "negative"]
 
 
-def test_a_labels_database_that_is_a_directory_turns_labels_off_and_p_says_why(
-        model_env: Path, tmp_path: Path) -> None:
+def test_a_labels_database_that_is_a_directory_turns_labels_off_and_p_says_why(model_env: Path, tmp_path: Path) -> None:
     (model_env / "labels.json").mkdir()
     library = make_library(tmp_path / "music")
 

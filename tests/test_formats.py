@@ -142,8 +142,9 @@ def test_the_player_and_imac_match_walk_the_same_files(tmp_path: Path) -> None:
     walked = [Path(e.path) for e in walk_audio_files(tmp_path)]
     assert [p.relative_to(tmp_path).as_posix() for p in walked] == ["four.mp3", "a/one.flac", "b/three.ogg"]
     assert _audio_files(tmp_path, ImacScan()) == walked
-    assert [is_listed(tmp_path / r, tmp_path) for r in ("a/one.flac", "a/.hidden.flac", ".secret/x.flac",
-                                                        "b/notes.txt")] == [True, False, False, False]
+    assert [
+        is_listed(tmp_path / r, tmp_path) for r in ("a/one.flac", "a/.hidden.flac", ".secret/x.flac", "b/notes.txt")
+    ] == [True, False, False, False]
 
 
 def test_artist_and_album_come_from_the_folders_when_the_tags_lack_them(tmp_path: Path) -> None:

@@ -149,8 +149,14 @@ def test_load_table_reads_every_row() -> None:
 
 @pytest.mark.parametrize(
     ("counts", "label"),
-    [((2, 0, 1), "positive"), ((0, 3, 1), "neutral"), ((0, 0, 1), "negative"), ((1, 1, 0), None),
-     ((0, 3, 3), None), ((0, 0, 0), None)],
+    [
+        ((2, 0, 1), "positive"),
+        ((0, 3, 1), "neutral"),
+        ((0, 0, 1), "negative"),
+        ((1, 1, 0), None),
+        ((0, 3, 3), None),
+        ((0, 0, 0), None),
+    ],
 )
 def test_label_is_the_strict_maximum(counts: tuple[int, int, int], label: str | None) -> None:
     assert ImacSong("TRX", "t", "a", counts).label == label
@@ -242,9 +248,7 @@ def test_run_imac_match_json(music: Path, capsys: pytest.CaptureFixture[str]) ->
     assert f"skipped {music / 'untagged.ogg'}: no artist/title tags" in err
 
 
-def test_run_imac_match_table(
-    music: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_run_imac_match_table(music: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("COLUMNS", "200")  # wide enough that rich does not wrap the cells
     assert run_imac_match(music, as_json=False) == 0
     out, _ = capsys.readouterr()
@@ -264,11 +268,18 @@ def test_cli_imac_match(music: Path, tmp_path: Path) -> None:
     env = dict(os.environ, MOODTUI_HOME=str(tmp_path / "home"))
     result = subprocess.run(
         [sys.executable, "-m", "moodtui", "imac-match", str(music), "--json"],
-        capture_output=True, text=True, env=env, timeout=60,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
     )
     assert result.returncode == 0, result.stderr
     assert sorted(Path(r["path"]).name for r in json.loads(result.stdout)) == [
-        "beyonce.flac", "bjork.ogg", "stride.mp3", "tostaky.wav", "trapeze.opus"
+        "beyonce.flac",
+        "bjork.ogg",
+        "stride.mp3",
+        "tostaky.wav",
+        "trapeze.opus",
     ]
     assert "5 found in IMAC" in result.stderr
 

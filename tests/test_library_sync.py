@@ -30,8 +30,9 @@ def test_watch_folder_reports_added_and_removed_files(tmp_path: Path, polling: b
     root.mkdir()
     seen: list[set[Path]] = []
     stop = threading.Event()
-    thread = threading.Thread(target=watch_folder, args=(root, lambda p: seen.append(set(p)), stop),
-                              kwargs={"polling": polling}, daemon=True)
+    thread = threading.Thread(
+        target=watch_folder, args=(root, lambda p: seen.append(set(p)), stop), kwargs={"polling": polling}, daemon=True
+    )
     thread.start()
     time.sleep(1.2)  # the watch (or the first poll) is in place
     song = write_song(root / "A" / "song.wav", "neutral", 0.5)
@@ -84,8 +85,9 @@ def test_files_added_and_removed_while_running_reach_the_table(
             await wait_until(pilot, lambda: row.predicted is not None, "the new file to be analysed", timeout=20)
             (library / "Beta Crew" / "Hum.ogg").unlink()
             shutil.rmtree(library / "Alpha Band")
-            await wait_until(pilot, lambda: titles(app) == ["New Song", "Night Drive"], "removed rows to go",
-                             timeout=10)
+            await wait_until(
+                pilot, lambda: titles(app) == ["New Song", "Night Drive"], "removed rows to go", timeout=10
+            )
             assert any("new file" in notice for notice in app.notices)
 
     run(scenario)
@@ -104,8 +106,9 @@ def test_f5_rescans_and_says_what_changed(tmp_path: Path, model_env: Path, monke
             await pilot.pause(1.0)
             assert "Loose Song" not in titles(app)  # nothing watches
             await pilot.press("f5")
-            await wait_until(pilot, lambda: "Loose Song" in titles(app) and "Hum" not in titles(app),
-                             "the rescan", timeout=10)
+            await wait_until(
+                pilot, lambda: "Loose Song" in titles(app) and "Hum" not in titles(app), "the rescan", timeout=10
+            )
             assert app.notices[-1] == "library: 1 new file, 1 removed"
             await pilot.press("f5")
             await wait_until(pilot, lambda: app.notices[-1] == "library: no changes", "the second rescan", timeout=10)
@@ -139,7 +142,8 @@ async def asyncio_run_cli(*args: str) -> subprocess.CompletedProcess:
     import asyncio
 
     return await asyncio.to_thread(
-        subprocess.run, [sys.executable, "-m", "moodtui", *args], capture_output=True, text=True, timeout=120)
+        subprocess.run, [sys.executable, "-m", "moodtui", *args], capture_output=True, text=True, timeout=120
+    )
 
 
 def test_a_model_switched_by_the_cli_while_running_is_used(
@@ -166,8 +170,12 @@ def test_a_model_switched_by_the_cli_while_running_is_used(
             result = await asyncio_run_cli("rollback", "personal-test")
             assert result.returncode == 0, result.stderr
             started = time.monotonic()
-            await wait_until(pilot, lambda: app.model is not None and app.model.version == "personal-test",
-                             "the CLI's model in the app", timeout=10)
+            await wait_until(
+                pilot,
+                lambda: app.model is not None and app.model.version == "personal-test",
+                "the CLI's model in the app",
+                timeout=10,
+            )
             assert time.monotonic() - started < 5
             assert any("now using personal-test" in notice for notice in app.notices)
 

@@ -19,7 +19,8 @@ from moodtui.tui.app import MoodApp
 
 pytestmark = pytest.mark.skipif(
     shutil.which("dbus-run-session") is None or shutil.which("dbus-send") is None,
-    reason="dbus-run-session / dbus-send are not installed (apt install dbus)")
+    reason="dbus-run-session / dbus-send are not installed (apt install dbus)",
+)
 
 SIZE = (110, 34)
 PLAYER = "org.mpris.MediaPlayer2.Player"
@@ -30,7 +31,10 @@ def session_bus(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     """A private session bus for this test: its address is in DBUS_SESSION_BUS_ADDRESS."""
     process = subprocess.Popen(
         ["dbus-run-session", "--", "sh", "-c", 'echo "$DBUS_SESSION_BUS_ADDRESS"; exec sleep 600'],
-        stdout=subprocess.PIPE, text=True, start_new_session=True)
+        stdout=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
     assert process.stdout is not None
     address = process.stdout.readline().strip()
     assert address, "dbus-run-session printed no address"
@@ -43,8 +47,12 @@ def session_bus(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
 
 
 def dbus_send(*args: str) -> str:
-    result = subprocess.run(["dbus-send", "--session", "--print-reply", f"--dest={BUS_NAME}", OBJECT_PATH, *args],
-                            capture_output=True, text=True, timeout=10)
+    result = subprocess.run(
+        ["dbus-send", "--session", "--print-reply", f"--dest={BUS_NAME}", OBJECT_PATH, *args],
+        capture_output=True,
+        text=True,
+        timeout=10,
+    )
     assert result.returncode == 0, result.stderr
     return result.stdout
 
@@ -66,7 +74,10 @@ def test_mpris_drives_the_player_on_a_private_bus(tmp_path: Path, model_env: Pat
     library = make_library(tmp_path / "music")
     monitor = subprocess.Popen(
         ["dbus-monitor", "--session", f"type='signal',path='{OBJECT_PATH}'"],
-        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
 
     async def scenario() -> None:
         app = MoodApp(library)
@@ -86,9 +97,15 @@ def test_mpris_drives_the_player_on_a_private_bus(tmp_path: Path, model_env: Pat
             await call(f"{PLAYER}.Play")
             assert app.playing is first
             metadata = await prop(PLAYER, "Metadata")
-            for expected in (f'"{first.track.title}"', f'"{first.track.artist}"', f'"{first.track.album}"',
-                             '"mpris:length"', '"file://', f'object path "{track_id(first.path)}"',
-                             '"moodtui:mood"'):
+            for expected in (
+                f'"{first.track.title}"',
+                f'"{first.track.artist}"',
+                f'"{first.track.album}"',
+                '"mpris:length"',
+                '"file://',
+                f'object path "{track_id(first.path)}"',
+                '"moodtui:mood"',
+            ):
                 assert expected in metadata, (expected, metadata)
 
             await call(f"{PLAYER}.Pause")
@@ -100,8 +117,7 @@ def test_mpris_drives_the_player_on_a_private_bus(tmp_path: Path, model_env: Pat
             assert abs(app.player.position_s - 3.0) < 0.5
             await call(f"{PLAYER}.Seek", "int64:-2000000")
             assert abs(app.player.position_s - 1.0) < 0.5
-            await call("org.freedesktop.DBus.Properties.Set", f"string:{PLAYER}", "string:Volume",
-                       "variant:double:0.5")
+            await call("org.freedesktop.DBus.Properties.Set", f"string:{PLAYER}", "string:Volume", "variant:double:0.5")
             assert app.player.volume == pytest.approx(0.5)
 
             await call(f"{PLAYER}.Next")

@@ -115,8 +115,9 @@ def test_imac_prior_songs_weigh_less_than_the_listeners_own_and_are_never_held_o
     songs, labels = _listener("ordered", 2, 1)
     prior, prior_labels = _listener("ordered", 1, 2)
     standardiser = Standardiser(np.concatenate(songs))
-    data = training_data(songs, labels, standardiser, prior_embeddings=prior, prior_labels=prior_labels,
-                         prior_weight=0.25)
+    data = training_data(
+        songs, labels, standardiser, prior_embeddings=prior, prior_labels=prior_labels, prior_weight=0.25
+    )
     own = data.w[data.song_of == 0].sum()
     weak = data.w[data.song_of == -1].sum() / len(prior)
     assert weak == pytest.approx(0.25 * own)
@@ -124,14 +125,30 @@ def test_imac_prior_songs_weigh_less_than_the_listeners_own_and_are_never_held_o
 
 
 def test_change_list_puts_the_playing_song_first_and_counts_each_kind():
-    before = {"a": [0.6, 0.3, 0.1], "b": [0.2, 0.7, 0.1], "c": [0.2, 0.7, 0.1], "d": [0.1, 0.1, 0.8],
-              "e": [0.5, 0.4, 0.1], "gone": [0.1, 0.8, 0.1]}
-    after = {"a": [0.6, 0.3, 0.1], "b": [0.8, 0.1, 0.1], "c": [0.9, 0.0, 0.1], "d": [0.1, 0.8, 0.1],
-             "e": [0.5, 0.4, 0.1], "new": [0.1, 0.8, 0.1]}
-    changes = mood_changes({k: np.array(v) for k, v in before.items()},
-                           {k: np.array(v) for k, v in after.items()}, first="d")
-    assert changes == [MoodChange("d", "negative", "neutral"), MoodChange("b", "neutral", "positive"),
-                       MoodChange("c", "neutral", "positive")]
+    before = {
+        "a": [0.6, 0.3, 0.1],
+        "b": [0.2, 0.7, 0.1],
+        "c": [0.2, 0.7, 0.1],
+        "d": [0.1, 0.1, 0.8],
+        "e": [0.5, 0.4, 0.1],
+        "gone": [0.1, 0.8, 0.1],
+    }
+    after = {
+        "a": [0.6, 0.3, 0.1],
+        "b": [0.8, 0.1, 0.1],
+        "c": [0.9, 0.0, 0.1],
+        "d": [0.1, 0.8, 0.1],
+        "e": [0.5, 0.4, 0.1],
+        "new": [0.1, 0.8, 0.1],
+    }
+    changes = mood_changes(
+        {k: np.array(v) for k, v in before.items()}, {k: np.array(v) for k, v in after.items()}, first="d"
+    )
+    assert changes == [
+        MoodChange("d", "negative", "neutral"),
+        MoodChange("b", "neutral", "positive"),
+        MoodChange("c", "neutral", "positive"),
+    ]
     assert changes_summary(changes) == "3 songs change mood: 2 neutral -> positive, 1 negative -> neutral"
     assert changes_summary(changes[:1]) == "1 song changes mood: 1 negative -> neutral"
     assert changes_summary([]) == "no song changes mood"
@@ -141,12 +158,15 @@ def test_guard_message_says_what_was_kept():
     guard = {"songs": 12, "new_agrees": 7, "current_agrees": 8, "switched": False}
     assert guard_message(guard, "v2", "`m`") == (
         "the new model agrees with 7 of your 12 songs, the current one with 8: kept the current one "
-        "(new model v2 kept as a version); `m` to switch anyway")
+        "(new model v2 kept as a version); `m` to switch anyway"
+    )
     assert guard_message({**guard, "new_agrees": 8, "switched": True}, "v2", "`m`").endswith(
-        "switched to the new model v2")
+        "switched to the new model v2"
+    )
 
 
 # --- the real training job ------------------------------------------------------------------------
+
 
 def _label(home: Path, songs: dict[str, str]) -> None:
     from moodtui.listener.labels import LabelStore
@@ -203,8 +223,10 @@ def test_imac_labels_of_owned_songs_are_a_weak_prior_shown_as_such(tmp_path, mod
     _label(model_env, songs)
     owned = tmp_path / "owned"
     # Break My Stride, Matthew Wilder: 2_0_0 (positive); Stranger in Paradise, Tony Bennett: 0_1_0 (neutral)
-    for name, kind, artist, title in (("stride.flac", "positive", "Matthew Wilder", "Break My Stride"),
-                                      ("stranger.flac", "neutral", "Tony Bennett", "Stranger in Paradise")):
+    for name, kind, artist, title in (
+        ("stride.flac", "positive", "Matthew Wilder", "Break My Stride"),
+        ("stranger.flac", "neutral", "Tony Bennett", "Stranger in Paradise"),
+    ):
         path = write_song(owned / name, kind, 6.0, seed=3)
         tags = mutagen.File(path, easy=True)
         tags["artist"], tags["title"] = artist, title

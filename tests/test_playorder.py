@@ -114,10 +114,12 @@ def facts(path: str, probs=None, label=None, energy=None, playable=True) -> Song
 
 def test_mood_station_plays_own_labels_first_then_confident_predictions_never_twice() -> None:
     songs = [
-        facts("a", label="positive"), facts("b", label="positive"),
+        facts("a", label="positive"),
+        facts("b", label="positive"),
         facts("c", [0.1, 0.1, 0.8], label="positive"),  # the listener's word beats the model's
         facts("d", [0.9, 0.05, 0.05], label="negative"),  # labelled another mood: never
-        facts("e", [0.8, 0.1, 0.1]), facts("f", [0.6, 0.3, 0.1]),
+        facts("e", [0.8, 0.1, 0.1]),
+        facts("f", [0.6, 0.3, 0.1]),
         facts("g", [0.4, 0.35, 0.25]),  # not confident
         facts("h", [0.95, 0.03, 0.02], playable=False),  # cannot be played
         facts("i"),  # not analysed yet
@@ -168,8 +170,7 @@ def test_wind_down_uses_energy_when_the_model_gives_it() -> None:
 
 
 def test_wind_down_falls_back_to_mood_without_energy() -> None:
-    songs = [facts("lively", [0.9, 0.05, 0.05]), facts("calm", [0.05, 0.9, 0.05]),
-             facts("between", [0.5, 0.4, 0.1])]
+    songs = [facts("lively", [0.9, 0.05, 0.05]), facts("calm", [0.05, 0.9, 0.05]), facts("between", [0.5, 0.4, 0.1])]
     station = PathStation(PATHS["wind-down"], library_of(songs), songs=3)
     assert [station.next() for _ in range(4)] == ["lively", "between", "calm", None]
 
@@ -206,8 +207,12 @@ def test_label_writer_writes_in_order_names_the_song_and_undoes(tmp_path: Path) 
 
 
 def test_energy_stations_by_the_models_energy_else_by_mood() -> None:
-    with_energy = [facts("slow", [0.2, 0.6, 0.2], energy=0.1), facts("mid", [0.2, 0.6, 0.2], energy=0.5),
-                   facts("fast", [0.2, 0.6, 0.2], energy=0.9), facts("quiet", [0.2, 0.6, 0.2], energy=0.2)]
+    with_energy = [
+        facts("slow", [0.2, 0.6, 0.2], energy=0.1),
+        facts("mid", [0.2, 0.6, 0.2], energy=0.5),
+        facts("fast", [0.2, 0.6, 0.2], energy=0.9),
+        facts("quiet", [0.2, 0.6, 0.2], energy=0.2),
+    ]
     calm = EnergyStation("calm", library_of(with_energy))
     assert sorted([calm.next(), calm.next()]) == ["quiet", "slow"] and calm.next() is None
     assert EnergyStation("energetic", library_of(with_energy)).next() == "fast"

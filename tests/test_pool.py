@@ -26,16 +26,16 @@ def songs(tmp_path_factory: pytest.TempPathFactory) -> list[str]:
     folder = tmp_path_factory.mktemp("pool-songs")
     kinds = ("positive", "neutral", "negative")
     formats = (".ogg", ".mp3", ".flac", ".wav", ".opus", ".ogg")
-    return [os.fspath(write_song(folder / f"song{i}{ext}", kinds[i % 3], 7.0 + i, seed=i))
-            for i, ext in enumerate(formats)]
+    return [
+        os.fspath(write_song(folder / f"song{i}{ext}", kinds[i % 3], 7.0 + i, seed=i)) for i, ext in enumerate(formats)
+    ]
 
 
 def test_pool_gives_exactly_the_single_process_results(songs, small_model):
     model = MoodModel.load(small_model)
     alone = {path: analyse_file(path, model) for path in songs}
     pooled = {}
-    assert analyse_paths(songs, model, None, workers=2, isolate=True,
-                         on_result=lambda r: pooled.__setitem__(r.path, r))
+    assert analyse_paths(songs, model, None, workers=2, isolate=True, on_result=lambda r: pooled.__setitem__(r.path, r))
     assert set(pooled) == set(songs)
     for path in songs:
         result = pooled[path]
@@ -92,8 +92,7 @@ def test_a_worker_killed_mid_file_costs_that_file_only(songs, small_model, tmp_p
 def test_a_file_that_kills_its_worker_is_reported_and_the_rest_finish():
     outcomes = []
     with AnalysisPool(2) as pool:
-        assert pool.run(pool_work.kill_own_worker_on, ["a", "b", "crash-me", "c", "d", "e"],
-                        on_outcome=outcomes.append)
+        assert pool.run(pool_work.kill_own_worker_on, ["a", "b", "crash-me", "c", "d", "e"], on_outcome=outcomes.append)
     by_item = {o.item: o for o in outcomes}
     assert sorted(by_item) == ["a", "b", "c", "crash-me", "d", "e"]
     assert by_item["crash-me"].error == WORKER_DIED
@@ -107,8 +106,7 @@ def test_cancel_stops_promptly_and_ends_the_workers():
     result: list[bool] = []
 
     def run():
-        result.append(pool.run(pool_work.sleep_long, ["x", "y", "z"], on_outcome=lambda o: None,
-                               cancelled=stop.is_set))
+        result.append(pool.run(pool_work.sleep_long, ["x", "y", "z"], on_outcome=lambda o: None, cancelled=stop.is_set))
 
     thread = threading.Thread(target=run)
     thread.start()
@@ -166,8 +164,11 @@ def test_the_playing_track_is_analysed_before_the_queue(songs, small_model, tmp_
             library_results.append(path)
             finished_at.setdefault(path, now)
 
-    worker = threading.Thread(target=scheduler.analyse_library, args=(model, songs),
-                              kwargs=dict(cancelled=lambda: False, report=report, workers=1))
+    worker = threading.Thread(
+        target=scheduler.analyse_library,
+        args=(model, songs),
+        kwargs=dict(cancelled=lambda: False, report=report, workers=1),
+    )
     worker.start()
     mood = scheduler.analyse_playing(playing, model, on_slices=lambda *_: None, cancelled=lambda: False)
     played_at = time.monotonic()

@@ -47,12 +47,18 @@ def test_the_wire_format_is_the_documented_json_line():
     assert json.loads(line) == {"event": "epoch", "epoch": 3, "epochs": 12, "loss": 0.5}
 
 
-@pytest.mark.parametrize("line", [
-    "", "WARNING: something from a library", "{not json", '["a list"]',
-    '{"event": "no-such-event", "x": 1}',
-    '{"event": "epoch", "epoch": 1}',  # a required field is missing
-    '{"message": "no kind"}',
-])
+@pytest.mark.parametrize(
+    "line",
+    [
+        "",
+        "WARNING: something from a library",
+        "{not json",
+        '["a list"]',
+        '{"event": "no-such-event", "x": 1}',
+        '{"event": "epoch", "epoch": 1}',  # a required field is missing
+        '{"message": "no kind"}',
+    ],
+)
 def test_other_lines_are_not_events(line):
     assert from_line(line) is None
 

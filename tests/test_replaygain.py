@@ -19,8 +19,12 @@ from moodtui.config import Settings
 from moodtui.player.playback import Player
 from moodtui.tui.app import MoodApp
 
-RG_TAGS = {"replaygain_track_gain": "-6.20 dB", "replaygain_track_peak": "0.988",
-           "replaygain_album_gain": "-4.00 dB", "replaygain_album_peak": "1.000"}
+RG_TAGS = {
+    "replaygain_track_gain": "-6.20 dB",
+    "replaygain_track_peak": "0.988",
+    "replaygain_album_gain": "-4.00 dB",
+    "replaygain_album_peak": "1.000",
+}
 
 
 def tag_vorbis(path: Path, tags: dict[str, str]) -> Path:
@@ -111,8 +115,11 @@ def test_the_app_plays_at_the_tagged_gain_and_shows_it(
             await wait_until(pilot, lambda: app.player.is_playing, "playback")
             await pilot.pause(0.1)
             status = str(app.status_line.render())
-            expected = {"track": (10 ** (-6.2 / 20), "RG track -6.2 dB"), "album": (10 ** (-4 / 20), "RG album -4.0 dB"),
-                        "off": (1.0, None)}[mode]
+            expected = {
+                "track": (10 ** (-6.2 / 20), "RG track -6.2 dB"),
+                "album": (10 ** (-4 / 20), "RG album -4.0 dB"),
+                "off": (1.0, None),
+            }[mode]
             assert app.player.output_volume == pytest.approx(expected[0])
             if expected[1]:
                 assert expected[1] in status
@@ -120,8 +127,9 @@ def test_the_app_plays_at_the_tagged_gain_and_shows_it(
                 assert "RG" not in status
             if mode == "track":  # an untagged song: full volume, and the status line says why
                 app.play_row(app.view.by_path[str(library / "Beta Crew" / "Hum.ogg")])
-                await wait_until(pilot, lambda: "RG track: no tags" in str(app.status_line.render()),
-                                 "the untagged song's status")
+                await wait_until(
+                    pilot, lambda: "RG track: no tags" in str(app.status_line.render()), "the untagged song's status"
+                )
                 assert app.player.output_volume == 1.0
 
     run(scenario)

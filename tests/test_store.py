@@ -177,8 +177,7 @@ def test_moved_files_are_found_among_a_library_scan_by_size_then_fingerprint(tmp
     [found] = LabelStore(db).find_moved(library)
     assert found.path == str(moved) and found.label == "negative"
     # Stored: a fresh store (another process) sees the label at the new path without a lookup.
-    assert {r.path: r.label for r in LabelStore(db).current_labels()} == {str(kept): "positive",
-                                                                         str(moved): "negative"}
+    assert {r.path: r.label for r in LabelStore(db).current_labels()} == {str(kept): "positive", str(moved): "negative"}
     assert LabelStore(db).find_moved(library) == []
 
 
@@ -256,9 +255,7 @@ for i in range(count):
 def test_two_processes_writing_at_once_lose_nothing(tmp_path: Path) -> None:
     db = tmp_path / LABELS_FILE_NAME
     count = 40
-    writers = [
-        python_process(WRITER, str(db), name, str(count), stdin=subprocess.PIPE) for name in ("a", "b")
-    ]
+    writers = [python_process(WRITER, str(db), name, str(count), stdin=subprocess.PIPE) for name in ("a", "b")]
     for writer in writers:
         assert writer.stdout.readline().strip() == "ready"
     for writer in writers:
@@ -379,9 +376,7 @@ def test_a_held_lock_times_out_naming_the_holder(tmp_path: Path) -> None:
         store = LabelStore(db, lock_timeout=0.3)
         with pytest.raises(MoodtuiError) as raised:
             store.add_label("/music/a.mp3", "positive", fingerprint="f")
-        assert str(raised.value) == (
-            f"labels database {db} is locked by another moodtui process (pid {holder.pid})"
-        )
+        assert str(raised.value) == (f"labels database {db} is locked by another moodtui process (pid {holder.pid})")
     finally:
         holder.kill()
         holder.wait()

@@ -8,11 +8,21 @@ import pytest
 from moodtui.train.targets import derived_cues, fit_mapping, label_of
 
 
-def window(valence: float, energy: float, happy: float, sad: float, lively: float, mellow: float,
-           mode: float, onsets: float) -> dict[str, float]:
-    return {"valence": valence, "vn_energy": energy, "mn_happy": happy, "mn_sad": sad, "mn_party": lively,
-            "mn_dance": lively, "mn_Mellow": mellow, "mn_easy listening": mellow, "sig_mode": mode,
-            "sig_onset_rate": onsets}
+def window(
+    valence: float, energy: float, happy: float, sad: float, lively: float, mellow: float, mode: float, onsets: float
+) -> dict[str, float]:
+    return {
+        "valence": valence,
+        "vn_energy": energy,
+        "mn_happy": happy,
+        "mn_sad": sad,
+        "mn_party": lively,
+        "mn_dance": lively,
+        "mn_Mellow": mellow,
+        "mn_easy listening": mellow,
+        "sig_mode": mode,
+        "sig_onset_rate": onsets,
+    }
 
 
 def corpus(n: int = 600, seed: int = 0) -> list[dict[str, float]]:
@@ -23,13 +33,18 @@ def corpus(n: int = 600, seed: int = 0) -> list[dict[str, float]]:
         true_valence, arousal = rng.uniform(-1, 1, 2)
         noise = rng.normal(0, 0.1, 8)
         sigmoid = lambda x: 1 / (1 + np.exp(-x))  # noqa: E731
-        out.append(window(
-            valence=sigmoid(1.2 * true_valence + 1.2 * arousal + noise[0]),  # follows energy too
-            energy=sigmoid(2 * arousal + noise[1]),
-            happy=sigmoid(-4 + 1.5 * true_valence + arousal + noise[2]),
-            sad=sigmoid(-4 - 1.5 * true_valence - arousal + noise[3]),
-            lively=sigmoid(-3 + 2 * arousal + noise[4]), mellow=sigmoid(-3 - 2 * arousal + noise[5]),
-            mode=0.3 * true_valence + noise[6], onsets=3 + 2 * arousal + noise[7]))
+        out.append(
+            window(
+                valence=sigmoid(1.2 * true_valence + 1.2 * arousal + noise[0]),  # follows energy too
+                energy=sigmoid(2 * arousal + noise[1]),
+                happy=sigmoid(-4 + 1.5 * true_valence + arousal + noise[2]),
+                sad=sigmoid(-4 - 1.5 * true_valence - arousal + noise[3]),
+                lively=sigmoid(-3 + 2 * arousal + noise[4]),
+                mellow=sigmoid(-3 - 2 * arousal + noise[5]),
+                mode=0.3 * true_valence + noise[6],
+                onsets=3 + 2 * arousal + noise[7],
+            )
+        )
     return out
 
 
@@ -48,8 +63,9 @@ def test_fitted_mapping_balances_the_classes_and_removes_the_energy_confound():
     assert all(abs(share - 1 / 3) < 0.05 for share in shares.values())
     assert mapping.beta > 0.2  # the teachers' valence rises with arousal; that part is removed
     # A calm, pleasant window (major, mellow, slow) is neutral, not negative: the old base's fault.
-    calm_pleasant = window(valence=0.35, energy=0.15, happy=0.03, sad=0.01, lively=0.01, mellow=0.2,
-                           mode=0.3, onsets=1.2)
+    calm_pleasant = window(
+        valence=0.35, energy=0.15, happy=0.03, sad=0.01, lively=0.01, mellow=0.2, mode=0.3, onsets=1.2
+    )
     assert mapping.label(calm_pleasant) == "neutral"
     sad = window(valence=0.1, energy=0.15, happy=0.002, sad=0.05, lively=0.01, mellow=0.2, mode=-0.3, onsets=1.2)
     assert mapping.label(sad) == "negative"

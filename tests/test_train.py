@@ -25,8 +25,11 @@ from moodtui.train.job import personal_replay_share
 
 
 def _songs(n_per_class: int, groups_of: int = 1) -> list[Song]:
-    return [Song(Path(f"/x/{c}{k}.wav"), i, group=f"{c}{k // groups_of}")
-            for i, c in enumerate(CLASSES) for k in range(n_per_class)]
+    return [
+        Song(Path(f"/x/{c}{k}.wav"), i, group=f"{c}{k // groups_of}")
+        for i, c in enumerate(CLASSES)
+        for k in range(n_per_class)
+    ]
 
 
 def test_split_is_by_song_never_by_slice_and_stratified():
@@ -92,7 +95,7 @@ from moodtui.audio.decode import decode
 from moodtui.mood.features import slice_features
 from moodtui.mood.model import MoodModel
 x = slice_features(decode({str(song)!r}))
-k = keras.models.load_model({str(small_model.with_suffix('.keras'))!r}, compile=False)(x, training=False)
+k = keras.models.load_model({str(small_model.with_suffix(".keras"))!r}, compile=False)(x, training=False)
 o = MoodModel.load({str(small_model)!r}).predict(x)
 print(json.dumps([float(np.abs(np.asarray(k["probs"]) - o.probs).max()),
                   float(np.abs(np.asarray(k["embedding"]) - o.embeddings).max())]))
@@ -173,8 +176,13 @@ def test_killed_training_leaves_the_previous_model_and_a_second_job_is_refused(t
     songs = _labelled_library(tmp_path)
     _label(model_env, songs)
     env = dict(os.environ)
-    proc = subprocess.Popen([sys.executable, "-m", "moodtui", "train"], stdout=subprocess.PIPE,
-                            stderr=subprocess.DEVNULL, text=True, env=env)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "moodtui", "train"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        env=env,
+    )
     try:
         assert json.loads(proc.stdout.readline())["event"] == "start"
         # While it runs, a second job is refused with the reason.
@@ -191,10 +199,23 @@ def test_killed_training_leaves_the_previous_model_and_a_second_job_is_refused(t
 def test_segment_rows_train_on_the_slices_inside_each_window(tmp_path, home):
     song = write_song(tmp_path / "two-moods.wav", "positive", 12.0)
     manifest = tmp_path / "m.csv"
-    manifest.write_text(f"path,label,group,start_s,end_s\n{song},positive,t,0,6\n{song},negative,t,6,12\n"
-                        f"{write_song(tmp_path / 'b.wav', 'neutral', 6.0)},neutral,b,,\n")
-    result = run_moodtui("train", "--manifest", str(manifest), "--mode", "full", "--epochs", "1",
-                         "--val-fraction", "0", "--output", str(tmp_path / "out" / "m"))
+    manifest.write_text(
+        f"path,label,group,start_s,end_s\n{song},positive,t,0,6\n{song},negative,t,6,12\n"
+        f"{write_song(tmp_path / 'b.wav', 'neutral', 6.0)},neutral,b,,\n"
+    )
+    result = run_moodtui(
+        "train",
+        "--manifest",
+        str(manifest),
+        "--mode",
+        "full",
+        "--epochs",
+        "1",
+        "--val-fraction",
+        "0",
+        "--output",
+        str(tmp_path / "out" / "m"),
+    )
     assert result.returncode == 0, result.stderr.decode()[-1500:]
     data = next(json.loads(line) for line in result.stdout.decode().splitlines() if '"data"' in line)
     assert data["train_slices"] == 2 + 2 + 2 and data["val_songs"] == 0

@@ -84,7 +84,8 @@ async def wait_settled(pilot, app: MoodApp, timeout: float = 30.0) -> None:
             f"{error}: scan_done={app.scan_done} model_state={app.model_state} store={app.store is not None} "
             f"moods_version={app.moods_version} model={app.model and app.model.version} pending={pending} "
             f"progress={app.analysis_progress} workers={[(w.group, w.state.name) for w in app.workers]} "
-            f"notices={app.notices}") from None
+            f"notices={app.notices}"
+        ) from None
 
 
 def table_lines(app: MoodApp) -> list[str]:
@@ -101,8 +102,10 @@ def screen_text(app: MoodApp) -> str:
 
 def row_line(app: MoodApp, title: str) -> str:
     lines = [line for line in table_lines(app) if title in line]
-    assert lines, (f"{title!r} not in the table: {table_lines(app)}; {len(app.track_list.rows)} rows shown, "
-                   f"{len(app.view.rows)} scanned, table size {app.track_list.size}, notices {app.notices}")
+    assert lines, (
+        f"{title!r} not in the table: {table_lines(app)}; {len(app.track_list.rows)} rows shown, "
+        f"{len(app.view.rows)} scanned, table size {app.track_list.size}, notices {app.notices}"
+    )
     return lines[0]
 
 
@@ -145,8 +148,9 @@ def test_table_fills_and_shows_moods_that_persist_across_starts(model_env: Path,
         app = MoodApp(library)
         async with app.run_test(size=SIZE) as pilot:
             # The cached moods arrive in one query, before any background analysis could run.
-            await wait_until(pilot, lambda: app.scan_done and all(r.predicted is not None for r in app.view.rows),
-                             "cached moods")
+            await wait_until(
+                pilot, lambda: app.scan_done and all(r.predicted is not None for r in app.view.rows), "cached moods"
+            )
             for row in app.view.rows:
                 np.testing.assert_allclose(row.predicted, first[row.path], atol=2e-3)  # float16 in the cache
 
@@ -155,7 +159,8 @@ def test_table_fills_and_shows_moods_that_persist_across_starts(model_env: Path,
 
 
 def test_demo_library_opens_with_a_notice_when_music_folder_is_missing(
-        model_env: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    model_env: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from moodtui.library.scan import resolve_library_dir
 
     monkeypatch.setenv("HOME", str(tmp_path / "nobody"))
@@ -264,10 +269,18 @@ def test_next_previous_and_auto_advance_to_the_end_of_the_list(model_env: Path, 
             await wait_until(pilot, lambda: app.playing.track.title == "Short 0" and not app.opening, "previous")
             assert "▶ Short 0" in screen_text(app).replace("  ", " ")
             # Each track is 2.5 s long: the player goes on to the next, then stops at the end.
-            await wait_until(pilot, lambda: app.playing is not None and app.playing.track.title == "Short 1",
-                             "auto-advance to Short 1", timeout=5)
-            await wait_until(pilot, lambda: app.playing is not None and app.playing.track.title == "Short 2",
-                             "auto-advance to Short 2", timeout=5)
+            await wait_until(
+                pilot,
+                lambda: app.playing is not None and app.playing.track.title == "Short 1",
+                "auto-advance to Short 1",
+                timeout=5,
+            )
+            await wait_until(
+                pilot,
+                lambda: app.playing is not None and app.playing.track.title == "Short 2",
+                "auto-advance to Short 2",
+                timeout=5,
+            )
             await wait_until(pilot, lambda: app.playing is None, "the end of the list", timeout=5)
             assert "end of the list" in app.notices
 
@@ -296,8 +309,11 @@ def test_text_filter_as_you_type_escape_clears(model_env: Path, library: Path) -
             assert [row.track.title for row in app.view.visible] == ["Grey Morning"]
             assert app.track_list.has_focus
             await pilot.press("enter")
-            await wait_until(pilot, lambda: app.playing is not None and app.playing.track.title == "Grey Morning",
-                             "the filtered track to play")
+            await wait_until(
+                pilot,
+                lambda: app.playing is not None and app.playing.track.title == "Grey Morning",
+                "the filtered track to play",
+            )
 
     run(scenario)
 
@@ -425,15 +441,17 @@ def test_label_next_lists_unsure_unlabelled_songs_and_enter_plays_one(model_env:
             await wait_settled(pilot, app)
             await play_title(pilot, app, "Sunny Days")
             await pilot.press("p")
-            await wait_until(pilot, lambda: "Sunny Days" in {r.track.title for r in app.view.rows if r.user_label},
-                             "the label")
+            await wait_until(
+                pilot, lambda: "Sunny Days" in {r.track.title for r in app.view.rows if r.user_label}, "the label"
+            )
             await pilot.press("l")
             screen = app.screen
             assert isinstance(screen, LabelNextScreen)
             table = screen.query_one("#label-next-table")
             await wait_until(pilot, lambda: table.row_count == 3, "three unlabelled songs ranked")
-            expected = sorted((row for row in app.view.rows if row.user_label is None),
-                              key=lambda row: -uncertainty(row.predicted))
+            expected = sorted(
+                (row for row in app.view.rows if row.user_label is None), key=lambda row: -uncertainty(row.predicted)
+            )
             assert [key.value for key in table.rows] == [row.path for row in expected]
             await pilot.press("enter")
             await wait_until(pilot, lambda: app.playing is expected[0] and not app.opening, "the chosen song")
@@ -503,12 +521,16 @@ def test_labels_are_written_to_the_store_shown_and_undone(model_env: Path, libra
             await pilot.press("p")
             assert row.user_label == "positive"  # shown at once, before the writer confirms
             await wait_until(pilot, written("positive"), "the positive label written")
-            await wait_until(pilot, lambda: any("“Grey Morning” labelled positive · u undoes" in t for t in app.notices),
-                             "the label notice")
+            await wait_until(
+                pilot,
+                lambda: any("“Grey Morning” labelled positive · u undoes" in t for t in app.notices),
+                "the label notice",
+            )
             record = store.label_for(row.path)
             assert record.label == "positive" and record.model_version == app.model.version
             assert [record.model_probs[c] for c in CLASSES] == pytest.approx(
-                app.now_playing.song.song_probs.tolist(), abs=1e-4)
+                app.now_playing.song.song_probs.tolist(), abs=1e-4
+            )
             assert "● positive (you)" in row_line(app, "Grey Morning")
             assert "you: ● positive" in app.now_playing.plain_text()
 
@@ -549,7 +571,12 @@ def test_labels_typed_in_a_burst_are_written_in_key_order(model_env: Path, libra
             store = LabelStore(model_env / "labels.json")
             await wait_until(pilot, lambda: len(store.history()) == 5, "five label events")
             assert [record.label for record in store.history()] == [
-                "positive", "negative", "neutral", "negative", "positive"]
+                "positive",
+                "negative",
+                "neutral",
+                "negative",
+                "positive",
+            ]
             await wait_until(pilot, lambda: row.user_label == "positive", "the last label shown")
 
     run(scenario)
@@ -572,8 +599,9 @@ def test_a_file_name_that_is_not_utf8_plays_and_takes_a_label(model_env: Path, t
             await wait_until(pilot, lambda: app.playing is row and app.now_playing.current_slice >= 0, "playback")
             await pilot.press("n")
             store = LabelStore(model_env / "labels.json")
-            await wait_until(pilot, lambda: getattr(store.label_for(library / name), "label", None) == "neutral",
-                             "the label written")
+            await wait_until(
+                pilot, lambda: getattr(store.label_for(library / name), "label", None) == "neutral", "the label written"
+            )
             assert row.user_label == "neutral"
             assert "caf\\xe9 \\xff song" in screen_text(app)
 
@@ -589,13 +617,16 @@ def test_export_the_visible_list_as_a_playlist_from_the_command_palette(model_en
             await pilot.press("ctrl+p", *"export")
             await pilot.pause(0.3)
             await pilot.press("enter")
-            await wait_until(pilot, lambda: any(text.startswith("wrote 2 tracks") for text in app.notices),
-                             "the export notice")
+            await wait_until(
+                pilot, lambda: any(text.startswith("wrote 2 tracks") for text in app.notices), "the export notice"
+            )
             (playlist,) = (model_env / "playlists").glob("*.m3u")
             lines = playlist.read_text(encoding="utf-8").splitlines()
             assert lines[0] == "#EXTM3U"
             assert sorted(Path(line).name for line in lines if not line.startswith("#")) == [
-                "Grey Morning.flac", "Sunny Days.flac"]
+                "Grey Morning.flac",
+                "Sunny Days.flac",
+            ]
 
     run(scenario)
 
@@ -613,7 +644,8 @@ def test_labels_from_another_process_show_at_start(model_env: Path, library: Pat
 
 
 def test_a_labelled_song_moved_while_the_app_was_closed_shows_its_label_at_start(
-        model_env: Path, library: Path) -> None:
+    model_env: Path, library: Path
+) -> None:
     LabelStore(model_env / "labels.json").add_label(library / "Beta Crew/Hum.ogg", "negative")
     (library / "Moved Away").mkdir()
     (library / "Beta Crew/Hum.ogg").rename(library / "Moved Away/Hum (remaster).ogg")
@@ -677,8 +709,15 @@ def test_broken_files_show_as_errors_and_playback_skips_them(model_env: Path, tm
             await pilot.press("escape")
 
             await pilot.press("home", "enter")  # the broken mp3, then the empty wav, the text file...
-            await wait_until(pilot, lambda: app.playing is not None and not app.opening
-                             and app.playing.track.path.name in ("d short.wav", "e good.flac"), "a playable track")
+            await wait_until(
+                pilot,
+                lambda: (
+                    app.playing is not None
+                    and not app.opening
+                    and app.playing.track.path.name in ("d short.wav", "e good.flac")
+                ),
+                "a playable track",
+            )
             cannot = [text for text in app.notices if text.startswith("cannot play")]
             assert len(cannot) == 3, app.notices
 
@@ -785,8 +824,12 @@ def test_background_analysis_shows_progress_and_eta_and_pauses(model_env: Path, 
     async def scenario() -> None:
         app = MoodApp(library)
         async with app.run_test(size=SIZE) as pilot:
-            await wait_until(pilot, lambda: app.analysis_progress is not None and app.analysis_progress[0] >= 1,
-                             "the background analysis to finish a file", timeout=120)
+            await wait_until(
+                pilot,
+                lambda: app.analysis_progress is not None and app.analysis_progress[0] >= 1,
+                "the background analysis to finish a file",
+                timeout=120,
+            )
             await wait_until(pilot, lambda: app.analysis_eta_s is not None, "an ETA", timeout=60)
             assert "ETA" in screen_text(app) and "analysing" in screen_text(app)
             await pilot.press("B")
@@ -801,7 +844,11 @@ def test_background_analysis_shows_progress_and_eta_and_pauses(model_env: Path, 
             assert done < 16
             await pilot.press("B")
             assert not app.scheduler.paused
-            await wait_until(pilot, lambda: app.analysis_progress is None or app.analysis_progress[0] > done,
-                             "the analysis to go on", timeout=120)
+            await wait_until(
+                pilot,
+                lambda: app.analysis_progress is None or app.analysis_progress[0] > done,
+                "the analysis to go on",
+                timeout=120,
+            )
 
     run(scenario)

@@ -68,6 +68,7 @@ def test_notices_do_not_cover_the_timeline_or_the_status_line(model_env: Path, l
             timeline = app.now_playing.plain_text().splitlines()[-1]
             # The mood reads without colour: each analysed cell is a high, middle or low bar.
             assert set(timeline) <= {*MOOD_TIMELINE_CELLS.values(), "┃", "─"} and set(timeline) & set(
-                MOOD_TIMELINE_CELLS.values()), timeline
+                MOOD_TIMELINE_CELLS.values()
+            ), timeline
 
     run(scenario)

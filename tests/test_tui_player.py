@@ -39,8 +39,11 @@ def test_queue_keys_add_show_reorder_remove_clear(model_env: Path, tmp_path: Pat
             await pilot.press("shift+down")  # Hum after Night Drive
             await pilot.press("d")  # the cursor moved with Hum: Hum out
             assert app.order.queue == [row_titled(app, t).path for t in ("Night Drive", "Grey Morning")]
-            rows = [str(cell) for key in app.screen.query_one("#queue-table").rows
-                    for cell in app.screen.query_one("#queue-table").get_row(key)]
+            rows = [
+                str(cell)
+                for key in app.screen.query_one("#queue-table").rows
+                for cell in app.screen.query_one("#queue-table").get_row(key)
+            ]
             assert "Night Drive" in rows and "Grey Morning" in rows and "Hum" not in rows
             await pilot.press("escape")
             await pilot.press("right_square_bracket")
@@ -89,8 +92,9 @@ def test_cursor_follows_the_playing_track_when_set(model_env: Path, tmp_path: Pa
         async with app.run_test(size=SIZE) as pilot:
             await wait_until(pilot, lambda: app.scan_done, "the scan")
             await play_title(pilot, app, "Short 0")
-            await wait_until(pilot, lambda: app.playing is not None and app.playing.track.title == "Short 1",
-                             "auto-advance", 6)
+            await wait_until(
+                pilot, lambda: app.playing is not None and app.playing.track.title == "Short 1", "auto-advance", 6
+            )
             assert app.track_list.highlighted is app.playing
 
     run(scenario)
@@ -104,8 +108,15 @@ def label_in_store(home: Path, library: Path, names: dict[str, str]) -> None:
 
 def test_radio_key_plays_own_labels_of_the_mood_first_never_twice(model_env: Path, tmp_path: Path) -> None:
     library = make_library(tmp_path / "music")
-    label_in_store(model_env, library, {"Alpha Band/Grey Morning.flac": "neutral", "Beta Crew/Hum.ogg": "neutral",
-                                        "Alpha Band/Sunny Days.flac": "positive"})
+    label_in_store(
+        model_env,
+        library,
+        {
+            "Alpha Band/Grey Morning.flac": "neutral",
+            "Beta Crew/Hum.ogg": "neutral",
+            "Alpha Band/Sunny Days.flac": "positive",
+        },
+    )
 
     async def scenario() -> None:
         app = MoodApp(library)
@@ -118,8 +129,11 @@ def test_radio_key_plays_own_labels_of_the_mood_first_never_twice(model_env: Pat
             first = app.playing.track.title
             assert first in ("Grey Morning", "Hum") and "📻 neutral radio" in screen_text(app)
             await pilot.press("right_square_bracket")
-            await wait_until(pilot, lambda: app.playing is not None and app.playing.track.title != first
-                             and not app.opening, "the station's second song")
+            await wait_until(
+                pilot,
+                lambda: app.playing is not None and app.playing.track.title != first and not app.opening,
+                "the station's second song",
+            )
             assert {first, app.playing.track.title} == {"Grey Morning", "Hum"}
 
     run(scenario)
@@ -152,8 +166,9 @@ def test_a_remapped_key_works_the_old_one_does_not_and_help_shows_it(model_env: 
             assert app.playing.user_label is None  # p is no longer a label key
             await pilot.press("P")
             assert app.playing.user_label == "positive"
-            await wait_until(pilot, lambda: any("“Hum” labelled positive · u undoes" in t for t in app.notices),
-                             "the label notice")
+            await wait_until(
+                pilot, lambda: any("“Hum” labelled positive · u undoes" in t for t in app.notices), "the label notice"
+            )
             assert " P Positive" in screen_text(app)  # the footer shows the key in force
             await pilot.press("question_mark")
             assert isinstance(app.screen, HelpScreen)
@@ -207,7 +222,8 @@ def test_bad_config_lines_are_notices_and_defaults_stand(model_env: Path, tmp_pa
 
 
 def test_label_next_loop_labels_inside_the_screen_and_plays_the_next_from_its_least_certain_part(
-        model_env: Path, tmp_path: Path) -> None:
+    model_env: Path, tmp_path: Path
+) -> None:
     from moodtui.listener.label_next import least_certain_start
 
     library = make_library(tmp_path / "music")
@@ -220,8 +236,11 @@ def test_label_next_loop_labels_inside_the_screen_and_plays_the_next_from_its_le
             screen = app.screen
             assert isinstance(screen, LabelNextScreen)
             table = screen.query_one("#label-next-table")
-            await wait_until(pilot, lambda: table.row_count == 4 and app.playing is not None and not app.opening,
-                             "the first candidate playing")
+            await wait_until(
+                pilot,
+                lambda: table.row_count == 4 and app.playing is not None and not app.opening,
+                "the first candidate playing",
+            )
             first = app.playing
             mood = app.analysis_cache.get(first.path, app.model)
             start = least_certain_start(mood.slice_probs, mood.starts_s)
@@ -231,8 +250,11 @@ def test_label_next_loop_labels_inside_the_screen_and_plays_the_next_from_its_le
             assert first.user_label == "neutral" and table.row_count == 3
             await wait_until(pilot, lambda: app.playing is not first and not app.opening, "the next candidate")
             assert app.playing.path == next(iter(table.rows)).value
-            await wait_until(pilot, lambda: LabelStore(model_env / "labels.json").label_for(first.path) is not None,
-                             "the label written")
+            await wait_until(
+                pilot,
+                lambda: LabelStore(model_env / "labels.json").label_for(first.path) is not None,
+                "the label written",
+            )
 
     run(scenario)
 
@@ -250,16 +272,29 @@ def test_no_preset_leaves_two_bindings_on_one_key() -> None:
                 owner[key] = binding.id
 
 
-def test_a_saved_session_is_restored_paused_with_its_queue_station_filter_and_sort(model_env: Path,
-                                                                                   tmp_path: Path) -> None:
+def test_a_saved_session_is_restored_paused_with_its_queue_station_filter_and_sort(
+    model_env: Path, tmp_path: Path
+) -> None:
     from moodtui.player.session import Session, save_session
     from moodtui.tui.library_view import SortColumn
 
     library = make_library(tmp_path / "music")
     night, hum = str(library / "Beta Crew/Night Drive.ogg"), str(library / "Beta Crew/Hum.ogg")
-    save_session(Session(track=night, position_s=3.0, volume=0.7, text_filter="beta", mood_filter="all",
-                         sort="title", sort_reverse=True, queue=[hum], shuffle=True, repeat="all",
-                         station={"kind": "mood", "mood": "negative", "played": [night]}))
+    save_session(
+        Session(
+            track=night,
+            position_s=3.0,
+            volume=0.7,
+            text_filter="beta",
+            mood_filter="all",
+            sort="title",
+            sort_reverse=True,
+            queue=[hum],
+            shuffle=True,
+            repeat="all",
+            station={"kind": "mood", "mood": "negative", "played": [night]},
+        )
+    )
 
     async def scenario() -> None:
         app = MoodApp(library)
@@ -343,8 +378,11 @@ def test_every_binding_has_a_stable_id_for_the_keymap() -> None:
     from moodtui.tui.app import binding_list
     from moodtui.tui.widgets.track_list import TrackList
 
-    missing = [b.key if isinstance(b, Binding) else b for b in (*MoodApp.BINDINGS, *TrackList.BINDINGS)
-               if not isinstance(b, Binding) or not b.id]
+    missing = [
+        b.key if isinstance(b, Binding) else b
+        for b in (*MoodApp.BINDINGS, *TrackList.BINDINGS)
+        if not isinstance(b, Binding) or not b.id
+    ]
     assert not missing, f"bindings without an id cannot be remapped in config.toml: {missing}"
     ids = [b.id for b in binding_list()]
     assert len(ids) == len(set(ids)) + 3  # the label-next screen shares the three label ids with the app

@@ -18,15 +18,18 @@ from moodtui.tui.screens.changes import ChangesScreen
 from moodtui.tui.screens.models import ModelsScreen
 
 # Labels that contradict the synthesised sound, so the personal model must move its predictions.
-OPPOSITE_LABELS = {"Sunny Days": "negative", "Night Drive": "positive", "Grey Morning": "negative",
-                   "Hum": "positive"}
+OPPOSITE_LABELS = {"Sunny Days": "negative", "Night Drive": "positive", "Grey Morning": "negative", "Hum": "positive"}
 
 
 def label_library(home: Path, library: Path) -> None:
     store = LabelStore(home / "labels.json")
     for path in library.glob("*/*.*"):
-        title = {"Sunny Days.flac": "Sunny Days", "Night Drive.ogg": "Night Drive",
-                 "Grey Morning.flac": "Grey Morning", "Hum.ogg": "Hum"}[path.name]
+        title = {
+            "Sunny Days.flac": "Sunny Days",
+            "Night Drive.ogg": "Night Drive",
+            "Grey Morning.flac": "Grey Morning",
+            "Hum.ogg": "Hum",
+        }[path.name]
         store.add_label(path, OPPOSITE_LABELS[title])
 
 
@@ -75,12 +78,18 @@ def test_retrain_swaps_the_model_in_the_running_app(model_env: Path, tmp_path: P
             assert "change mood" in screen_text(app)
             await pilot.press("escape")
             assert f"model {app.model.version}" in screen_text(app)
-            changed = [not np.allclose(row.predicted, before[row.path], atol=1e-3) for row in app.view.rows
-                       if row.user_label is not None]
+            changed = [
+                not np.allclose(row.predicted, before[row.path], atol=1e-3)
+                for row in app.view.rows
+                if row.user_label is not None
+            ]
             assert all(changed), "the personal model should change the prediction of every labelled song"
             # The playing song is analysed again under the new model.
-            await wait_until(pilot, lambda: app.now_playing.song is not None
-                             and app.now_playing.song.model_version == app.model.version, "re-analysis")
+            await wait_until(
+                pilot,
+                lambda: app.now_playing.song is not None and app.now_playing.song.model_version == app.model.version,
+                "re-analysis",
+            )
 
     run(scenario)
 
@@ -113,8 +122,9 @@ def test_quitting_during_a_retrain_stops_the_job(model_env: Path, tmp_path: Path
         raise AssertionError("the training job is still running after quitting")
 
 
-def test_a_failed_retrain_keeps_the_model_and_says_why(model_env: Path, small_model: Path, tmp_path: Path,
-                                                         monkeypatch) -> None:
+def test_a_failed_retrain_keeps_the_model_and_says_why(
+    model_env: Path, small_model: Path, tmp_path: Path, monkeypatch
+) -> None:
     # A base model without its Keras weights: the personal retrain cannot start from it.
     base = tmp_path / "no-keras"
     base.mkdir()
@@ -162,8 +172,9 @@ def test_a_worse_retrain_is_kept_but_not_switched_on(model_env: Path, tmp_path: 
             # A retrain that may only keep the base's own layer: worse on the listener's songs.
             app.retrain_args = ("--heads", "base", "--version", "worse")
             await pilot.press("R")
-            await wait_until(pilot, lambda: app.last_retrain is not None and not app.retraining,
-                             "the retrain to end", timeout=180)
+            await wait_until(
+                pilot, lambda: app.last_retrain is not None and not app.retraining, "the retrain to end", timeout=180
+            )
             result = app.last_retrain
             assert result.ok and not result.switched, result
             kept = next(text for text in app.notices if "kept the current one" in text)

@@ -16,8 +16,12 @@ from test_tui import make_library, wait_settled
 from moodtui.listener.labels import LabelStore
 from moodtui.tui.app import MoodApp
 
-LABELS = {"Sunny Days.flac": "positive", "Grey Morning.flac": "neutral", "Night Drive.ogg": "negative",
-          "Hum.ogg": "neutral"}
+LABELS = {
+    "Sunny Days.flac": "positive",
+    "Grey Morning.flac": "neutral",
+    "Night Drive.ogg": "negative",
+    "Hum.ogg": "neutral",
+}
 
 
 def test_main_screen(snap_compare, model_env: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -37,8 +37,10 @@ def cli_modules() -> list[str]:
     """The CLI's modules (``cli.py``, or every module of a ``cli/`` package)."""
     if (PACKAGE / "cli.py").exists():
         return ["moodtui.cli"]
-    return sorted(".".join(("moodtui", *p.relative_to(PACKAGE).with_suffix("").parts)).removesuffix(".__init__")
-                  for p in (PACKAGE / "cli").rglob("*.py"))
+    return sorted(
+        ".".join(("moodtui", *p.relative_to(PACKAGE).with_suffix("").parts)).removesuffix(".__init__")
+        for p in (PACKAGE / "cli").rglob("*.py")
+    )
 
 
 def imported_names(source: str, module: str, is_package: bool = False) -> list[tuple[int, str]]:

@@ -68,8 +68,12 @@ def check_audio(path: str | os.PathLike[str]) -> None:
     raise AudioError(path, "no audio in it")
 
 
-def decode_blocks(path: str | os.PathLike[str], block_samples: int, first_block_samples: int | None = None,
-                  warnings: list[str] | None = None) -> Iterator[np.ndarray]:
+def decode_blocks(
+    path: str | os.PathLike[str],
+    block_samples: int,
+    first_block_samples: int | None = None,
+    warnings: list[str] | None = None,
+) -> Iterator[np.ndarray]:
     """Yield the track as mono float32 blocks at SAMPLE_RATE.
 
     Every block but the last has exactly ``block_samples`` samples (the first has
@@ -223,9 +227,14 @@ def _mp3_chunks(path: Path, warnings: list[str]) -> Iterator[np.ndarray]:
     except (mutagen.MutagenError, OSError) as exc:
         raise AudioError(path, f"not a readable mp3 file ({_first_line(exc)})") from None
     with open(path, "rb") as handle:
-        stream = miniaudio.stream_any(_FileSource(handle).source, miniaudio.FileFormat.MP3,
-                                      miniaudio.SampleFormat.FLOAT32, nchannels=1,
-                                      sample_rate=info.sample_rate, frames_to_read=info.sample_rate * 10)
+        stream = miniaudio.stream_any(
+            _FileSource(handle).source,
+            miniaudio.FileFormat.MP3,
+            miniaudio.SampleFormat.FLOAT32,
+            nchannels=1,
+            sample_rate=info.sample_rate,
+            frames_to_read=info.sample_rate * 10,
+        )
         resampler = None
         if info.sample_rate != SAMPLE_RATE:
             resampler = soxr.ResampleStream(info.sample_rate, SAMPLE_RATE, 1, dtype="float32", quality="HQ")
@@ -257,8 +266,24 @@ def _ffmpeg_chunks(path: Path) -> Iterator[np.ndarray]:
     exe = ffmpeg_path()
     if exe is None:
         raise AudioError(path, f"{_kind(path)} files need ffmpeg to decode; install ffmpeg")
-    cmd = [exe, "-nostdin", "-hide_banner", "-v", "error", *ffmpeg_input(path), "-vn",
-           "-f", "f32le", "-acodec", "pcm_f32le", "-ac", "1", "-ar", str(SAMPLE_RATE), "-"]
+    cmd = [
+        exe,
+        "-nostdin",
+        "-hide_banner",
+        "-v",
+        "error",
+        *ffmpeg_input(path),
+        "-vn",
+        "-f",
+        "f32le",
+        "-acodec",
+        "pcm_f32le",
+        "-ac",
+        "1",
+        "-ar",
+        str(SAMPLE_RATE),
+        "-",
+    ]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     assert proc.stdout is not None and proc.stderr is not None
     decoded = 0

@@ -60,8 +60,9 @@ def read_replaygain(path: str | os.PathLike[str]) -> ReplayGainTags:
         track_gain = _r128(values["r128_track_gain"])
     if album_gain is None and "r128_album_gain" in values:
         album_gain = _r128(values["r128_album_gain"])
-    return ReplayGainTags(track_gain, _peak(values.get("replaygain_track_peak")),
-                          album_gain, _peak(values.get("replaygain_album_peak")))
+    return ReplayGainTags(
+        track_gain, _peak(values.get("replaygain_track_peak")), album_gain, _peak(values.get("replaygain_album_peak"))
+    )
 
 
 def _tag_texts(tags) -> dict[str, str]:
@@ -117,11 +118,17 @@ def choose_gain(tags: ReplayGainTags, mode: str) -> GainChoice:
     if mode not in ("track", "album"):
         return GainChoice(1.0, None)
     if mode == "track":
-        gain, peak = (tags.track_gain_db, tags.track_peak) if tags.track_gain_db is not None else (
-            tags.album_gain_db, tags.album_peak)
+        gain, peak = (
+            (tags.track_gain_db, tags.track_peak)
+            if tags.track_gain_db is not None
+            else (tags.album_gain_db, tags.album_peak)
+        )
     else:
-        gain, peak = (tags.album_gain_db, tags.album_peak) if tags.album_gain_db is not None else (
-            tags.track_gain_db, tags.track_peak)
+        gain, peak = (
+            (tags.album_gain_db, tags.album_peak)
+            if tags.album_gain_db is not None
+            else (tags.track_gain_db, tags.track_peak)
+        )
     if gain is None:
         return GainChoice(1.0, f"RG {mode}: no tags")
     factor = 10 ** (gain / 20)

@@ -34,15 +34,32 @@ def run_analyse(directory: str | None, workers: int | None = None) -> int:
     model, model_notice = load_current_model()
     if model_notice:
         err.print(f"moodtui: {model_notice}", markup=False)
-    paths = [entry.path for entry in walk_audio_files(folder, on_error=lambda e: err.print(
-        f"moodtui: {display_path(e.filename or folder)}: cannot read the folder ({e.strerror or e})", markup=False))]
+    paths = [
+        entry.path
+        for entry in walk_audio_files(
+            folder,
+            on_error=lambda e: err.print(
+                f"moodtui: {display_path(e.filename or folder)}: cannot read the folder ({e.strerror or e})",
+                markup=False,
+            ),
+        )
+    ]
     count = worker_count(playing=False, setting=workers)
     failures: dict[str, str] = {}
     cached = analysed = decoded = 0  # decoded: files read this run (analysed or failed)
     started = time.monotonic()
-    progress = Progress(TextColumn("analysing"), BarColumn(), MofNCompleteColumn(),
-                        TextColumn("{task.fields[rate]}"), TextColumn("ETA"), TimeRemainingColumn(),
-                        TextColumn("elapsed"), TimeElapsedColumn(), console=err, transient=False)
+    progress = Progress(
+        TextColumn("analysing"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[rate]}"),
+        TextColumn("ETA"),
+        TimeRemainingColumn(),
+        TextColumn("elapsed"),
+        TimeElapsedColumn(),
+        console=err,
+        transient=False,
+    )
     with progress:
         task = progress.add_task("analyse", total=len(paths), rate="")
 
@@ -52,8 +69,9 @@ def run_analyse(directory: str | None, workers: int | None = None) -> int:
                 decoded += 1
             if result.error is not None:
                 failures[result.path] = result.error
-                progress.console.print(f"moodtui: {escape(display_path(result.path))}: {escape(result.error)}",
-                                       soft_wrap=True)
+                progress.console.print(
+                    f"moodtui: {escape(display_path(result.path))}: {escape(result.error)}", soft_wrap=True
+                )
             elif result.cached:
                 cached += 1
             else:
@@ -64,8 +82,10 @@ def run_analyse(directory: str | None, workers: int | None = None) -> int:
         analyse_paths(paths, model, AnalysisCache(), workers=count, on_result=arrived)
     seconds = time.monotonic() - started
     rate = f", {decoded / seconds:.2f} files/s" if decoded and seconds > 0 else ""
-    print(f"{len(paths)} files in {display_path(folder)}: {analysed} analysed, {cached} from the cache, "
-          f"{len(failures)} failed; {seconds:.1f} s on {count} processes{rate} (model {model.version})")
+    print(
+        f"{len(paths)} files in {display_path(folder)}: {analysed} analysed, {cached} from the cache, "
+        f"{len(failures)} failed; {seconds:.1f} s on {count} processes{rate} (model {model.version})"
+    )
     if failures:
         print("failed:")
         for path, reason in failures.items():

@@ -22,8 +22,10 @@ def run_export(mood: str, output: Path, directory: str | None) -> int:
     except OSError as exc:
         raise MoodtuiError(write_failure(output, exc)) from None
     mine = sum(1 for _p, label, source, _d, _t in songs if label == mood and source == "you")
-    print(f"wrote {plural(len(chosen), f'{mood} song')} to {display_path(output)} ({mine} by your labels, "
-          f"{len(chosen) - mine} by the model)")
+    print(
+        f"wrote {plural(len(chosen), f'{mood} song')} to {display_path(output)} ({mine} by your labels, "
+        f"{len(chosen) - mine} by the model)"
+    )
     if errors:
         print(f"moodtui: {plural(len(errors), 'file')} could not be read (not in the playlist)", file=sys.stderr)
         return 1

@@ -20,13 +20,22 @@ COMMANDS = ("predict", "analyse", "train", "label", "labels", "models", "rollbac
 
 def _add_home(parser: argparse.ArgumentParser, top: bool = False) -> None:
     # Before or after the sub-command: the sub-command's default must not hide the top one's value.
-    parser.add_argument("--home", type=Path, default=None if top else argparse.SUPPRESS,
-                        help="data folder (models, labels, caches); default $MOODTUI_HOME or the user data dir")
+    parser.add_argument(
+        "--home",
+        type=Path,
+        default=None if top else argparse.SUPPRESS,
+        help="data folder (models, labels, caches); default $MOODTUI_HOME or the user data dir",
+    )
 
 
 def _add_workers(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--workers", type=int, default=None, metavar="N",
-                        help="analysis processes (default: $MOODTUI_WORKERS, else one per core)")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        metavar="N",
+        help="analysis processes (default: $MOODTUI_WORKERS, else one per core)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -35,19 +44,29 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="moodtui",
         description="A terminal music player that learns how you feel about your music. "
-                    "`moodtui [DIR]` opens the player; the sub-commands work without it.")
+        "`moodtui [DIR]` opens the player; the sub-commands work without it.",
+    )
     parser.add_argument("--version", action="version", version=f"moodtui {__version__}")
     _add_home(parser, top=True)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     play = sub.add_parser("play", help="open the player on DIR (the default command)")
-    play.add_argument("directory", nargs="?", default=None,
-                      help="music folder (default: config.toml's library, else ~/Music, else the demo library)")
-    play.add_argument("--radio", choices=STATION_IDS, default=None,
-                      help="open already playing this station: a mood or an energy range from the whole library, "
-                           "or a mood path (lift: negative to positive; wind-down: energetic to calm)")
-    play.add_argument("--config", type=Path, default=None,
-                      help="settings file (default $XDG_CONFIG_HOME/moodtui/config.toml)")
+    play.add_argument(
+        "directory",
+        nargs="?",
+        default=None,
+        help="music folder (default: config.toml's library, else ~/Music, else the demo library)",
+    )
+    play.add_argument(
+        "--radio",
+        choices=STATION_IDS,
+        default=None,
+        help="open already playing this station: a mood or an energy range from the whole library, "
+        "or a mood path (lift: negative to positive; wind-down: energetic to calm)",
+    )
+    play.add_argument(
+        "--config", type=Path, default=None, help="settings file (default $XDG_CONFIG_HOME/moodtui/config.toml)"
+    )
     _add_home(play)
 
     predict = sub.add_parser("predict", help="per-slice and song-level mood of audio files")
@@ -56,8 +75,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_workers(predict)
     _add_home(predict)
 
-    analyse = sub.add_parser("analyse", aliases=["analyze"],
-                             help="analyse a whole library into the cache (progress, ETA, failures)")
+    analyse = sub.add_parser(
+        "analyse", aliases=["analyze"], help="analyse a whole library into the cache (progress, ETA, failures)"
+    )
     analyse.add_argument("directory", nargs="?", default=None, help="music folder (default as for the player)")
     _add_workers(analyse)
     _add_home(analyse)
@@ -68,10 +88,18 @@ def build_parser() -> argparse.ArgumentParser:
     add_arguments(train)
     _add_home(train)
 
-    label = sub.add_parser("label", help="say how songs feel to you: FILE... MOOD",
-                           usage="moodtui label [-h] [--home HOME] FILE [FILE ...] {" + ",".join(CLASSES) + "}")
-    label.add_argument("files", nargs="+", type=os.fsencode, metavar="FILE",
-                       help="one or more files, then the mood (" + " / ".join(CLASSES) + ")")
+    label = sub.add_parser(
+        "label",
+        help="say how songs feel to you: FILE... MOOD",
+        usage="moodtui label [-h] [--home HOME] FILE [FILE ...] {" + ",".join(CLASSES) + "}",
+    )
+    label.add_argument(
+        "files",
+        nargs="+",
+        type=os.fsencode,
+        metavar="FILE",
+        help="one or more files, then the mood (" + " / ".join(CLASSES) + ")",
+    )
     _add_home(label)
 
     labels = sub.add_parser("labels", help="list your labels")
@@ -142,8 +170,11 @@ def _dispatch(args: argparse.Namespace) -> int:
 
         *files, mood = [os.fsdecode(f) for f in args.files]
         if not files or mood not in CLASSES:
-            print(f"moodtui label: give one or more files, then the mood ({' / '.join(CLASSES)}); "
-                  f"got {display_path(mood)!r} last", file=sys.stderr)
+            print(
+                f"moodtui label: give one or more files, then the mood ({' / '.join(CLASSES)}); "
+                f"got {display_path(mood)!r} last",
+                file=sys.stderr,
+            )
             return 2
         # Every file is tried; the exit code is 1 if any could not be labelled.
         return max(run_label(f, mood, data_home()) for f in files)

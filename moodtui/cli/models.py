@@ -20,16 +20,32 @@ def run_models(as_json: bool) -> int:
         print(json.dumps(rows, indent=2))
         return 0
     table = Table(title="model versions (* = in use)", title_justify="left")
-    for column in ("", "version", "created", "kind", "songs", "head (chosen by held-out songs)",
-                   "validation acc.", "agreement (held out)"):
+    for column in (
+        "",
+        "version",
+        "created",
+        "kind",
+        "songs",
+        "head (chosen by held-out songs)",
+        "validation acc.",
+        "agreement (held out)",
+    ):
         table.add_column(column)
     for row in rows:
+
         def pct(value: object) -> str:
             return f"{100 * float(value):.1f} %" if isinstance(value, (int, float)) else "-"
 
-        table.add_row("*" if row["current"] else "", str(row["version"]), str(row["created"] or "-"),
-                      str(row["kind"] or "-"), songs_cell(row), head_cell(row), pct(row["song_accuracy"]),
-                      pct(row["agreement"]) if not row["error"] else f"[red]{row['error']}[/]")
+        table.add_row(
+            "*" if row["current"] else "",
+            str(row["version"]),
+            str(row["created"] or "-"),
+            str(row["kind"] or "-"),
+            songs_cell(row),
+            head_cell(row),
+            pct(row["song_accuracy"]),
+            pct(row["agreement"]) if not row["error"] else f"[red]{row['error']}[/]",
+        )
     Console(highlight=False).print(table)
     for row in rows:
         if row.get("guard") and not row["guard"].get("switched") and not row["current"]:
@@ -47,8 +63,11 @@ def run_rollback(version: str | None) -> int:
     if version is None:
         current = current_name()
         if current == BASE:
-            print("moodtui: nothing to roll back to: the base model is in use "
-                  "(`moodtui models` lists the versions; `moodtui rollback VERSION` picks one)", file=sys.stderr)
+            print(
+                "moodtui: nothing to roll back to: the base model is in use "
+                "(`moodtui models` lists the versions; `moodtui rollback VERSION` picks one)",
+                file=sys.stderr,
+            )
             return 1
         personal = [v for v in versions if v != BASE]
         # The previous version: the next older personal one, else the base.

@@ -67,8 +67,14 @@ def run_predict(files: list[Path], as_json: bool, workers: int | None = None) ->
             show(results.pop(printed))
             printed += 1
 
-    analyse_paths(list(dict.fromkeys(paths)), model, cache, workers=worker_count(playing=False, setting=workers),
-                  on_result=arrived, known_errors=False)
+    analyse_paths(
+        list(dict.fromkeys(paths)),
+        model,
+        cache,
+        workers=worker_count(playing=False, setting=workers),
+        on_result=arrived,
+        known_errors=False,
+    )
     if as_json:
         write_json(json_rows)
     return 1 if failed else 0
@@ -77,8 +83,9 @@ def run_predict(files: list[Path], as_json: bool, workers: int | None = None) ->
 def _print_mood(console, mood) -> None:
     from rich.table import Table
 
-    table = Table(title=f"{display_path(mood.path)}  ({mood.duration_s:.1f} s, model {mood.model_version})",
-                  title_justify="left")
+    table = Table(
+        title=f"{display_path(mood.path)}  ({mood.duration_s:.1f} s, model {mood.model_version})", title_justify="left"
+    )
     table.add_column("slice", justify="right")
     for c in CLASSES:
         table.add_column(c, justify="right", style=MOOD_COLOURS[c])

@@ -45,9 +45,7 @@ Key = tuple[str, str]
 # into a space plus a combining accent and split the word.
 _APOSTROPHES = re.compile("['\u2018\u2019\u201b\u0060\u00b4\u02bc\u2032]")
 # Letters that NFKD does not decompose into a base letter plus accents.
-_TRANSLITERATION = str.maketrans(
-    {"ø": "o", "æ": "ae", "œ": "oe", "ł": "l", "đ": "d", "ð": "d", "þ": "th", "ı": "i"}
-)
+_TRANSLITERATION = str.maketrans({"ø": "o", "æ": "ae", "œ": "oe", "ł": "l", "đ": "d", "ð": "d", "þ": "th", "ı": "i"})
 _FEAT_WORD = r"(?:feat\.?|ft\.|featuring)"
 # "(feat. X)" / "[ft. X]" anywhere, and an unbracketed "feat. X" up to the next bracket or the end.
 _FEAT_BRACKETED = re.compile(rf"[(\[]\s*{_FEAT_WORD}\s[^)\]]*[)\]]?", re.IGNORECASE)
@@ -135,8 +133,7 @@ def load_table(path: Path | None = None) -> list[ImacSong]:
                     positive, neutral, negative = (int(n) for n in scores.split("_"))
                 except ValueError:
                     raise MoodtuiError(
-                        f"{display_path(path)}: line {line_number} is not "
-                        "msd_track_id,title,artist,pos_neu_neg"
+                        f"{display_path(path)}: line {line_number} is not msd_track_id,title,artist,pos_neu_neg"
                     ) from None
                 songs.append(ImacSong(msd_track_id, title, artist, (positive, neutral, negative)))
     except (OSError, UnicodeDecodeError) as error:
@@ -248,6 +245,7 @@ class ImacScan:
 def _audio_files(directory: Path, scan: ImacScan) -> list[Path]:
     """The library's audio files under ``directory`` (the player's walk: the same files, in the
     same order); unreadable folders are recorded as skipped."""
+
     def skip_folder(error: OSError) -> None:
         scan.skipped.append((Path(error.filename or directory), f"cannot list folder ({error.strerror})"))
 

@@ -233,8 +233,9 @@ def walk_audio_files(
         pending.extend(reversed(subfolders))
 
 
-def is_listed(path: str | os.PathLike[str], root: str | os.PathLike[str],
-              extensions: frozenset[str] | None = None) -> bool:
+def is_listed(
+    path: str | os.PathLike[str], root: str | os.PathLike[str], extensions: frozenset[str] | None = None
+) -> bool:
     """Whether :func:`walk_audio_files` of ``root`` would list ``path`` (by its name only)."""
     if not _inside_and_visible(path, root):
         return False

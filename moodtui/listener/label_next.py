@@ -26,8 +26,9 @@ def uncertainty(song_probs: np.ndarray) -> float:
     return float(-(p * np.log(p)).sum() / np.log(len(p)))
 
 
-def label_next(cache: AnalysisCache, model: MoodModel, labelled_paths: set[str], paths: list[str],
-               limit: int = 50) -> list[tuple[str, float, np.ndarray]]:
+def label_next(
+    cache: AnalysisCache, model: MoodModel, labelled_paths: set[str], paths: list[str], limit: int = 50
+) -> list[tuple[str, float, np.ndarray]]:
     """Unlabelled analysed songs among ``paths``, most uncertain first: (path, uncertainty, probs)."""
     moods = cache.song_moods(model.version, model.temperature)
     labelled = {os.fsdecode(p) for p in labelled_paths}
@@ -62,8 +63,9 @@ class MoodChange:
     after: str
 
 
-def mood_changes(before: dict[str, np.ndarray], after: dict[str, np.ndarray],
-                 first: str | None = None) -> list[MoodChange]:
+def mood_changes(
+    before: dict[str, np.ndarray], after: dict[str, np.ndarray], first: str | None = None
+) -> list[MoodChange]:
     """Songs whose song-level mood (argmax) differs from ``before`` to ``after`` (path -> probs),
     ``first`` (the playing song) first, then in path order. Songs known to one side only are left out."""
     changes = []
@@ -81,5 +83,7 @@ def changes_summary(changes: list[MoodChange]) -> str:
         return "no song changes mood"
     counts = Counter((c.before, c.after) for c in changes)
     parts = [f"{n} {old} -> {new}" for (old, new), n in sorted(counts.items(), key=lambda item: (-item[1], item[0]))]
-    return f"{len(changes)} song{'s' if len(changes) != 1 else ''} change{'s' if len(changes) == 1 else ''} mood: " \
-           + ", ".join(parts)
+    return (
+        f"{len(changes)} song{'s' if len(changes) != 1 else ''} change{'s' if len(changes) == 1 else ''} mood: "
+        + ", ".join(parts)
+    )

@@ -104,8 +104,12 @@ class LabelWriter:
             if isinstance(request, _Request):
                 self._waiting.append(request)
                 if self._waiting[0].failed:
-                    self._report(LabelOutcome(f"{request.what}: waiting to be saved ({len(self._waiting)} "
-                                              f"in the queue)", severity="warning"))
+                    self._report(
+                        LabelOutcome(
+                            f"{request.what}: waiting to be saved ({len(self._waiting)} in the queue)",
+                            severity="warning",
+                        )
+                    )
                     continue
             if not self._write_waiting():
                 retry_at = time.monotonic() + self._retry_s
@@ -123,8 +127,13 @@ class LabelWriter:
                     continue
                 if not request.failed:
                     request.failed = True
-                    self._report(LabelOutcome(f"{request.what}: not saved yet ({_reason(error)}); kept, "
-                                              f"retrying every {self._retry_s:g} s", severity="error"))
+                    self._report(
+                        LabelOutcome(
+                            f"{request.what}: not saved yet ({_reason(error)}); kept, "
+                            f"retrying every {self._retry_s:g} s",
+                            severity="error",
+                        )
+                    )
                 return False
             self._waiting.popleft()
             if request.failed:
@@ -135,8 +144,15 @@ class LabelWriter:
 
     # -- requests ---------------------------------------------------------------------------------
 
-    def label(self, path: str, label: str, *, title: str | None = None, model_version: str | None = None,
-              probs: list[float] | None = None) -> None:
+    def label(
+        self,
+        path: str,
+        label: str,
+        *,
+        title: str | None = None,
+        model_version: str | None = None,
+        probs: list[float] | None = None,
+    ) -> None:
         what = f"label {label} for “{song_name(path, title)}”"
         self._requests.put(_Request(what, lambda: self._label(path, label, title, model_version, probs)))
 
@@ -147,8 +163,9 @@ class LabelWriter:
         """Look for labelled songs that were moved or renamed among ``files`` (path, size)."""
         self._requests.put(_Request("", lambda: self._find_moved(files)))
 
-    def _label(self, path: str, label: str, title: str | None, model_version: str | None,
-               probs: list[float] | None) -> LabelOutcome:
+    def _label(
+        self, path: str, label: str, title: str | None, model_version: str | None, probs: list[float] | None
+    ) -> LabelOutcome:
         try:
             previous = self.store.label_for(path)
             self.store.add_label(path, label, model_version=model_version, model_probs=probs)
@@ -178,7 +195,9 @@ class LabelWriter:
             labels = {record.path: record.label for record in self.store.current_labels()}
         except MoodtuiError as error:
             return LabelOutcome(f"could not look for moved labelled songs: {error}", severity="warning")
-        return LabelOutcome(f"{plural(len(moved), 'labelled song')} found under a new name or folder", relabelled=labels)
+        return LabelOutcome(
+            f"{plural(len(moved), 'labelled song')} found under a new name or folder", relabelled=labels
+        )
 
 
 def _reason(error: BaseException) -> str:

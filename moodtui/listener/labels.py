@@ -150,9 +150,7 @@ class LabelStore:
 
     # -- reading --------------------------------------------------------------------------------
 
-    def label_for(
-        self, path: str | os.PathLike[str], fingerprint: str | None = None
-    ) -> LabelRecord | None:
+    def label_for(self, path: str | os.PathLike[str], fingerprint: str | None = None) -> LabelRecord | None:
         """The current label of the file at ``path``, or None.
 
         Looks the song up by content fingerprint first (computed from the file when not given),
@@ -195,8 +193,11 @@ class LabelStore:
         """
         snapshot = self._current()
         present = {_absolute(path): size for path, size in files}
-        missing = [record for record in snapshot.current.values()
-                   if record.size is not None and record.path not in present and not os.path.exists(record.path)]
+        missing = [
+            record
+            for record in snapshot.current.values()
+            if record.size is not None and record.path not in present and not os.path.exists(record.path)
+        ]
         if not missing:
             return []
         by_size: dict[int | None, list[str]] = {}
@@ -310,9 +311,11 @@ class LabelStore:
                 self._remove_stale_temp_files()
                 result = change(db, snapshot)
             except OSError as error:
-                raise MoodtuiError(write_failure(self.path, error) if is_disk_full(error) else
-                                   f"cannot write labels database {display_path(self.path)}: {_reason(error)}"
-                                   ) from error
+                raise MoodtuiError(
+                    write_failure(self.path, error)
+                    if is_disk_full(error)
+                    else f"cannot write labels database {display_path(self.path)}: {_reason(error)}"
+                ) from error
             finally:
                 db.close()
             storage = db.storage
@@ -321,9 +324,7 @@ class LabelStore:
             if written is not None:
                 # What was just written is the database now: no need to read it back.
                 data, signature = written
-                self._snapshot = _Snapshot.build(
-                    signature, *_check_database(data, self.path, snapshot.documents)
-                )
+                self._snapshot = _Snapshot.build(signature, *_check_database(data, self.path, snapshot.documents))
             return result
 
     def _current(self) -> _Snapshot:
@@ -354,9 +355,7 @@ class LabelStore:
         except FileNotFoundError:
             return _EMPTY_SNAPSHOT
         except OSError as error:
-            raise MoodtuiError(
-                f"cannot read labels database {display_path(self.path)}: {_reason(error)}"
-            ) from error
+            raise MoodtuiError(f"cannot read labels database {display_path(self.path)}: {_reason(error)}") from error
         known = self._snapshot.documents if self._snapshot is not None else {}
         snapshot = _Snapshot.build(signature, *_parse_database(raw, self.path, known))
         self._snapshot = snapshot
@@ -399,9 +398,7 @@ class LabelStore:
         try:
             fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o644)
         except OSError as error:
-            raise MoodtuiError(
-                f"cannot open lock file {display_path(self.lock_path)}: {_reason(error)}"
-            ) from error
+            raise MoodtuiError(f"cannot open lock file {display_path(self.lock_path)}: {_reason(error)}") from error
         try:
             deadline = time.monotonic() + self.lock_timeout
             while True:

@@ -132,13 +132,33 @@ class JobFailed:
     message: str
 
 
-ProgressEvent = (JobStarted | SongSkipped | FeaturesRead | DataSplit | EpochEnded | HeadTried | GuardCompared
-                 | ModelExported | JobDone | JobFailed)
+ProgressEvent = (
+    JobStarted
+    | SongSkipped
+    | FeaturesRead
+    | DataSplit
+    | EpochEnded
+    | HeadTried
+    | GuardCompared
+    | ModelExported
+    | JobDone
+    | JobFailed
+)
 
 _BY_KIND: dict[str, type[ProgressEvent]] = {
     cls.kind: cls
-    for cls in (JobStarted, SongSkipped, FeaturesRead, DataSplit, EpochEnded, HeadTried, GuardCompared,
-                ModelExported, JobDone, JobFailed)
+    for cls in (
+        JobStarted,
+        SongSkipped,
+        FeaturesRead,
+        DataSplit,
+        EpochEnded,
+        HeadTried,
+        GuardCompared,
+        ModelExported,
+        JobDone,
+        JobFailed,
+    )
 }
 
 
@@ -152,17 +172,25 @@ def describe(event: ProgressEvent) -> str | None:
     if isinstance(event, FeaturesRead):
         return f"read {event.done}/{event.total} songs" if event.done == event.total else None
     if isinstance(event, DataSplit):
-        return (f"{event.train_songs} songs to train on ({event.train_slices} slices), "
-                f"{event.val_songs} held out ({event.val_slices} slices)")
+        return (
+            f"{event.train_songs} songs to train on ({event.train_slices} slices), "
+            f"{event.val_songs} held out ({event.val_slices} slices)"
+        )
     if isinstance(event, EpochEnded):
-        figure = f", held-out song accuracy {100 * event.val_song_accuracy:.1f} %" if event.val_song_accuracy is not None else ""
+        figure = (
+            f", held-out song accuracy {100 * event.val_song_accuracy:.1f} %"
+            if event.val_song_accuracy is not None
+            else ""
+        )
         return f"epoch {event.epoch}/{event.epochs}: loss {event.loss:.3f}{figure}"
     if isinstance(event, HeadTried):
         return None
     if isinstance(event, GuardCompared):
         kept = "switched to the new model" if event.switched else f"kept {event.current_version}"
-        return (f"of your {event.songs} songs the new model agrees with {event.new_agrees}, "
-                f"the one in use with {event.current_agrees}: {kept}")
+        return (
+            f"of your {event.songs} songs the new model agrees with {event.new_agrees}, "
+            f"the one in use with {event.current_agrees}: {kept}"
+        )
     if isinstance(event, ModelExported):
         return f"exported to ONNX (largest difference from Keras {event.max_abs_diff:.1e})"
     if isinstance(event, JobDone):

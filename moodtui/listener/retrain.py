@@ -46,8 +46,10 @@ def guard_message(guard: dict[str, Any], version: str, switch_hint: str) -> str:
     """One line: how the new model and the current one did on the listener's held-out songs, and
     what happened ("... kept the current one; `m` to switch anyway")."""
     songs = guard.get("songs", 0)
-    figures = (f"the new model agrees with {guard.get('new_agrees')} of your {songs} songs, "
-               f"the current one with {guard.get('current_agrees')}")
+    figures = (
+        f"the new model agrees with {guard.get('new_agrees')} of your {songs} songs, "
+        f"the current one with {guard.get('current_agrees')}"
+    )
     if guard.get("switched"):
         return f"{figures}: switched to the new model {version}"
     return f"{figures}: kept the current one (new model {version} kept as a version); {switch_hint} to switch anyway"
@@ -69,8 +71,10 @@ class RetrainJob:
 
         songs = len(default_store().current_labels())
         if songs < MIN_LABELLED_SONGS:
-            raise MoodtuiError(f"{plural(songs, 'song')} labelled: label at least {MIN_LABELLED_SONGS} songs (p / n / x while "
-                               f"one plays) before retraining")
+            raise MoodtuiError(
+                f"{plural(songs, 'song')} labelled: label at least {MIN_LABELLED_SONGS} songs (p / n / x while "
+                f"one plays) before retraining"
+            )
         # Fail fast with the job's own message when another job runs (the job holds the lock).
         training_lock(self.home).close()
         env = dict(os.environ, MOODTUI_HOME=os.fspath(self.home), PYTHONUNBUFFERED="1")
@@ -80,9 +84,14 @@ class RetrainJob:
                 [sys.executable, "-m", "moodtui", "train", "--listener", "--json", *self.extra_args],
                 # stdin: a pipe nobody writes to; it reaches end-of-file when this process goes
                 # (quit, crash, kill -9, its terminal closed): the job then ends too.
-                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+                env=env,
                 # Its own process group so that cancel() also stops anything the job started.
-                start_new_session=True)
+                start_new_session=True,
+            )
         except OSError as exc:
             raise MoodtuiError(f"cannot start the training job ({exc.strerror or exc})") from None
 
@@ -109,8 +118,11 @@ class RetrainJob:
             self._process.stdin.close()  # the job's parent pipe: no longer needed
         if code == 0 and isinstance(self._last, JobDone):
             done = self._last
-            message = (guard_message(done.guard, done.version, "`m` to switch anyway") if done.guard
-                       else f"new model {done.version}")
+            message = (
+                guard_message(done.guard, done.version, "`m` to switch anyway")
+                if done.guard
+                else f"new model {done.version}"
+            )
             return RetrainResult(True, done.version, message, done.song_agreement, done.switched, done.guard)
         if self._errors:
             reason = self._errors[-1]
@@ -131,7 +143,6 @@ class RetrainJob:
     @property
     def pid(self) -> int | None:
         return self._process.pid if self._process is not None else None
-
 
 
 EXIT_WITH_PARENT_ENV = "MOODTUI_EXIT_WITH_PARENT"
@@ -179,8 +190,9 @@ def training_lock(home: Path) -> IO[str]:
         handle.seek(0)
         holder = handle.read().strip()
         handle.close()
-        raise MoodtuiError(f"a retrain is already running{f' (pid {holder})' if holder else ''}; "
-                           f"wait for it to finish") from None
+        raise MoodtuiError(
+            f"a retrain is already running{f' (pid {holder})' if holder else ''}; wait for it to finish"
+        ) from None
     # The pid only names the holder to a refused second job: on a full disk writing it fails,
     # which must not stop the job (it then fails on the real write with a clear message).
     with suppress(OSError):

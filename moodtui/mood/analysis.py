@@ -108,9 +108,12 @@ class SongMood:
             "path": os.fsdecode(self.path),
             "duration_s": round(self.duration_s, 3),
             "slices": [
-                {"start_s": round(float(s), 3), "end_s": round(float(e), 3),
-                 **{c: round(float(p), 4) for c, p in zip(CLASSES, probs)},
-                 **({"energy": round(float(en), 4)} if en is not None else {})}
+                {
+                    "start_s": round(float(s), 3),
+                    "end_s": round(float(e), 3),
+                    **{c: round(float(p), 4) for c, p in zip(CLASSES, probs)},
+                    **({"energy": round(float(en), 4)} if en is not None else {}),
+                }
                 for s, e, probs, en in zip(self.starts_s, self.ends_s, self.slice_probs, energy)
             ],
             "song": song,
@@ -144,10 +147,14 @@ class _CountingBlocks:
             yield block
 
 
-def analyse_file(path: str | os.PathLike[str], model: MoodModel, *,
-                 on_slices: Callable[[np.ndarray, np.ndarray], None] | None = None,
-                 first_block_slices: int = BLOCK_SLICES,
-                 cancelled: Callable[[], bool] | None = None) -> SongMood:
+def analyse_file(
+    path: str | os.PathLike[str],
+    model: MoodModel,
+    *,
+    on_slices: Callable[[np.ndarray, np.ndarray], None] | None = None,
+    first_block_slices: int = BLOCK_SLICES,
+    cancelled: Callable[[], bool] | None = None,
+) -> SongMood:
     """Analyse every slice of a track.
 
     ``on_slices(starts_s, probs)`` is called after each block so a player can show the first
@@ -156,8 +163,9 @@ def analyse_file(path: str | os.PathLike[str], model: MoodModel, *,
     """
     path = Path(path)
     warnings: list[str] = []
-    counted = _CountingBlocks(decode_blocks(path, BLOCK_SLICES * SLICE_SAMPLES, first_block_slices * SLICE_SAMPLES,
-                                            warnings))
+    counted = _CountingBlocks(
+        decode_blocks(path, BLOCK_SLICES * SLICE_SAMPLES, first_block_slices * SLICE_SAMPLES, warnings)
+    )
     starts, probs, embeddings, energy = [], [], [], []
     for batch in track_slices(iter(counted)):
         if cancelled is not None and cancelled():
@@ -175,9 +183,18 @@ def analyse_file(path: str | os.PathLike[str], model: MoodModel, *,
         if counted.samples == 0:
             raise AudioError(path, "no audio data in file")
         raise AudioError(path, f"too short ({duration:.1f} s; at least {SLICE_SECONDS} s needed)")
-    return SongMood(os.fsdecode(path), duration, np.concatenate(starts), np.concatenate(probs),
-                    np.concatenate(embeddings), model.version, "; ".join(warnings) or None,
-                    np.concatenate(energy) if energy else None, model.temperature, model.unsure_below)
+    return SongMood(
+        os.fsdecode(path),
+        duration,
+        np.concatenate(starts),
+        np.concatenate(probs),
+        np.concatenate(embeddings),
+        model.version,
+        "; ".join(warnings) or None,
+        np.concatenate(energy) if energy else None,
+        model.temperature,
+        model.unsure_below,
+    )
 
 
 # --- cache -------------------------------------------------------------------------------------
@@ -231,7 +248,8 @@ class AnalysisCache:
         conn = self.cache.connect()
         row = conn.execute(
             "SELECT duration_s, starts, probs FROM analysis_v1 WHERE path=? AND size=? AND mtime_ns=? AND model_version=?",
-            (*ident, model.version)).fetchone()
+            (*ident, model.version),
+        ).fetchone()
         if row is None:
             return None
         starts = np.frombuffer(row[1], dtype=np.float32)
@@ -241,19 +259,32 @@ class AnalysisCache:
             embeddings = np.zeros((len(starts), 0), np.float32)
         # A decoding warning (truncated file) belongs to the file, not the model: every later
         # answer from the cache repeats it, as a fresh analysis would.
-        warning = conn.execute("SELECT warning FROM analysis_warnings_v1 WHERE path=? AND size=? AND mtime_ns=?",
-                               ident).fetchone()
-        return SongMood(os.fsdecode(path), row[0], starts, probs, embeddings, model.version,
-                        warning[0] if warning else None, model.energy_from_embeddings(embeddings),
-                        model.temperature, model.unsure_below)
+        warning = conn.execute(
+            "SELECT warning FROM analysis_warnings_v1 WHERE path=? AND size=? AND mtime_ns=?", ident
+        ).fetchone()
+        return SongMood(
+            os.fsdecode(path),
+            row[0],
+            starts,
+            probs,
+            embeddings,
+            model.version,
+            warning[0] if warning else None,
+            model.energy_from_embeddings(embeddings),
+            model.temperature,
+            model.unsure_below,
+        )
 
     def get_error(self, path: str | os.PathLike[str]) -> str | None:
         """The cached reason a file failed analysis (while the file is unchanged)."""
         ident = self._identity(path)
         if ident is None:
             return None
-        row = self.cache.connect().execute(
-            "SELECT error FROM analysis_errors_v1 WHERE path=? AND size=? AND mtime_ns=?", ident).fetchone()
+        row = (
+            self.cache.connect()
+            .execute("SELECT error FROM analysis_errors_v1 WHERE path=? AND size=? AND mtime_ns=?", ident)
+            .fetchone()
+        )
         return row[0] if row else None
 
     def put(self, mood: SongMood, model: MoodModel) -> None:
@@ -261,13 +292,26 @@ class AnalysisCache:
         if ident is None:
             return
         with self.cache.writing() as conn:
-            conn.execute("INSERT OR REPLACE INTO analysis_v1 VALUES (?,?,?,?,?,?,?)",
-                         (*ident, model.version, mood.duration_s, mood.starts_s.astype(np.float32).tobytes(),
-                          mood.slice_probs.astype(np.float16).tobytes()))
+            conn.execute(
+                "INSERT OR REPLACE INTO analysis_v1 VALUES (?,?,?,?,?,?,?)",
+                (
+                    *ident,
+                    model.version,
+                    mood.duration_s,
+                    mood.starts_s.astype(np.float32).tobytes(),
+                    mood.slice_probs.astype(np.float16).tobytes(),
+                ),
+            )
             if mood.embeddings.size:
-                conn.execute("INSERT OR REPLACE INTO embeddings_v1 VALUES (?,?,?,?,?,?)",
-                             (*ident, model.embedding_id, mood.embeddings.astype(np.float16).tobytes(),
-                              mood.embeddings.shape[1]))
+                conn.execute(
+                    "INSERT OR REPLACE INTO embeddings_v1 VALUES (?,?,?,?,?,?)",
+                    (
+                        *ident,
+                        model.embedding_id,
+                        mood.embeddings.astype(np.float16).tobytes(),
+                        mood.embeddings.shape[1],
+                    ),
+                )
             conn.execute("DELETE FROM analysis_errors_v1 WHERE path=?", (ident[0],))
             if mood.warning:
                 conn.execute("INSERT OR REPLACE INTO analysis_warnings_v1 VALUES (?,?,?,?)", (*ident, mood.warning))
@@ -286,9 +330,14 @@ class AnalysisCache:
         return self._embeddings(ident, embedding_id) if ident is not None else None
 
     def _embeddings(self, ident: tuple[bytes, int, int], embedding_id: str) -> np.ndarray | None:
-        row = self.cache.connect().execute(
-            "SELECT embeddings, dim FROM embeddings_v1 WHERE path=? AND size=? AND mtime_ns=? AND embedding_id=?",
-            (*ident, embedding_id)).fetchone()
+        row = (
+            self.cache.connect()
+            .execute(
+                "SELECT embeddings, dim FROM embeddings_v1 WHERE path=? AND size=? AND mtime_ns=? AND embedding_id=?",
+                (*ident, embedding_id),
+            )
+            .fetchone()
+        )
         return np.frombuffer(row[0], dtype=np.float16).astype(np.float32).reshape(-1, row[1]) if row else None
 
     def rescore(self, model: MoodModel, paths: list[str | os.PathLike[str]] | None = None) -> int:
@@ -303,7 +352,9 @@ class AnalysisCache:
         rows = conn.execute(
             "SELECT e.path, e.size, e.mtime_ns, e.embeddings, e.dim, a.duration_s, a.starts FROM embeddings_v1 e "
             "JOIN analysis_v1 a ON a.path=e.path AND a.size=e.size AND a.mtime_ns=e.mtime_ns "
-            "WHERE e.embedding_id=? GROUP BY e.path", (model.embedding_id,)).fetchall()
+            "WHERE e.embedding_id=? GROUP BY e.path",
+            (model.embedding_id,),
+        ).fetchall()
         wanted = {os.fsencode(p) for p in paths} if paths is not None else None
         out = []
         for path, size, mtime_ns, blob, dim, duration_s, starts in rows:
@@ -321,21 +372,35 @@ class AnalysisCache:
 
         Pass the model's ``temperature`` for calibrated probabilities (as ``SongMood.song_probs``).
         """
-        rows = self.cache.connect().execute(
-            "SELECT path, probs, duration_s FROM analysis_v1 WHERE model_version=?", (model_version,)).fetchall()
-        return {os.fsdecode(path): (song_probabilities(np.frombuffer(probs, dtype=np.float16).astype(np.float32)
-                                                       .reshape(-1, len(CLASSES)), temperature), duration)
-                for path, probs, duration in rows}
+        rows = (
+            self.cache.connect()
+            .execute("SELECT path, probs, duration_s FROM analysis_v1 WHERE model_version=?", (model_version,))
+            .fetchall()
+        )
+        return {
+            os.fsdecode(path): (
+                song_probabilities(
+                    np.frombuffer(probs, dtype=np.float16).astype(np.float32).reshape(-1, len(CLASSES)), temperature
+                ),
+                duration,
+            )
+            for path, probs, duration in rows
+        }
 
     def song_energies(self, model: MoodModel) -> dict[str, float]:
         """Song-level energy (0 calm .. 1 energetic) of every cached song, for models with an energy head."""
         if not model.has_energy:
             return {}
-        rows = self.cache.connect().execute(
-            "SELECT path, embeddings, dim FROM embeddings_v1 WHERE embedding_id=?", (model.embedding_id,)).fetchall()
+        rows = (
+            self.cache.connect()
+            .execute("SELECT path, embeddings, dim FROM embeddings_v1 WHERE embedding_id=?", (model.embedding_id,))
+            .fetchall()
+        )
         out = {}
         for path, blob, dim in rows:
-            energy = model.energy_from_embeddings(np.frombuffer(blob, dtype=np.float16).astype(np.float32).reshape(-1, dim))
+            energy = model.energy_from_embeddings(
+                np.frombuffer(blob, dtype=np.float16).astype(np.float32).reshape(-1, dim)
+            )
             if energy is not None and len(energy):
                 out[os.fsdecode(path)] = float(energy.mean())
         return out
@@ -361,6 +426,7 @@ def analyse_cached(path: str | os.PathLike[str], model: MoodModel, cache: Analys
 
 # --- many files: the analysis pool ---------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class FileAnalysed:
     """One file's result in :func:`analyse_paths`: ``mood`` or ``error`` (the cause, one line)."""
@@ -371,11 +437,22 @@ class FileAnalysed:
     cached: bool = False  # answered from the cache (no decoding)
 
 
-def analyse_paths(paths: list[str], model: MoodModel, cache: AnalysisCache | None, *, workers: int,
-                  on_result: Callable[[FileAnalysed], None], cancelled: Callable[[], bool] | None = None,
-                  paused: Callable[[], bool] | None = None, need_embeddings: bool = False,
-                  known_errors: bool = True, isolate: bool = False, quiet: bool = False,
-                  limit: Callable[[], int] | None = None, pool: AnalysisPool | None = None) -> bool:
+def analyse_paths(
+    paths: list[str],
+    model: MoodModel,
+    cache: AnalysisCache | None,
+    *,
+    workers: int,
+    on_result: Callable[[FileAnalysed], None],
+    cancelled: Callable[[], bool] | None = None,
+    paused: Callable[[], bool] | None = None,
+    need_embeddings: bool = False,
+    known_errors: bool = True,
+    isolate: bool = False,
+    quiet: bool = False,
+    limit: Callable[[], int] | None = None,
+    pool: AnalysisPool | None = None,
+) -> bool:
     """Analyse many files: cache hits at once, the rest on ``workers`` processes (the order kept).
 
     Each result is written into the cache as it arrives (in this process) and then given to
@@ -438,8 +515,15 @@ def analyse_paths(paths: list[str], model: MoodModel, cache: AnalysisCache | Non
     active = pool if pool is not None else AnalysisPool(min(workers, len(todo)), model_path=model.path, quiet=quiet)
     try:
         # ``skip``: a file may have been analysed meanwhile (the player's playing track).
-        return active.run(analyse_path, todo, cancelled=cancelled, paused=paused, limit=limit, skip=answered,
-                          on_outcome=lambda o: finished(o.item, o.value, o.error))
+        return active.run(
+            analyse_path,
+            todo,
+            cancelled=cancelled,
+            paused=paused,
+            limit=limit,
+            skip=answered,
+            on_outcome=lambda o: finished(o.item, o.value, o.error),
+        )
     finally:
         if own_pool:
             active.close()

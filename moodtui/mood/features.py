@@ -143,14 +143,14 @@ def log_mel(samples: np.ndarray) -> np.ndarray:
     out = np.empty((N_MELS, n_frames), dtype=np.float32)
     windowed = np.empty((min(_FFT_CHUNK, n_frames), N_FFT), dtype=np.float32)
     for start in range(0, n_frames, _FFT_CHUNK):
-        chunk = frames[start:start + _FFT_CHUNK]
-        buffer = windowed[:chunk.shape[0]]
+        chunk = frames[start : start + _FFT_CHUNK]
+        buffer = windowed[: chunk.shape[0]]
         np.multiply(chunk, window, out=buffer)
         spectrum = scipy.fft.rfft(buffer, axis=1, workers=1, overwrite_x=True)  # complex64
         parts = spectrum.view(np.float32)  # re, im interleaved
         np.square(parts, out=parts)
         power = parts[:, 0::2] + parts[:, 1::2]
-        target = out[:, start:start + chunk.shape[0]]
+        target = out[:, start : start + chunk.shape[0]]
         for k, (lo, hi, weights) in enumerate(bands):
             np.dot(power[:, lo:hi], weights, out=target[k])
     np.maximum(out, DB_FLOOR_POWER, out=out)
@@ -164,7 +164,7 @@ def slice_mel(mel: np.ndarray, n_slices: int) -> np.ndarray:
     """Cut a block spectrogram into ``n_slices`` model inputs (n, N_MELS, FRAMES_PER_SLICE, 1)."""
     out = np.empty((n_slices, N_MELS, FRAMES_PER_SLICE, 1), dtype=np.float32)
     for k in range(n_slices):
-        out[k, :, :, 0] = mel[:, k * HOPS_PER_SLICE:k * HOPS_PER_SLICE + FRAMES_PER_SLICE]
+        out[k, :, :, 0] = mel[:, k * HOPS_PER_SLICE : k * HOPS_PER_SLICE + FRAMES_PER_SLICE]
     return out
 
 
@@ -176,7 +176,7 @@ def slice_features(samples: np.ndarray) -> np.ndarray:
     n_slices = samples.size // SLICE_SAMPLES
     if n_slices == 0:
         return np.zeros((0, N_MELS, FRAMES_PER_SLICE, 1), dtype=np.float32)
-    return slice_mel(log_mel(samples[:n_slices * SLICE_SAMPLES]), n_slices)
+    return slice_mel(log_mel(samples[: n_slices * SLICE_SAMPLES]), n_slices)
 
 
 @dataclass(frozen=True)
@@ -199,9 +199,11 @@ def track_slices(blocks: Iterator[np.ndarray]) -> Iterator[SliceBatch]:
     for block in blocks:
         n_full = block.size // SLICE_SAMPLES
         if n_full:
-            yield SliceBatch(slice_features(block[:n_full * SLICE_SAMPLES]),
-                             (offset + np.arange(n_full) * SLICE_SAMPLES) / SAMPLE_RATE)
-        remainder = block[n_full * SLICE_SAMPLES:]
+            yield SliceBatch(
+                slice_features(block[: n_full * SLICE_SAMPLES]),
+                (offset + np.arange(n_full) * SLICE_SAMPLES) / SAMPLE_RATE,
+            )
+        remainder = block[n_full * SLICE_SAMPLES :]
         # Only the last 3 s are kept, so only they are copied (not the whole block).
         if block.size >= SLICE_SAMPLES:
             previous_tail = block[-SLICE_SAMPLES:]
@@ -212,6 +214,5 @@ def track_slices(blocks: Iterator[np.ndarray]) -> Iterator[SliceBatch]:
             # Only the final block may hold a partial slice (decode_blocks guarantees it).
             if offset >= SLICE_SAMPLES and remainder.size >= MIN_TAIL_SECONDS * SAMPLE_RATE:
                 total = offset + remainder.size
-                yield SliceBatch(slice_features(previous_tail),
-                                 np.array([(total - SLICE_SAMPLES) / SAMPLE_RATE]))
+                yield SliceBatch(slice_features(previous_tail), np.array([(total - SLICE_SAMPLES) / SAMPLE_RATE]))
             offset += remainder.size

@@ -70,11 +70,12 @@ def read_metadata(onnx_path: Path) -> dict[str, Any]:
 def check_metadata(meta: dict[str, Any], where: Path) -> None:
     """Refuse metadata that does not describe this code's features and classes."""
     if meta.get("format") != METADATA_FORMAT:
-        raise ModelError(f"{display_path(where)}: metadata format {meta.get('format')!r}, "
-                         f"this moodtui reads format {METADATA_FORMAT}")
+        raise ModelError(
+            f"{display_path(where)}: metadata format {meta.get('format')!r}, "
+            f"this moodtui reads format {METADATA_FORMAT}"
+        )
     if list(meta.get("classes", [])) != list(CLASSES):
-        raise ModelError(f"{display_path(where)}: class order {meta.get('classes')!r} does not match "
-                         f"{list(CLASSES)!r}")
+        raise ModelError(f"{display_path(where)}: class order {meta.get('classes')!r} does not match {list(CLASSES)!r}")
     feature = meta.get("feature")
     if not isinstance(feature, dict):
         raise ModelError(f"{display_path(where)}: metadata has no feature parameters")
@@ -155,7 +156,9 @@ class MoodModel:
         training job checks these weights reproduce the ONNX output.
         """
         head = self.metadata["head"]
-        logits = embeddings.astype(np.float32) @ np.asarray(head["kernel"], np.float32) + np.asarray(head["bias"], np.float32)
+        logits = embeddings.astype(np.float32) @ np.asarray(head["kernel"], np.float32) + np.asarray(
+            head["bias"], np.float32
+        )
         logits -= logits.max(axis=1, keepdims=True)
         exp = np.exp(logits)
         return exp / exp.sum(axis=1, keepdims=True)
@@ -176,20 +179,22 @@ class MoodModel:
         options.inter_op_num_threads = 1
         options.log_severity_level = 3
         try:
-            session = onnxruntime.InferenceSession(os.fspath(onnx_path), options,
-                                                   providers=["CPUExecutionProvider"])
+            session = onnxruntime.InferenceSession(os.fspath(onnx_path), options, providers=["CPUExecutionProvider"])
         except Exception as exc:  # onnxruntime raises its own untyped errors for bad files
             reason = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
             raise ModelError(f"{display_path(onnx_path)}: cannot load ONNX model ({reason})") from None
         inputs = {i.name: i for i in session.get_inputs()}
         outputs = {o.name for o in session.get_outputs()}
         if INPUT_NAME not in inputs or PROBS_OUTPUT not in outputs or EMBEDDING_OUTPUT not in outputs:
-            raise ModelError(f"{display_path(onnx_path)}: ONNX graph lacks input '{INPUT_NAME}' or outputs "
-                             f"'{PROBS_OUTPUT}'/'{EMBEDDING_OUTPUT}'")
+            raise ModelError(
+                f"{display_path(onnx_path)}: ONNX graph lacks input '{INPUT_NAME}' or outputs "
+                f"'{PROBS_OUTPUT}'/'{EMBEDDING_OUTPUT}'"
+            )
         shape = list(inputs[INPUT_NAME].shape)[1:]
         if shape != list(INPUT_SHAPE):
-            raise ModelError(f"{display_path(onnx_path)}: input shape {shape} does not match features "
-                             f"{list(INPUT_SHAPE)}")
+            raise ModelError(
+                f"{display_path(onnx_path)}: input shape {shape} does not match features {list(INPUT_SHAPE)}"
+            )
         model = cls(onnx_path, meta, session)
         model._outputs = [PROBS_OUTPUT, EMBEDDING_OUTPUT] + ([ENERGY_OUTPUT] if ENERGY_OUTPUT in outputs else [])
         return model
@@ -200,11 +205,13 @@ class MoodModel:
             return SlicePredictions(np.zeros((0, len(CLASSES)), np.float32), np.zeros((0, 0), np.float32))
         probs, embeddings, energy = [], [], []
         for start in range(0, features.shape[0], batch):
-            out = self._session.run(self._outputs, {INPUT_NAME: np.ascontiguousarray(features[start:start + batch])})
+            out = self._session.run(self._outputs, {INPUT_NAME: np.ascontiguousarray(features[start : start + batch])})
             probs.append(out[0])
             embeddings.append(out[1])
             if len(out) > 2:
                 energy.append(np.asarray(out[2]).reshape(-1))
-        return SlicePredictions(np.concatenate(probs).astype(np.float32),
-                                np.concatenate(embeddings).astype(np.float32),
-                                np.concatenate(energy).astype(np.float32) if energy else None)
+        return SlicePredictions(
+            np.concatenate(probs).astype(np.float32),
+            np.concatenate(embeddings).astype(np.float32),
+            np.concatenate(energy).astype(np.float32) if energy else None,
+        )

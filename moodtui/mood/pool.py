@@ -141,6 +141,7 @@ def analyse_path(path: str) -> Any:
 
 # --- in the calling process ------------------------------------------------------------------------
 
+
 def _context() -> multiprocessing.context.BaseContext:
     if "forkserver" in multiprocessing.get_all_start_methods():
         context = multiprocessing.get_context("forkserver")
@@ -226,8 +227,9 @@ class AnalysisPool:
     def _start(self) -> ProcessPoolExecutor:
         if self._executor is None:
             _start_helpers()
-            self._executor = ProcessPoolExecutor(self.workers, mp_context=_context(), initializer=_init_worker,
-                                                 initargs=(self._model_path, self._quiet))
+            self._executor = ProcessPoolExecutor(
+                self.workers, mp_context=_context(), initializer=_init_worker, initargs=(self._model_path, self._quiet)
+            )
         return self._executor
 
     def _stop(self, *, kill: bool) -> None:
@@ -255,9 +257,17 @@ class AnalysisPool:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def run(self, work: Callable[[Any], Any], items: Iterable[Any] = (), *, on_outcome: Callable[[Outcome], None],
-            cancelled: Callable[[], bool] | None = None, paused: Callable[[], bool] | None = None,
-            limit: Callable[[], int] | None = None, skip: Callable[[Any], bool] | None = None) -> bool:
+    def run(
+        self,
+        work: Callable[[Any], Any],
+        items: Iterable[Any] = (),
+        *,
+        on_outcome: Callable[[Outcome], None],
+        cancelled: Callable[[], bool] | None = None,
+        paused: Callable[[], bool] | None = None,
+        limit: Callable[[], int] | None = None,
+        skip: Callable[[Any], bool] | None = None,
+    ) -> bool:
         """Do ``work(item)`` for the queued items plus ``items``; ``on_outcome`` gets each result in
         this thread as it finishes. Returns False if cancelled (the workers are then terminated).
 
@@ -326,8 +336,9 @@ class AnalysisPool:
             self._stop(kill=True)
             raise
 
-    def _crashed(self, item: Any, attempts: dict[Any, int], retry: deque[Any],
-                 on_outcome: Callable[[Outcome], None]) -> None:
+    def _crashed(
+        self, item: Any, attempts: dict[Any, int], retry: deque[Any], on_outcome: Callable[[Outcome], None]
+    ) -> None:
         if attempts.get(item, 0) >= MAX_ATTEMPTS:
             on_outcome(Outcome(item, error=WORKER_DIED))
         else:

@@ -66,15 +66,17 @@ class AnalysisScheduler:
             with self._lock:
                 self._foreground -= 1
 
-    def analyse_playing(self, path: str, model, *, on_slices: Callable[[np.ndarray, np.ndarray], None],
-                        cancelled: Callable[[], bool]):
+    def analyse_playing(
+        self, path: str, model, *, on_slices: Callable[[np.ndarray, np.ndarray], None], cancelled: Callable[[], bool]
+    ):
         """The playing track's SongMood (first block one slice long, reported through ``on_slices``);
         the background analysis waits meanwhile. Raises ``AudioError`` as ``analyse_file`` does."""
         from moodtui.mood.analysis import analyse_cached
 
         with self._playing_first():
-            return analyse_cached(path, model, self.cache, first_block_slices=1, on_slices=on_slices,
-                                  cancelled=cancelled)
+            return analyse_cached(
+                path, model, self.cache, first_block_slices=1, on_slices=on_slices, cancelled=cancelled
+            )
 
     @property
     def paused(self) -> bool:
@@ -87,9 +89,16 @@ class AnalysisScheduler:
         else:
             self._paused.clear()
 
-    def analyse_library(self, model, paths: list[str], *, cancelled: Callable[[], bool],
-                        report: Callable[[AnalysisBatch], None], playing: Callable[[], bool] = lambda: True,
-                        workers: int | None = None) -> None:
+    def analyse_library(
+        self,
+        model,
+        paths: list[str],
+        *,
+        cancelled: Callable[[], bool],
+        report: Callable[[AnalysisBatch], None],
+        playing: Callable[[], bool] = lambda: True,
+        workers: int | None = None,
+    ) -> None:
         """Analyse ``paths`` in order on the analysis pool (``moodtui.mood.pool``), reporting batches
         about every :data:`POST_INTERVAL_S`; returns early (without a final batch) once
         ``cancelled()`` is true.
@@ -145,8 +154,17 @@ class AnalysisScheduler:
             self._pool = pool
             try:
                 completed = analyse_paths(
-                    paths, model, self.cache, workers=most, on_result=on_result, cancelled=cancelled, paused=held,
-                    limit=(lambda: workers or worker_count(playing=playing())), isolate=True, pool=pool)
+                    paths,
+                    model,
+                    self.cache,
+                    workers=most,
+                    on_result=on_result,
+                    cancelled=cancelled,
+                    paused=held,
+                    limit=(lambda: workers or worker_count(playing=playing())),
+                    isolate=True,
+                    pool=pool,
+                )
             finally:
                 self._pool = None
         if completed:

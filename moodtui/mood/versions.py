@@ -56,8 +56,9 @@ def is_version_name(name: str) -> bool:
 def _version_names(home: Path | None = None) -> list[str]:
     """Installed personal versions, newest first (names are creation times)."""
     root = models_root(home)
-    return sorted((p.name for p in root.iterdir() if is_version_name(p.name) and (p / MODEL_FILE).is_file()),
-                  reverse=True)
+    return sorted(
+        (p.name for p in root.iterdir() if is_version_name(p.name) and (p / MODEL_FILE).is_file()), reverse=True
+    )
 
 
 def read_current(home: Path | None = None) -> tuple[str, str | None]:
@@ -95,8 +96,10 @@ def read_current(home: Path | None = None) -> tuple[str, str | None]:
 
 
 def _pointer_notice(pointer: Path, problem: str) -> str:
-    return (f"{display_path(pointer)} {problem}: using the shipped base model "
-            f"(`moodtui rollback base` or `m` in the player repairs it)")
+    return (
+        f"{display_path(pointer)} {problem}: using the shipped base model "
+        f"(`moodtui rollback base` or `m` in the player repairs it)"
+    )
 
 
 def current_name(home: Path | None = None) -> str:
@@ -123,8 +126,9 @@ def roll_back(name: str, home: Path | None = None) -> None:
             try:
                 check_metadata(read_metadata(path), metadata_path(path))
             except ModelError as error:
-                raise MoodtuiError(f"model version {name} does not load ({error}); still using "
-                                   f"{current_name(home)}") from None
+                raise MoodtuiError(
+                    f"model version {name} does not load ({error}); still using {current_name(home)}"
+                ) from None
     set_current(name, home)
 
 
@@ -170,7 +174,7 @@ def prune(home: Path | None = None, keep: int = KEEP_VERSIONS) -> None:
     and the base); staging folders are not versions and are left to :func:`remove_staging`."""
     root = models_root(home)
     current = current_name(home)
-    for name in _version_names(home)[max(keep, 1):]:
+    for name in _version_names(home)[max(keep, 1) :]:
         if name != current:
             shutil.rmtree(root / name, ignore_errors=True)
 
@@ -185,8 +189,9 @@ def load_current_model(home: Path | None = None) -> tuple[MoodModel, str | None]
     except ModelError as exc:
         if path == shipped_model_path():
             raise
-        return MoodModel.load(shipped_model_path()), (f"{exc}; using the shipped base model "
-                                                      f"(`moodtui rollback` or `m` in the player picks another)")
+        return MoodModel.load(shipped_model_path()), (
+            f"{exc}; using the shipped base model (`moodtui rollback` or `m` in the player picks another)"
+        )
 
 
 def _metadata_or_error(path: Path) -> dict[str, Any]:
@@ -208,7 +213,9 @@ def describe(version: ModelVersion) -> dict[str, Any]:
         "kind": meta.get("kind"),
         "songs": meta.get("data", {}).get("songs") if isinstance(meta.get("data"), dict) else None,
         "song_accuracy": val.get("song_accuracy"),
-        "agreement": meta.get("agreement", {}).get("song_agreement") if isinstance(meta.get("agreement"), dict) else None,
+        "agreement": meta.get("agreement", {}).get("song_agreement")
+        if isinstance(meta.get("agreement"), dict)
+        else None,
         "error": meta.get("error"),
         "path": str(version.onnx_path),
         **_personal_figures(meta),
@@ -221,9 +228,13 @@ def _personal_figures(meta: dict[str, Any]) -> dict[str, Any]:
     personal: dict[str, Any] = meta["personal"] if isinstance(meta.get("personal"), dict) else {}
     data: dict[str, Any] = meta["data"] if isinstance(meta.get("data"), dict) else {}
     guard = meta.get("guard") if isinstance(meta.get("guard"), dict) else None
-    return {"head": personal.get("head"), "head_description": personal.get("head_description"),
-            "head_candidates": personal.get("candidates"), "imac_prior_songs": data.get("imac_prior_songs"),
-            "guard": guard}
+    return {
+        "head": personal.get("head"),
+        "head_description": personal.get("head_description"),
+        "head_candidates": personal.get("candidates"),
+        "imac_prior_songs": data.get("imac_prior_songs"),
+        "guard": guard,
+    }
 
 
 def songs_cell(row: dict[str, object]) -> str:

@@ -332,7 +332,13 @@ class MprisService:
         if state.status != last.status:
             changed["PlaybackStatus"] = state.status
         if (state.path, state.title, state.artist, state.album, state.length_s, state.mood) != (
-                last.path, last.title, last.artist, last.album, last.length_s, last.mood):
+            last.path,
+            last.title,
+            last.artist,
+            last.album,
+            last.length_s,
+            last.mood,
+        ):
             changed["Metadata"] = state.metadata()
         if state.volume != last.volume:
             changed["Volume"] = state.volume

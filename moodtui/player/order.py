@@ -136,7 +136,7 @@ class PlayOrder:
         return self._rng.choice(candidates)
 
     def _record(self, path: str) -> str:
-        del self._history[self._position + 1:]  # a new choice forgets the songs "previous" stepped back over
+        del self._history[self._position + 1 :]  # a new choice forgets the songs "previous" stepped back over
         self._history.append(path)
         if len(self._history) > HISTORY_LIMIT:
             del self._history[: len(self._history) - HISTORY_LIMIT]

@@ -245,7 +245,9 @@ class Player:
             lines = stderr.decode("utf-8", "replace").strip().splitlines()
             reason = lines[-1] if lines else f"exit status {process.returncode}"
             # ffmpeg starts its messages with the input's name, which AudioError already shows.
-            reason = reason.removeprefix(f"file:{os.path.abspath(os.fsdecode(path))}: ").removeprefix(f"{os.fsdecode(path)}: ")
+            reason = reason.removeprefix(f"file:{os.path.abspath(os.fsdecode(path))}: ").removeprefix(
+                f"{os.fsdecode(path)}: "
+            )
             raise AudioError(path, f"ffmpeg cannot decode it: {reason}")
         return output
 

@@ -73,8 +73,9 @@ class MoodStation:
 
     kind = "mood"
 
-    def __init__(self, mood: str, library: Library, *, played: Iterable[str] = (),
-                 rng: random.Random | None = None) -> None:
+    def __init__(
+        self, mood: str, library: Library, *, played: Iterable[str] = (), rng: random.Random | None = None
+    ) -> None:
         if mood not in CLASSES:
             raise ValueError(f"no such mood: {mood}")
         self.mood = mood
@@ -117,8 +118,9 @@ class EnergyStation:
 
     kind = "energy"
 
-    def __init__(self, band: str, library: Library, *, played: Iterable[str] = (),
-                 rng: random.Random | None = None) -> None:
+    def __init__(
+        self, band: str, library: Library, *, played: Iterable[str] = (), rng: random.Random | None = None
+    ) -> None:
         if band not in ENERGY_RANGES:
             raise ValueError(f"no such energy range: {band}")
         self.band = band
@@ -162,8 +164,16 @@ class PathStation:
 
     kind = "path"
 
-    def __init__(self, path: MoodPath, library: Library, *, songs: int = PATH_SONGS, step: int = 0,
-                 played: Iterable[str] = (), rng: random.Random | None = None) -> None:
+    def __init__(
+        self,
+        path: MoodPath,
+        library: Library,
+        *,
+        songs: int = PATH_SONGS,
+        step: int = 0,
+        played: Iterable[str] = (),
+        rng: random.Random | None = None,
+    ) -> None:
         self.path = path
         self.name = path.name
         self.songs = max(songs, 2)
@@ -207,8 +217,13 @@ def station_id(station) -> dict:
     if isinstance(station, EnergyStation):
         return {"kind": "energy", "band": station.band, "played": sorted(station.played)}
     if isinstance(station, PathStation):
-        return {"kind": "path", "path": station.path.id, "songs": station.songs, "step": station.step,
-                "played": sorted(station.played)}
+        return {
+            "kind": "path",
+            "path": station.path.id,
+            "songs": station.songs,
+            "step": station.step,
+            "played": sorted(station.played),
+        }
     raise TypeError(station)
 
 
@@ -221,8 +236,13 @@ def station_from_id(saved: dict, library: Library):
     if kind == "energy":
         return EnergyStation(str(saved.get("band")), library, played=played)
     if kind == "path" and saved.get("path") in PATHS:
-        return PathStation(PATHS[saved["path"]], library, songs=int(saved.get("songs", PATH_SONGS)),
-                           step=int(saved.get("step", 0)), played=played)
+        return PathStation(
+            PATHS[saved["path"]],
+            library,
+            songs=int(saved.get("songs", PATH_SONGS)),
+            step=int(saved.get("step", 0)),
+            played=played,
+        )
     raise ValueError(f"not a station: {saved!r}")
 
 

@@ -59,7 +59,9 @@ def read_manifest(manifest: Path) -> list[Song]:
         for line_no, row in enumerate(reader, start=2):
             label = (row.get("label") or "").strip()
             if label not in CLASSES:
-                raise MoodtuiError(f"{display_path(manifest)}:{line_no}: label {label!r} is not one of {', '.join(CLASSES)}")
+                raise MoodtuiError(
+                    f"{display_path(manifest)}:{line_no}: label {label!r} is not one of {', '.join(CLASSES)}"
+                )
             path = Path(row["path"])
             if not path.is_absolute():
                 path = manifest.parent / path
@@ -70,8 +72,9 @@ def read_manifest(manifest: Path) -> list[Song]:
                     aux[column[4:]] = float(value)
             start = float(row["start_s"]) if row.get("start_s") else None
             end = float(row["end_s"]) if row.get("end_s") else None
-            songs.append(Song(path, CLASSES.index(label), aux, (row.get("group") or "").strip(), "manifest",
-                              start, end))
+            songs.append(
+                Song(path, CLASSES.index(label), aux, (row.get("group") or "").strip(), "manifest", start, end)
+            )
     return songs
 
 
@@ -157,8 +160,9 @@ def song_features(path: Path, cache_dir: Path | None, max_slices: int | None) ->
     return features
 
 
-def song_slices(path: Path, cache_dir: Path | None, max_slices: int | None, start_s: float | None = None,
-                end_s: float | None = None) -> np.ndarray:
+def song_slices(
+    path: Path, cache_dir: Path | None, max_slices: int | None, start_s: float | None = None, end_s: float | None = None
+) -> np.ndarray:
     """The training slices of one song row: the whole slices inside a segment (``start_s`` ..
     ``end_s``, e.g. a teacher's 30-s window), else up to ``max_slices`` spread over the song."""
     if start_s is None:
@@ -166,14 +170,15 @@ def song_slices(path: Path, cache_dir: Path | None, max_slices: int | None, star
     every = song_features(path, cache_dir, None)
     first = int(np.ceil(start_s / SLICE_SECONDS))
     last = int(end_s // SLICE_SECONDS) if end_s is not None else len(every)
-    chosen = every[first:min(last, len(every))]
+    chosen = every[first : min(last, len(every))]
     if not len(chosen):
         raise MoodtuiError("empty segment")
     return chosen
 
 
-def song_slices_work(row: tuple[str, float | None, float | None], cache_dir: str | None = None,
-                     max_slices: int | None = None) -> np.ndarray:
+def song_slices_work(
+    row: tuple[str, float | None, float | None], cache_dir: str | None = None, max_slices: int | None = None
+) -> np.ndarray:
     """Work function of the analysis pool (``moodtui.mood.pool``): :func:`song_slices` of one
     ``(path, start_s, end_s)`` row, in a worker process."""
     path, start_s, end_s = row

@@ -151,8 +151,9 @@ def _cross_entropy(logits: np.ndarray, y: np.ndarray, w: np.ndarray) -> tuple[fl
     return loss, grad * (w / total)[:, None]
 
 
-def fit_head(name: str, data: HeadData, base_kernel: np.ndarray, base_bias: np.ndarray,
-             mask: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+def fit_head(
+    name: str, data: HeadData, base_kernel: np.ndarray, base_bias: np.ndarray, mask: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """Fit one candidate on the slices where ``mask`` is true; returns its layer on standardised inputs.
 
     ``base_kernel``/``base_bias`` are the base layer on standardised inputs.
@@ -190,8 +191,7 @@ def fit_head(name: str, data: HeadData, base_kernel: np.ndarray, base_bias: np.n
 
         start = np.zeros(3 + (dim if name == "ordered" else 0))
         start[0] = 1.0
-        result = minimize(ordered_objective, start, jac=True, method="L-BFGS-B",
-                          options={"maxiter": 200, "ftol": 1e-7})
+        result = minimize(ordered_objective, start, jac=True, method="L-BFGS-B", options={"maxiter": 200, "ftol": 1e-7})
         alpha, cuts, delta = unpack(result.x)
         return ordered_layer(alpha * direction + delta, cuts)
 
@@ -199,23 +199,32 @@ def fit_head(name: str, data: HeadData, base_kernel: np.ndarray, base_bias: np.n
     classes = len(CLASSES)
 
     def objective(p):
-        scale, bias, delta = p[0], p[1:1 + classes], p[1 + classes:].reshape(dim, classes)
+        scale, bias, delta = p[0], p[1 : 1 + classes], p[1 + classes :].reshape(dim, classes)
         kernel = scale * base_kernel + delta
         loss, g = _cross_entropy(x @ kernel + bias, y, w)
         g_kernel = x.T @ g
-        grad = np.concatenate([[float((g_kernel * base_kernel).sum())], g.sum(axis=0),
-                               (g_kernel + 2 * strength * delta).ravel()])
+        grad = np.concatenate(
+            [[float((g_kernel * base_kernel).sum())], g.sum(axis=0), (g_kernel + 2 * strength * delta).ravel()]
+        )
         return loss + strength * float((delta * delta).sum()), grad
 
     start = np.concatenate([[1.0], base_bias, np.zeros(dim * classes)])
     result = minimize(objective, start, jac=True, method="L-BFGS-B", options={"maxiter": 200, "ftol": 1e-7})
     p = result.x
-    return p[0] * base_kernel + p[1 + classes:].reshape(dim, classes), p[1:1 + classes]
+    return p[0] * base_kernel + p[1 + classes :].reshape(dim, classes), p[1 : 1 + classes]
 
 
-def choose_head(song_embeddings: list[np.ndarray], labels: list[int], folds: list[list[int]],
-                base_kernel: np.ndarray, base_bias: np.ndarray, data: HeadData, standardiser: Standardiser,
-                candidates: tuple[str, ...] = HEADS, progress=None) -> HeadChoice:
+def choose_head(
+    song_embeddings: list[np.ndarray],
+    labels: list[int],
+    folds: list[list[int]],
+    base_kernel: np.ndarray,
+    base_bias: np.ndarray,
+    data: HeadData,
+    standardiser: Standardiser,
+    candidates: tuple[str, ...] = HEADS,
+    progress=None,
+) -> HeadChoice:
     """Cross-validate every candidate by song, pick the best (ties: the simpler), fit it on all songs.
 
     ``song_embeddings``/``labels``: the listener's own labelled songs (raw embeddings), the only
@@ -226,12 +235,14 @@ def choose_head(song_embeddings: list[np.ndarray], labels: list[int], folds: lis
     # One BLAS thread: these matrices are small, and OpenBLAS's threads spinning against each other
     # on a busy 2-core machine made every fit 50 times slower.
     with threadpool_limits(limits=1, user_api="blas"):
-        return _choose_head(song_embeddings, labels, folds, base_kernel, base_bias, data, standardiser,
-                            candidates, progress)
+        return _choose_head(
+            song_embeddings, labels, folds, base_kernel, base_bias, data, standardiser, candidates, progress
+        )
 
 
-def _choose_head(song_embeddings, labels, folds, base_kernel, base_bias, data, standardiser, candidates,
-                 progress) -> HeadChoice:
+def _choose_head(
+    song_embeddings, labels, folds, base_kernel, base_bias, data, standardiser, candidates, progress
+) -> HeadChoice:
     std_kernel, std_bias = standardiser.to_standard(base_kernel.astype(np.float64), base_bias.astype(np.float64))
     std_songs = [standardiser(e.astype(np.float64)) for e in song_embeddings]
     labels_arr = np.asarray(labels)
@@ -257,8 +268,12 @@ SELECTION_MARGIN = {"base": 0.0, "recut": 0.0, "ordered": 1.0, "free": 1.0, "fre
 nothing for the 3-parameter re-cut, one for the heads with 64 or more free parameters."""
 
 
-def simplest_not_worse(candidates: tuple[str, ...], held_out: dict[str, np.ndarray], labels: np.ndarray,
-                       margins: dict[str, float] | None = None) -> str:
+def simplest_not_worse(
+    candidates: tuple[str, ...],
+    held_out: dict[str, np.ndarray],
+    labels: np.ndarray,
+    margins: dict[str, float] | None = None,
+) -> str:
     """The head to keep: the one agreeing with the most held-out songs (a tie: the simpler), unless a
     simpler one is not clearly worse than it.
 
@@ -271,7 +286,7 @@ def simplest_not_worse(candidates: tuple[str, ...], held_out: dict[str, np.ndarr
     right = {name: held_out[name] == labels for name in candidates}
     best = max(candidates, key=lambda name: (int(right[name].sum()), -candidates.index(name)))
     margin = margins.get(best, 0.0)
-    for name in candidates[:candidates.index(best)]:
+    for name in candidates[: candidates.index(best)]:
         gained = int((right[best] & ~right[name]).sum())
         lost = int((right[name] & ~right[best]).sum())
         if gained - lost <= margin * np.sqrt(gained + lost):
@@ -279,10 +294,17 @@ def simplest_not_worse(candidates: tuple[str, ...], held_out: dict[str, np.ndarr
     return best
 
 
-def training_data(song_embeddings: list[np.ndarray], labels: list[int], standardiser: Standardiser,
-                  replay_x: np.ndarray | None = None, replay_y: np.ndarray | None = None, replay_share: float = 0.0,
-                  prior_embeddings: list[np.ndarray] | None = None, prior_labels: list[int] | None = None,
-                  prior_weight: float = 0.0) -> HeadData:
+def training_data(
+    song_embeddings: list[np.ndarray],
+    labels: list[int],
+    standardiser: Standardiser,
+    replay_x: np.ndarray | None = None,
+    replay_y: np.ndarray | None = None,
+    replay_share: float = 0.0,
+    prior_embeddings: list[np.ndarray] | None = None,
+    prior_labels: list[int] | None = None,
+    prior_weight: float = 0.0,
+) -> HeadData:
     """The training slices with their weights.
 
     Each labelled song weighs the same whatever its length and each class of the listener's songs
@@ -315,5 +337,10 @@ def training_data(song_embeddings: list[np.ndarray], labels: list[int], standard
         ws.append(replay_w * own_total * replay_share / (1 - replay_share))
         owners.append(np.full(len(replay_x), -1))
     w = np.concatenate(ws)
-    return HeadData(standardiser(np.concatenate(xs).astype(np.float64)), np.concatenate(ys).astype(int),
-                    w / w.mean(), np.concatenate(owners), len(labels))
+    return HeadData(
+        standardiser(np.concatenate(xs).astype(np.float64)),
+        np.concatenate(ys).astype(int),
+        w / w.mean(),
+        np.concatenate(owners),
+        len(labels),
+    )

@@ -99,36 +99,70 @@ def emit(event: ProgressEvent) -> None:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--manifest", type=Path, action="append", default=[],
-                        help="CSV of labelled audio: header with path,label (+ optional aux_* columns, group)")
-    parser.add_argument("--json", action="store_true",
-                        help="progress as JSON lines (the default when stdout is not a terminal)")
-    parser.add_argument("--listener", action="store_true",
-                        help="train on the listener's labels (the default when no manifest is given)")
-    parser.add_argument("--mode", choices=("full", "personal"), default=None,
-                        help="full: train the whole CNN; personal: adapt the last layer (default with --listener)")
+    parser.add_argument(
+        "--manifest",
+        type=Path,
+        action="append",
+        default=[],
+        help="CSV of labelled audio: header with path,label (+ optional aux_* columns, group)",
+    )
+    parser.add_argument(
+        "--json", action="store_true", help="progress as JSON lines (the default when stdout is not a terminal)"
+    )
+    parser.add_argument(
+        "--listener", action="store_true", help="train on the listener's labels (the default when no manifest is given)"
+    )
+    parser.add_argument(
+        "--mode",
+        choices=("full", "personal"),
+        default=None,
+        help="full: train the whole CNN; personal: adapt the last layer (default with --listener)",
+    )
     parser.add_argument("--epochs", type=int, default=None)
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--learning-rate", type=float, default=None)
     parser.add_argument("--val-fraction", type=float, default=0.2, help="share of songs held out (full mode)")
-    parser.add_argument("--max-slices-per-song", type=int, default=None,
-                        help="full mode: use at most this many slices per song, spread over it")
+    parser.add_argument(
+        "--max-slices-per-song",
+        type=int,
+        default=None,
+        help="full mode: use at most this many slices per song, spread over it",
+    )
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--base", type=Path, default=None,
-                        help="base ONNX model whose .keras weights and replay set the personal mode starts from")
+    parser.add_argument(
+        "--base",
+        type=Path,
+        default=None,
+        help="base ONNX model whose .keras weights and replay set the personal mode starts from",
+    )
     parser.add_argument("--init", type=Path, default=None, help="full mode: start from these .keras weights")
-    parser.add_argument("--output", type=Path, default=None,
-                        help="write <OUTPUT>.onnx/.json/.keras here instead of a new version in the data folder")
+    parser.add_argument(
+        "--output",
+        type=Path,
+        default=None,
+        help="write <OUTPUT>.onnx/.json/.keras here instead of a new version in the data folder",
+    )
     parser.add_argument("--version", default=None, help="version name (default: a timestamp)")
     parser.add_argument("--no-activate", action="store_true", help="install the version without making it current")
     parser.add_argument("--dropout", type=float, default=0.3, help="full mode: dropout before and after the embedding")
     parser.add_argument("--aux-weight", type=float, default=0.5, help="full mode: loss weight of each auxiliary head")
-    parser.add_argument("--no-spec-augment", action="store_true",
-                        help="full mode: no random frequency/time masks on training slices")
-    parser.add_argument("--heads", nargs="+", choices=HEADS, default=list(HEADS), metavar="HEAD",
-                        help=f"personal mode: the candidate heads, chosen among by held-out songs ({', '.join(HEADS)})")
-    parser.add_argument("--replay-size", type=int, default=3000,
-                        help="full mode: slices of training data kept (as embeddings) for personal replay")
+    parser.add_argument(
+        "--no-spec-augment", action="store_true", help="full mode: no random frequency/time masks on training slices"
+    )
+    parser.add_argument(
+        "--heads",
+        nargs="+",
+        choices=HEADS,
+        default=list(HEADS),
+        metavar="HEAD",
+        help=f"personal mode: the candidate heads, chosen among by held-out songs ({', '.join(HEADS)})",
+    )
+    parser.add_argument(
+        "--replay-size",
+        type=int,
+        default=3000,
+        help="full mode: slices of training data kept (as embeddings) for personal replay",
+    )
 
 
 def main(args: argparse.Namespace) -> int:
@@ -161,15 +195,22 @@ def main(args: argparse.Namespace) -> int:
             result = train_personal(songs, args, version)
         path = install(result, args, version)
         guard = result.metadata.get("guard")
-        emit(JobDone(version=version, path=os.fsdecode(path), seconds=round(time.monotonic() - started, 1),
-                     validation=result.metadata.get("validation"), agreement=result.metadata.get("agreement"),
-                     head=result.metadata.get("personal", {}).get("head"), guard=guard,
-                     switched=bool(result.activate and not args.no_activate and args.output is None)))
+        emit(
+            JobDone(
+                version=version,
+                path=os.fsdecode(path),
+                seconds=round(time.monotonic() - started, 1),
+                validation=result.metadata.get("validation"),
+                agreement=result.metadata.get("agreement"),
+                head=result.metadata.get("personal", {}).get("head"),
+                guard=guard,
+                switched=bool(result.activate and not args.no_activate and args.output is None),
+            )
+        )
         if guard and args.output is None:
             from moodtui.listener.retrain import guard_message
 
-            print(f"moodtui train: {guard_message(guard, version, f'`moodtui rollback {version}`')}",
-                  file=sys.stderr)
+            print(f"moodtui train: {guard_message(guard, version, f'`moodtui rollback {version}`')}", file=sys.stderr)
         return 0
     except MoodtuiError as exc:
         emit(JobFailed(str(exc)))
@@ -180,8 +221,10 @@ def main(args: argparse.Namespace) -> int:
         return 130
     except Exception as exc:  # an unexpected failure still must not touch the working model
         if disk_full_in(exc):  # whichever library wrote (Keras, tf2onnx, numpy): one line, no traceback
-            message = (f"no space left on device while writing in {display_path(data_home())}; "
-                       "the previous model stays in use (free some space and retrain)")
+            message = (
+                f"no space left on device while writing in {display_path(data_home())}; "
+                "the previous model stays in use (free some space and retrain)"
+            )
             emit(JobFailed(message))
             print(f"moodtui train: {message}", file=sys.stderr)
             return 1
@@ -195,12 +238,14 @@ def listener_songs() -> list[Song]:
     songs = []
     for record in default_store().current_labels():
         path = Path(record.path)
-        songs.append(Song(path, CLASSES.index(record.label), group=record.fingerprint or os.fsdecode(path),
-                          source="listener"))
+        songs.append(
+            Song(path, CLASSES.index(record.label), group=record.fingerprint or os.fsdecode(path), source="listener")
+        )
     return songs
 
 
 # --- full training -------------------------------------------------------------------------------
+
 
 class Result:
     """A trained, exported and checked model in a staging folder, ready to install.
@@ -214,8 +259,9 @@ class Result:
         self.activate = activate
 
 
-def load_features(songs: list[Song], max_slices: int | None,
-                  workers: int | None = None) -> tuple[list[Song], list[np.ndarray]]:
+def load_features(
+    songs: list[Song], max_slices: int | None, workers: int | None = None
+) -> tuple[list[Song], list[np.ndarray]]:
     """Features of every song, computed on the analysis pool (``moodtui.mood.pool``, one process per
     core); a song that cannot be read is reported and skipped."""
     from functools import partial
@@ -270,20 +316,27 @@ def train_full(songs: list[Song], args: argparse.Namespace, version: str) -> Res
 
     def stack(subset: list[Song]) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict[str, np.ndarray]]:
         if not subset:
-            return (np.zeros((0, *INPUT_SHAPE), np.float16), np.zeros(0, int),
-                    np.zeros(0, int), {})
+            return (np.zeros((0, *INPUT_SHAPE), np.float16), np.zeros(0, int), np.zeros(0, int), {})
         x = np.concatenate([features[index[id(s)]] for s in subset])
         counts = [len(features[index[id(s)]]) for s in subset]
         y = np.repeat([s.label for s in subset], counts)
         song_of = np.repeat(np.arange(len(subset)), counts)
-        aux = {name: np.repeat([s.aux.get(name, np.nan) for s in subset], counts).astype(np.float32)
-               for name in aux_names}
+        aux = {
+            name: np.repeat([s.aux.get(name, np.nan) for s in subset], counts).astype(np.float32) for name in aux_names
+        }
         return x, y, song_of, aux
 
     x_train, y_train, song_train, aux_train = stack(train_songs)
     x_val, y_val, song_val, aux_val = stack(val_songs)
-    emit(DataSplit(train_songs=len(train_songs), val_songs=len(val_songs), train_slices=len(x_train),
-                   val_slices=len(x_val), aux=list(aux_names)))
+    emit(
+        DataSplit(
+            train_songs=len(train_songs),
+            val_songs=len(val_songs),
+            train_slices=len(x_train),
+            val_slices=len(x_val),
+            aux=list(aux_names),
+        )
+    )
 
     import keras  # TensorFlow enters here, in this process only
 
@@ -291,8 +344,9 @@ def train_full(songs: list[Song], args: argparse.Namespace, version: str) -> Res
 
     model = build_network(aux_names, dropout=args.dropout, seed=args.seed)
     if args.init is not None:
-        model.load_weights(os.fsdecode(args.init)) if args.init.suffix == ".h5" else \
-            _copy_weights(keras.models.load_model(os.fsdecode(args.init), compile=False), model)
+        model.load_weights(os.fsdecode(args.init)) if args.init.suffix == ".h5" else _copy_weights(
+            keras.models.load_model(os.fsdecode(args.init), compile=False), model
+        )
     epochs = args.epochs or 30
     lr = args.learning_rate or 1e-3
     losses = {"probs": "sparse_categorical_crossentropy"}
@@ -300,8 +354,9 @@ def train_full(songs: list[Song], args: argparse.Namespace, version: str) -> Res
     for name in aux_names:
         losses[f"aux_{name}"] = "mse"
         loss_weights[f"aux_{name}"] = args.aux_weight
-    model.compile(optimizer=keras.optimizers.Adam(lr), loss=losses, loss_weights=loss_weights,
-                  metrics={"probs": ["accuracy"]})
+    model.compile(
+        optimizer=keras.optimizers.Adam(lr), loss=losses, loss_weights=loss_weights, metrics={"probs": ["accuracy"]}
+    )
 
     class_weight = _balanced_weights(y_train)
     rng = np.random.default_rng(args.seed)
@@ -309,7 +364,7 @@ def train_full(songs: list[Song], args: argparse.Namespace, version: str) -> Res
     def batches(x: np.ndarray, y: np.ndarray, aux: dict[str, np.ndarray], shuffle: bool):
         order = rng.permutation(len(x)) if shuffle else np.arange(len(x))
         for start in range(0, len(order), args.batch_size):
-            idx = order[start:start + args.batch_size]
+            idx = order[start : start + args.batch_size]
             xb = x[idx].astype(np.float32)
             if shuffle:
                 # Gain augmentation: +-6 dB is a constant shift of the normalised log-mel.
@@ -331,14 +386,20 @@ def train_full(songs: list[Song], args: argparse.Namespace, version: str) -> Res
         for xb, targets, weights in batches(x_train, y_train, aux_train, shuffle=True):
             logs = model.train_on_batch(xb, targets, sample_weight=weights, return_dict=True)
             stats.append((logs.get("loss", np.nan), logs.get("probs_accuracy", logs.get("accuracy", np.nan))))
-        line: dict[str, Any] = {"epoch": epoch, "epochs": epochs, "loss": round(float(np.mean([s[0] for s in stats])), 4),
-                                "accuracy": round(float(np.mean([s[1] for s in stats])), 4),
-                                "seconds": round(time.monotonic() - t0, 2)}
+        line: dict[str, Any] = {
+            "epoch": epoch,
+            "epochs": epochs,
+            "loss": round(float(np.mean([s[0] for s in stats])), 4),
+            "accuracy": round(float(np.mean([s[1] for s in stats])), 4),
+            "seconds": round(time.monotonic() - t0, 2),
+        }
         if len(x_val):
             val_probs = _predict_probs(model, x_val)
             song_acc = _song_accuracy(val_probs, y_val, song_val)
-            line.update(val_slice_accuracy=round(float((val_probs.argmax(1) == y_val).mean()), 4),
-                        val_song_accuracy=round(song_acc, 4))
+            line.update(
+                val_slice_accuracy=round(float((val_probs.argmax(1) == y_val).mean()), 4),
+                val_song_accuracy=round(song_acc, 4),
+            )
             # Keep the weights of the best epoch by song-level validation accuracy.
             if song_acc > best[0]:
                 best = (song_acc, model.get_weights())
@@ -355,10 +416,18 @@ def train_full(songs: list[Song], args: argparse.Namespace, version: str) -> Res
         serving = serving_network(model)
         metadata = _base_metadata(version, "full", songs, train_songs, val_songs, x_train, validation)
         metadata["embedding_id"] = version
-        metadata["training"] = {"mode": "full", "epochs": epochs, "learning_rate": lr, "aux_targets": list(aux_names),
-                                "dropout": args.dropout, "aux_weight": args.aux_weight,
-                                "spec_augment": not args.no_spec_augment, "batch_size": args.batch_size,
-                                "max_slices_per_song": args.max_slices_per_song, "seed": args.seed}
+        metadata["training"] = {
+            "mode": "full",
+            "epochs": epochs,
+            "learning_rate": lr,
+            "aux_targets": list(aux_names),
+            "dropout": args.dropout,
+            "aux_weight": args.aux_weight,
+            "spec_augment": not args.no_spec_augment,
+            "batch_size": args.batch_size,
+            "max_slices_per_song": args.max_slices_per_song,
+            "seed": args.seed,
+        }
         if calibration is not None:
             metadata["calibration"] = calibration
         export_checked(serving, staging, metadata, x_val if len(x_val) else x_train[:64])
@@ -385,8 +454,12 @@ def fit_calibration(song_probs: np.ndarray, song_labels: np.ndarray) -> dict[str
 
     song_probs = np.asarray(song_probs, np.float64)
     song_labels = np.asarray(song_labels, int)
-    block: dict[str, Any] = {"temperature": 1.0, "unsure_below": UNSURE_BELOW, "songs": int(len(song_labels)),
-                             "method": "temperature scaling of the mean slice probabilities, NLL on validation songs"}
+    block: dict[str, Any] = {
+        "temperature": 1.0,
+        "unsure_below": UNSURE_BELOW,
+        "songs": int(len(song_labels)),
+        "method": "temperature scaling of the mean slice probabilities, NLL on validation songs",
+    }
     if len(song_labels) < MIN_CALIBRATION_SONGS:
         block["note"] = f"only {len(song_labels)} validation songs: not calibrated"
         return block
@@ -397,9 +470,13 @@ def fit_calibration(song_probs: np.ndarray, song_labels: np.ndarray) -> dict[str
         return float(-np.log(np.clip(p, 1e-12, 1)).mean())
 
     best = float(min(grid, key=nll))
-    block.update(temperature=round(best, 4), nll_before=round(nll(1.0), 4), nll_after=round(nll(best), 4),
-                 ece_before=round(expected_calibration_error(song_probs, song_labels), 4),
-                 ece_after=round(expected_calibration_error(calibrate(song_probs, best), song_labels), 4))
+    block.update(
+        temperature=round(best, 4),
+        nll_before=round(nll(1.0), 4),
+        nll_after=round(nll(best), 4),
+        ece_before=round(expected_calibration_error(song_probs, song_labels), 4),
+        ece_after=round(expected_calibration_error(calibrate(song_probs, best), song_labels), 4),
+    )
     return block
 
 
@@ -425,10 +502,10 @@ def _spec_augment(batch: np.ndarray, rng: np.random.Generator) -> None:
     for i in range(n):
         width = rng.integers(0, 17)
         start = rng.integers(0, mels - width + 1)
-        batch[i, start:start + width] = floor
+        batch[i, start : start + width] = floor
         span = rng.integers(0, 21)
         start = rng.integers(0, frames - span + 1)
-        batch[i, :, start:start + span] = floor
+        batch[i, :, start : start + span] = floor
 
 
 def _copy_weights(source, target) -> None:
@@ -448,7 +525,7 @@ def _balanced_weights(y: np.ndarray) -> np.ndarray:
 def _predict_probs(model, x: np.ndarray) -> np.ndarray:
     out = []
     for start in range(0, len(x), 256):
-        pred = model(x[start:start + 256].astype(np.float32), training=False)
+        pred = model(x[start : start + 256].astype(np.float32), training=False)
         out.append(np.asarray(pred["probs"]))
     return np.concatenate(out)
 
@@ -487,8 +564,15 @@ def _validation_report(model, x: np.ndarray, y: np.ndarray, song_of: np.ndarray)
     }
 
 
-def _base_metadata(version: str, kind: str, songs: list[Song], train_songs: list[Song], val_songs: list[Song],
-                   x_train: np.ndarray, validation: dict[str, Any] | None) -> dict[str, Any]:
+def _base_metadata(
+    version: str,
+    kind: str,
+    songs: list[Song],
+    train_songs: list[Song],
+    val_songs: list[Song],
+    x_train: np.ndarray,
+    validation: dict[str, Any] | None,
+) -> dict[str, Any]:
     def per_class(subset: list[Song]) -> dict[str, int]:
         return {c: sum(1 for s in subset if s.label == i) for i, c in enumerate(CLASSES)}
 
@@ -502,9 +586,15 @@ def _base_metadata(version: str, kind: str, songs: list[Song], train_songs: list
         "feature": FEATURE_PARAMS,
         "inputs": {INPUT_NAME: [None, *INPUT_SHAPE]},
         "outputs": [PROBS_OUTPUT, EMBEDDING_OUTPUT],
-        "data": {"songs": len(songs), "train_songs": len(train_songs), "val_songs": len(val_songs),
-                 "train_slices": int(len(x_train)), "songs_per_class": per_class(songs),
-                 "train_songs_per_class": per_class(train_songs), "val_songs_per_class": per_class(val_songs)},
+        "data": {
+            "songs": len(songs),
+            "train_songs": len(train_songs),
+            "val_songs": len(val_songs),
+            "train_slices": int(len(x_train)),
+            "songs_per_class": per_class(songs),
+            "train_songs_per_class": per_class(train_songs),
+            "val_songs_per_class": per_class(val_songs),
+        },
         "validation": validation,
     }
 
@@ -520,13 +610,14 @@ def _write_replay(serving, x: np.ndarray, y: np.ndarray, size: int, path: Path, 
     idx = np.sort(np.concatenate(chosen)) if chosen else np.zeros(0, int)
     embeddings = []
     for start in range(0, len(idx), 256):
-        out = serving(x[idx[start:start + 256]].astype(np.float32), training=False)
+        out = serving(x[idx[start : start + 256]].astype(np.float32), training=False)
         embeddings.append(np.asarray(out["embedding"]))
     emb = np.concatenate(embeddings) if embeddings else np.zeros((0, 0), np.float32)
     np.savez_compressed(path, embeddings=emb.astype(np.float16), labels=y[idx].astype(np.int8))
 
 
 # --- export ------------------------------------------------------------------------------------
+
 
 def export_checked(serving, staging: Path, metadata: dict[str, Any], check_batch: np.ndarray) -> None:
     """Export to ONNX in ``staging``, check it loads and matches Keras, write metadata and weights."""
@@ -562,8 +653,10 @@ def export_checked(serving, staging: Path, metadata: dict[str, Any], check_batch
     batch = check_batch[:64].astype(np.float32)
     expected = serving(batch, training=False)
     got = loaded.predict(batch)
-    diff = max(float(np.abs(got.probs - np.asarray(expected[PROBS_OUTPUT])).max()),
-               float(np.abs(got.embeddings - np.asarray(expected[EMBEDDING_OUTPUT])).max()))
+    diff = max(
+        float(np.abs(got.probs - np.asarray(expected[PROBS_OUTPUT])).max()),
+        float(np.abs(got.embeddings - np.asarray(expected[EMBEDDING_OUTPUT])).max()),
+    )
     head_diff = float(np.abs(loaded.head_probs(got.embeddings) - got.probs).max())
     if ENERGY_OUTPUT in names:
         from_embeddings = loaded.energy_from_embeddings(got.embeddings)
@@ -572,8 +665,10 @@ def export_checked(serving, staging: Path, metadata: dict[str, Any], check_batch
         diff = max(diff, float(np.abs(got.energy - np.asarray(expected[ENERGY_OUTPUT]).reshape(-1)).max()))
         head_diff = max(head_diff, float(np.abs(from_embeddings - got.energy).max()))
     if diff > PARITY_TOLERANCE or head_diff > PARITY_TOLERANCE:
-        raise MoodtuiError(f"exported ONNX model disagrees with Keras (max abs diff {max(diff, head_diff):.2e} "
-                           f"> {PARITY_TOLERANCE}); previous model kept")
+        raise MoodtuiError(
+            f"exported ONNX model disagrees with Keras (max abs diff {max(diff, head_diff):.2e} "
+            f"> {PARITY_TOLERANCE}); previous model kept"
+        )
     metadata["export_check"] = {"max_abs_diff": diff, "head_max_abs_diff": head_diff, "batch": int(len(batch))}
     (staging / "model.json").write_text(json.dumps(metadata, indent=1), encoding="utf-8")
     emit(ModelExported(max_abs_diff=diff))
@@ -595,8 +690,12 @@ def install(result: Result, args: argparse.Namespace, version: str) -> Path:
             # A named output (the shipped base model): each file is replaced atomically, the ONNX
             # file last, so a reader never pairs a new ONNX file with old metadata it cannot load.
             out = args.output
-            for suffix, name in ((".keras", "model.keras"), ("-replay.npz", "replay.npz"),
-                                 (".json", "model.json"), (".onnx", "model.onnx")):
+            for suffix, name in (
+                (".keras", "model.keras"),
+                ("-replay.npz", "replay.npz"),
+                (".json", "model.json"),
+                (".onnx", "model.onnx"),
+            ):
                 source = result.staging / name
                 if source.exists():
                     os.replace(source, out.parent / f"{out.name}{suffix}")
@@ -609,6 +708,7 @@ def install(result: Result, args: argparse.Namespace, version: str) -> Path:
 
 
 # --- personal training -------------------------------------------------------------------------
+
 
 def train_personal(songs: list[Song], args: argparse.Namespace, version: str) -> Result:
     from moodtui.mood.analysis import AnalysisCache, analyse_paths
@@ -627,8 +727,9 @@ def train_personal(songs: list[Song], args: argparse.Namespace, version: str) ->
 
     distinct = {s.group for s in songs}
     if len(distinct) < MIN_LABELLED_SONGS:
-        raise MoodtuiError(f"only {len(distinct)} labelled song(s): label at least {MIN_LABELLED_SONGS} songs "
-                           f"before retraining")
+        raise MoodtuiError(
+            f"only {len(distinct)} labelled song(s): label at least {MIN_LABELLED_SONGS} songs before retraining"
+        )
 
     # Embeddings of every slice of every labelled song under the base network: from the analysis
     # cache (the player's background analysis fills it, under whichever personal model was in use:
@@ -655,8 +756,15 @@ def train_personal(songs: list[Song], args: argparse.Namespace, version: str) ->
         if done % 10 == 0 or done == len(paths):
             emit(FeaturesRead(done=done, total=len(paths)))
 
-    analyse_paths([p for p in paths if p not in found], base_model, cache, workers=worker_count(playing=args.listener),
-                  on_result=analysed, need_embeddings=True, known_errors=False)
+    analyse_paths(
+        [p for p in paths if p not in found],
+        base_model,
+        cache,
+        workers=worker_count(playing=args.listener),
+        on_result=analysed,
+        need_embeddings=True,
+        known_errors=False,
+    )
     kept, embeddings = [], []
     for song in songs:
         key = os.fspath(song.path)
@@ -675,10 +783,19 @@ def train_personal(songs: list[Song], args: argparse.Namespace, version: str) ->
     labels = [s.label for s in kept]
     prior = imac_prior_songs(kept, base_model, cache)
     folds = song_folds(kept, min(5, len(kept)), args.seed)
-    fit = fit_personal_head(embeddings, labels, replay_x, replay_y, base_kernel, base_bias, folds,
-                            prior_embeddings=[e for _, e in prior], prior_labels=[s.label for s, _ in prior],
-                            candidates=tuple(h for h in HEADS if h in args.heads),
-                            progress=lambda done, total: emit(HeadTried(done=done, total=total)))
+    fit = fit_personal_head(
+        embeddings,
+        labels,
+        replay_x,
+        replay_y,
+        base_kernel,
+        base_bias,
+        folds,
+        prior_embeddings=[e for _, e in prior],
+        prior_labels=[s.label for s, _ in prior],
+        candidates=tuple(h for h in HEADS if h in args.heads),
+        progress=lambda done, total: emit(HeadTried(done=done, total=total)),
+    )
     base_agreement = float(np.mean(_song_predictions(embeddings, base_kernel, base_bias) == labels))
     guard = compare_with_current(kept, fit.held_out, cache)
     emit(GuardCompared(**guard))
@@ -714,8 +831,13 @@ def train_personal(songs: list[Song], args: argparse.Namespace, version: str) ->
         "held_out": {s.group: CLASSES[int(p)] for s, p in zip(kept, fit.held_out)},
     }
     metadata["guard"] = guard
-    metadata["training"] = {"mode": "personal", "trained_layer": PROBS_OUTPUT, "head": fit.head,
-                            "fit": "L-BFGS, numpy/scipy (moodtui.train.heads)", "seed": args.seed}
+    metadata["training"] = {
+        "mode": "personal",
+        "trained_layer": PROBS_OUTPUT,
+        "head": fit.head,
+        "fit": "L-BFGS, numpy/scipy (moodtui.train.heads)",
+        "seed": args.seed,
+    }
     staging = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=_staging_parent(args)))
     try:
         # A check batch of real slice features: decode the first labelled song's opening slices.
@@ -768,7 +890,11 @@ def compare_with_current(songs: list[Song], new_held_out: np.ndarray, cache) -> 
 
     name = current_name()
     model, _ = load_current_model()
-    record = model.metadata.get("personal", {}).get("held_out", {}) if isinstance(model.metadata.get("personal"), dict) else {}
+    record = (
+        model.metadata.get("personal", {}).get("held_out", {})
+        if isinstance(model.metadata.get("personal"), dict)
+        else {}
+    )
     current_hits = 0
     for song in songs:
         recorded = record.get(song.group)
@@ -781,8 +907,14 @@ def compare_with_current(songs: list[Song], new_held_out: np.ndarray, cache) -> 
                 predicted = -1
         current_hits += int(predicted == song.label)
     new_hits = int(sum(int(p == s.label) for p, s in zip(new_held_out, songs)))
-    return {"current_version": name, "current_model_version": model.version, "songs": len(songs),
-            "new_agrees": new_hits, "current_agrees": current_hits, "switched": new_hits >= current_hits}
+    return {
+        "current_version": name,
+        "current_model_version": model.version,
+        "songs": len(songs),
+        "new_agrees": new_hits,
+        "current_agrees": current_hits,
+        "switched": new_hits >= current_hits,
+    }
 
 
 @dataclass
@@ -798,11 +930,22 @@ class PersonalFit:
     held_out: np.ndarray  # the chosen head's held-out prediction of each song
 
 
-def fit_personal_head(embeddings: list[np.ndarray], labels: list[int], replay_x: np.ndarray, replay_y: np.ndarray,
-                      base_kernel: np.ndarray, base_bias: np.ndarray, folds: list[list[int]], *,
-                      replay_share: float | None = None, prior_embeddings: list[np.ndarray] | None = None,
-                      prior_labels: list[int] | None = None, prior_weight: float = IMAC_PRIOR_WEIGHT,
-                      candidates: tuple[str, ...] = HEADS, progress=None) -> PersonalFit:
+def fit_personal_head(
+    embeddings: list[np.ndarray],
+    labels: list[int],
+    replay_x: np.ndarray,
+    replay_y: np.ndarray,
+    base_kernel: np.ndarray,
+    base_bias: np.ndarray,
+    folds: list[list[int]],
+    *,
+    replay_share: float | None = None,
+    prior_embeddings: list[np.ndarray] | None = None,
+    prior_labels: list[int] | None = None,
+    prior_weight: float = IMAC_PRIOR_WEIGHT,
+    candidates: tuple[str, ...] = HEADS,
+    progress=None,
+) -> PersonalFit:
     """The listener's last layer (``embeddings[i]``: slice embeddings of labelled song i).
 
     Every candidate head (``moodtui.train.heads``) is cross-validated by song (``folds``) on the
@@ -813,20 +956,30 @@ def fit_personal_head(embeddings: list[np.ndarray], labels: list[int], replay_x:
     if replay_share is None:
         replay_share = personal_replay_share(embeddings, labels, base_kernel, base_bias)
     standardiser = Standardiser(replay_x if len(replay_x) else np.concatenate(embeddings))
-    data = training_data(embeddings, labels, standardiser, replay_x, replay_y, replay_share,
-                         prior_embeddings, prior_labels, prior_weight)
-    choice = choose_head(embeddings, labels, folds, base_kernel, base_bias, data, standardiser, candidates,
-                         progress=progress)
-    return PersonalFit(choice.fit.kernel, choice.fit.bias, choice.agreement, replay_share, choice.name,
-                       choice.hits, choice.held_out[choice.name])
+    data = training_data(
+        embeddings, labels, standardiser, replay_x, replay_y, replay_share, prior_embeddings, prior_labels, prior_weight
+    )
+    choice = choose_head(
+        embeddings, labels, folds, base_kernel, base_bias, data, standardiser, candidates, progress=progress
+    )
+    return PersonalFit(
+        choice.fit.kernel,
+        choice.fit.bias,
+        choice.agreement,
+        replay_share,
+        choice.name,
+        choice.hits,
+        choice.held_out[choice.name],
+    )
 
 
 FULL_REPLAY_AGREEMENT = 2 / 3
 """Base agreement with the listener's labelled songs from which replay gets its full share."""
 
 
-def personal_replay_share(embeddings: list[np.ndarray], labels: list[int], base_kernel: np.ndarray,
-                          base_bias: np.ndarray) -> float:
+def personal_replay_share(
+    embeddings: list[np.ndarray], labels: list[int], base_kernel: np.ndarray, base_bias: np.ndarray
+) -> float:
     """The share of the training weight given to the base's replay sample.
 
     Replay anchors a listener with few labels, but it carries the base's taste: it helps a

@@ -56,8 +56,7 @@ def serving_network(model: keras.Model) -> keras.Model:
     Energy is the second axis the player shows beside the mood (calm .. energetic); it hangs off
     the embedding like the mood head, so the player can recompute it from cached embeddings.
     """
-    outputs = {HEAD_LAYER: model.get_layer(HEAD_LAYER).output,
-               EMBEDDING_LAYER: model.get_layer(EMBEDDING_LAYER).output}
+    outputs = {HEAD_LAYER: model.get_layer(HEAD_LAYER).output, EMBEDDING_LAYER: model.get_layer(EMBEDDING_LAYER).output}
     if any(layer.name == ENERGY_LAYER for layer in model.layers):
         outputs[ENERGY_OUTPUT] = model.get_layer(ENERGY_LAYER).output
     return keras.Model(model.input, outputs, name="moodtui_serving")

@@ -57,7 +57,9 @@ def derived_cues(scores: Mapping[str, float]) -> dict[str, float]:
     lively = [scores[k] for k in ("mn_party", "mn_dance") if k in scores]
     mellow = [scores[k] for k in ("mn_Mellow", "mn_easy listening") if k in scores]
     if lively and mellow:
-        out["mn_lively_minus_mellow"] = float(np.mean([_logit(v) for v in lively]) - np.mean([_logit(v) for v in mellow]))
+        out["mn_lively_minus_mellow"] = float(
+            np.mean([_logit(v) for v in lively]) - np.mean([_logit(v) for v in mellow])
+        )
     if "energy" in scores and "vn_energy" not in scores:
         out["vn_energy"] = scores["energy"]
     return out
@@ -83,8 +85,11 @@ class TargetMapping:
 
     def axis(self, scores: Mapping[str, float], cues: Mapping[str, float]) -> float | None:
         scores = derived_cues(scores)
-        parts = [(self.percentile(c, scores[c]), w) for c, w in cues.items()
-                 if c in self.tables and c in scores and np.isfinite(scores[c])]
+        parts = [
+            (self.percentile(c, scores[c]), w)
+            for c, w in cues.items()
+            if c in self.tables and c in scores and np.isfinite(scores[c])
+        ]
         if not parts:
             return None
         return float(sum(p * w for p, w in parts) / sum(w for _, w in parts))
@@ -102,10 +107,16 @@ class TargetMapping:
         return None if va is None else label_of(*va, self.negative_cut, self.calm_cut)
 
     def to_json(self) -> dict[str, Any]:
-        return {"valence_cues": VALENCE_CUES, "arousal_cues": AROUSAL_CUES, "beta": self.beta,
-                "negative_cut": self.negative_cut, "calm_cut": self.calm_cut,
-                "percentile_points": {c: [float(np.quantile(t, q)) for q in np.linspace(0, 1, 11)]
-                                      for c, t in self.tables.items()}}
+        return {
+            "valence_cues": VALENCE_CUES,
+            "arousal_cues": AROUSAL_CUES,
+            "beta": self.beta,
+            "negative_cut": self.negative_cut,
+            "calm_cut": self.calm_cut,
+            "percentile_points": {
+                c: [float(np.quantile(t, q)) for q in np.linspace(0, 1, 11)] for c, t in self.tables.items()
+            },
+        }
 
 
 def label_of(valence: float, arousal: float, negative_cut: float, calm_cut: float) -> str:

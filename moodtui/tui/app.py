@@ -130,60 +130,191 @@ class MoodApp(App[int]):
 
     # Every binding has a stable id: config.toml's [keys] table maps ids to keys (App.set_keymap).
     BINDINGS = [
-        Binding("space", "toggle_pause", "Pause", id="toggle_pause",
-                tooltip="pause / resume (plays the highlighted track when stopped)"),
+        Binding(
+            "space",
+            "toggle_pause",
+            "Pause",
+            id="toggle_pause",
+            tooltip="pause / resume (plays the highlighted track when stopped)",
+        ),
         # Help and Quit right after Pause: the footer shows bindings in this order and a narrow
         # terminal (80 columns) cuts the end, where these two used to be.
         Binding("question_mark", "help", "Help", key_display="?", id="help", tooltip="this list of keys"),
         Binding("q", "quit", "Quit", id="quit", tooltip="quit"),
-        Binding("escape", "clear_filter", "Clear filter", show=False, id="clear_filter",
-                tooltip="on the table: clear the text filter, then the mood filter"),
+        Binding(
+            "escape",
+            "clear_filter",
+            "Clear filter",
+            show=False,
+            id="clear_filter",
+            tooltip="on the table: clear the text filter, then the mood filter",
+        ),
         Binding("left", "seek(-1)", "Seek -", show=False, id="seek_back", tooltip="seek back (seek_step, 5 s)"),
         Binding("right", "seek(1)", "Seek +", show=False, id="seek_forward", tooltip="seek forward (seek_step, 5 s)"),
-        Binding("plus,equals_sign", "volume(1)", "Vol +", show=False, key_display="+", id="volume_up",
-                tooltip="volume up (volume_step, 5 %)"),
+        Binding(
+            "plus,equals_sign",
+            "volume(1)",
+            "Vol +",
+            show=False,
+            key_display="+",
+            id="volume_up",
+            tooltip="volume up (volume_step, 5 %)",
+        ),
         Binding("minus", "volume(-1)", "Vol -", show=False, key_display="-", id="volume_down", tooltip="volume down"),
-        Binding("right_square_bracket", "next_track", "Next", show=False, key_display="]", id="next_track",
-                tooltip="next track: the queue, then the station or the list"),
-        Binding("left_square_bracket", "previous_track", "Prev", show=False, key_display="[", id="previous_track",
-                tooltip="back through the tracks that played"),
-        Binding("a", "queue_add", "Queue +", show=False, id="queue_add", tooltip="add the highlighted track to the queue"),
-        Binding("w", "queue_show", "Queue", show=False, id="queue_show",
-                tooltip="the queue: reorder (shift+up / down), remove (d), clear (c)"),
-        Binding("z", "shuffle", "Shuffle", show=False, id="shuffle", tooltip="shuffle on / off (no repeats until all played)"),
+        Binding(
+            "right_square_bracket",
+            "next_track",
+            "Next",
+            show=False,
+            key_display="]",
+            id="next_track",
+            tooltip="next track: the queue, then the station or the list",
+        ),
+        Binding(
+            "left_square_bracket",
+            "previous_track",
+            "Prev",
+            show=False,
+            key_display="[",
+            id="previous_track",
+            tooltip="back through the tracks that played",
+        ),
+        Binding(
+            "a", "queue_add", "Queue +", show=False, id="queue_add", tooltip="add the highlighted track to the queue"
+        ),
+        Binding(
+            "w",
+            "queue_show",
+            "Queue",
+            show=False,
+            id="queue_show",
+            tooltip="the queue: reorder (shift+up / down), remove (d), clear (c)",
+        ),
+        Binding(
+            "z",
+            "shuffle",
+            "Shuffle",
+            show=False,
+            id="shuffle",
+            tooltip="shuffle on / off (no repeats until all played)",
+        ),
         Binding("r", "repeat", "Repeat", show=False, id="repeat", tooltip="repeat: off, all, one"),
-        Binding("t", "radio", "Radio", show=False, id="radio",
-                tooltip="mood radio: a mood from the whole library, or a mood path"),
-        Binding("slash", "open_filter", "Filter", key_display="/", id="filter",
-                tooltip="filter by words of the title, artist, album or file name (Esc clears)"),
+        Binding(
+            "t",
+            "radio",
+            "Radio",
+            show=False,
+            id="radio",
+            tooltip="mood radio: a mood from the whole library, or a mood path",
+        ),
+        Binding(
+            "slash",
+            "open_filter",
+            "Filter",
+            key_display="/",
+            id="filter",
+            tooltip="filter by words of the title, artist, album or file name (Esc clears)",
+        ),
         Binding("0", "mood_filter('all')", "All", show=False, id="mood_all", tooltip="show every mood"),
-        Binding("1", "mood_filter('positive')", "Positive", show=False, id="mood_positive",
-                tooltip="show positive songs only"),
-        Binding("2", "mood_filter('neutral')", "Neutral", show=False, id="mood_neutral", tooltip="show neutral songs only"),
-        Binding("3", "mood_filter('negative')", "Negative", show=False, id="mood_negative",
-                tooltip="show negative songs only"),
-        Binding("s", "cycle_sort", "Sort", show=False, id="cycle_sort",
-                tooltip="sort by the next column (folder, title, artist, album, time, mood)"),
+        Binding(
+            "1",
+            "mood_filter('positive')",
+            "Positive",
+            show=False,
+            id="mood_positive",
+            tooltip="show positive songs only",
+        ),
+        Binding(
+            "2", "mood_filter('neutral')", "Neutral", show=False, id="mood_neutral", tooltip="show neutral songs only"
+        ),
+        Binding(
+            "3",
+            "mood_filter('negative')",
+            "Negative",
+            show=False,
+            id="mood_negative",
+            tooltip="show negative songs only",
+        ),
+        Binding(
+            "s",
+            "cycle_sort",
+            "Sort",
+            show=False,
+            id="cycle_sort",
+            tooltip="sort by the next column (folder, title, artist, album, time, mood)",
+        ),
         Binding("S", "reverse_sort", "Reverse", show=False, id="reverse_sort", tooltip="reverse the sort direction"),
-        Binding("p", "label('positive')", "Positive", id="label_positive", tooltip="label the playing song positive (yours)"),
-        Binding("n", "label('neutral')", "Neutral", id="label_neutral", tooltip="label the playing song neutral (yours)"),
-        Binding("x", "label('negative')", "Negative", id="label_negative", tooltip="label the playing song negative (yours)"),
+        Binding(
+            "p", "label('positive')", "Positive", id="label_positive", tooltip="label the playing song positive (yours)"
+        ),
+        Binding(
+            "n", "label('neutral')", "Neutral", id="label_neutral", tooltip="label the playing song neutral (yours)"
+        ),
+        Binding(
+            "x", "label('negative')", "Negative", id="label_negative", tooltip="label the playing song negative (yours)"
+        ),
         Binding("u", "undo_label", "Undo", show=False, id="undo_label", tooltip="undo the last label"),
-        Binding("R", "retrain", "Retrain", id="retrain", tooltip=f"adapt the model to your labels (needs {MIN_LABELLED_SONGS} labelled songs)"),
-        Binding("l", "label_next", "Label next", id="label_next", tooltip="songs the model is least sure about: label those"),
-        Binding("m", "models", "Models", show=False, id="models", tooltip="model versions with their figures; Enter rolls back"),
-        Binding("e", "errors", "Errors", show=False, id="errors", tooltip="files that cannot be read or analysed, and notices"),
-        Binding("B", "toggle_analysis", "Pause analysis", show=False, id="toggle_analysis",
-                tooltip="pause / resume the background analysis of the library"),
-        Binding("g", "goto_playing", "Go to playing", show=False, id="goto_playing",
-                tooltip="move the cursor to the playing track"),
-        Binding("f5", "rescan", "Rescan", show=False, id="rescan",
-                tooltip="rescan the music folder for new, changed and removed files"),
+        Binding(
+            "R",
+            "retrain",
+            "Retrain",
+            id="retrain",
+            tooltip=f"adapt the model to your labels (needs {MIN_LABELLED_SONGS} labelled songs)",
+        ),
+        Binding(
+            "l", "label_next", "Label next", id="label_next", tooltip="songs the model is least sure about: label those"
+        ),
+        Binding(
+            "m",
+            "models",
+            "Models",
+            show=False,
+            id="models",
+            tooltip="model versions with their figures; Enter rolls back",
+        ),
+        Binding(
+            "e",
+            "errors",
+            "Errors",
+            show=False,
+            id="errors",
+            tooltip="files that cannot be read or analysed, and notices",
+        ),
+        Binding(
+            "B",
+            "toggle_analysis",
+            "Pause analysis",
+            show=False,
+            id="toggle_analysis",
+            tooltip="pause / resume the background analysis of the library",
+        ),
+        Binding(
+            "g",
+            "goto_playing",
+            "Go to playing",
+            show=False,
+            id="goto_playing",
+            tooltip="move the cursor to the playing track",
+        ),
+        Binding(
+            "f5",
+            "rescan",
+            "Rescan",
+            show=False,
+            id="rescan",
+            tooltip="rescan the music folder for new, changed and removed files",
+        ),
     ]
 
-    def __init__(self, directory: str | os.PathLike[str], *, notice: str | None = None,
-                 settings: Settings | None = None, radio: str | None = None,
-                 play_file: str | os.PathLike[str] | None = None) -> None:
+    def __init__(
+        self,
+        directory: str | os.PathLike[str],
+        *,
+        notice: str | None = None,
+        settings: Settings | None = None,
+        radio: str | None = None,
+        play_file: str | os.PathLike[str] | None = None,
+    ) -> None:
         super().__init__()
         self.directory = Path(os.path.abspath(os.fspath(directory)))
         self.start_notice = notice
@@ -244,7 +375,8 @@ class MoodApp(App[int]):
         self.track_list = TrackList(id="tracks")
         self.now_playing = NowPlaying(id="now-playing")
         self.filter_input = FilterInput(
-            placeholder="filter: words in title, artist, album or file name (Esc clears)", id="filter")
+            placeholder="filter: words in title, artist, album or file name (Esc clears)", id="filter"
+        )
         self.status_line = Static(id="status")
         self.retrain_bar = ProgressBar(id="retrain-progress", show_eta=False)
         self.library_sync = LibrarySync(self)
@@ -261,7 +393,8 @@ class MoodApp(App[int]):
 
     def on_mount(self) -> None:
         asyncio.get_running_loop().set_default_executor(
-            ThreadPoolExecutor(max_workers=WORKER_THREADS, thread_name_prefix="moodtui"))
+            ThreadPoolExecutor(max_workers=WORKER_THREADS, thread_name_prefix="moodtui")
+        )
         self._apply_settings()
         if self.settings.resume != "off":
             self._restore_session()
@@ -286,7 +419,9 @@ class MoodApp(App[int]):
         if settings.theme in self.available_themes:
             self.theme = settings.theme
         else:
-            settings.problem("theme", f"no theme {settings.theme!r} (there are {', '.join(sorted(self.available_themes))})")
+            settings.problem(
+                "theme", f"no theme {settings.theme!r} (there are {', '.join(sorted(self.available_themes))})"
+            )
         for problem in settings.problems:
             self.show_notice(problem, severity="warning")
 
@@ -339,8 +474,9 @@ class MoodApp(App[int]):
         row = self.view.by_path.get(self._play_file)
         if row is None:
             if self.scan_done:
-                self.show_notice(f"{display_path(self._play_file)} is not in the list (hidden, or not audio)",
-                                 severity="warning")
+                self.show_notice(
+                    f"{display_path(self._play_file)} is not in the list (hidden, or not audio)", severity="warning"
+                )
                 self._play_file = None
             return
         self._play_file = None
@@ -357,10 +493,16 @@ class MoodApp(App[int]):
         return Session(
             track=self.playing.path if self.playing is not None else None,
             position_s=self.player.position_s if self.playing is not None else 0.0,
-            volume=self.player.volume, text_filter=view.text_filter, mood_filter=view.mood_filter,
-            sort=view.sort_column.value, sort_reverse=view.sort_reverse, queue=list(order.queue),
+            volume=self.player.volume,
+            text_filter=view.text_filter,
+            mood_filter=view.mood_filter,
+            sort=view.sort_column.value,
+            sort_reverse=view.sort_reverse,
+            queue=list(order.queue),
             station=station_id(order.station) if order.station is not None else None,
-            shuffle=order.shuffle, repeat=order.repeat.value)
+            shuffle=order.shuffle,
+            repeat=order.repeat.value,
+        )
 
     def keys_for_id(self, binding_id: str) -> str:
         binding = next((b for b in binding_list() if b.id == binding_id), None)
@@ -484,6 +626,7 @@ class MoodApp(App[int]):
 
     def on_labels_loaded(self, message: LabelsLoaded) -> None:
         if self.store is not None and self.label_writer is None:
+
             def report(outcome: LabelOutcome) -> None:
                 self.post_message(LabelWritten(outcome))
 
@@ -783,8 +926,11 @@ class MoodApp(App[int]):
 
     def action_shuffle(self) -> None:
         self.order.set_shuffle(not self.order.shuffle)
-        self.show_notice("shuffle on: every track of the list once, in random order" if self.order.shuffle
-                         else "shuffle off: the list in order")
+        self.show_notice(
+            "shuffle on: every track of the list once, in random order"
+            if self.order.shuffle
+            else "shuffle off: the list in order"
+        )
         self._update_status()
 
     def action_repeat(self) -> None:
@@ -812,8 +958,10 @@ class MoodApp(App[int]):
             if not self._library_known():
                 self._pending_station = choice  # started when the library and its moods are in
                 return
-            self.show_notice(f"{station.name}: no songs of that mood yet (label some, or let the analysis finish)",
-                             severity="warning")
+            self.show_notice(
+                f"{station.name}: no songs of that mood yet (label some, or let the analysis finish)",
+                severity="warning",
+            )
             return
         self._pending_station = None
         self.order.station = station
@@ -843,15 +991,22 @@ class MoodApp(App[int]):
 
         try:
             mood = self.loaded_scheduler().analyse_playing(
-                row.path, model, cancelled=lambda: worker.is_cancelled, on_slices=show_slices)
+                row.path, model, cancelled=lambda: worker.is_cancelled, on_slices=show_slices
+            )
         except AudioError as error:
             if not worker.is_cancelled:
                 self.post_message(SongAnalysed(token, None, error.cause))
             return
         self.post_message(SongAnalysed(token, mood))
         energy = getattr(mood, "energy", None)  # models with an energy output (wind down uses it)
-        self.post_message(MoodsUpdated(model.version, {row.path: mood.song_probs}, durations={row.path: mood.duration_s},
-                                       energies={row.path: energy} if energy is not None else {}))
+        self.post_message(
+            MoodsUpdated(
+                model.version,
+                {row.path: mood.song_probs},
+                durations={row.path: mood.duration_s},
+                energies={row.path: energy} if energy is not None else {},
+            )
+        )
 
     def on_slices_analysed(self, message: SlicesAnalysed) -> None:
         if message.token == self._analysis_token:
@@ -872,17 +1027,28 @@ class MoodApp(App[int]):
         """Every cached song mood under ``model``, in one query (the whole library at once)."""
         cache = self.loaded_analysis_cache()
         moods = cache.song_moods(model.version, model.temperature)
-        self.post_message(MoodsUpdated(model.version, {p: probs for p, (probs, _) in moods.items()},
-                                       durations={p: d for p, (_, d) in moods.items()}, complete=True,
-                                       energies=cache.song_energies(model)))
+        self.post_message(
+            MoodsUpdated(
+                model.version,
+                {p: probs for p, (probs, _) in moods.items()},
+                durations={p: d for p, (_, d) in moods.items()},
+                complete=True,
+                energies=cache.song_energies(model),
+            )
+        )
 
     def on_moods_updated(self, message: MoodsUpdated) -> None:
         if self.model is None or message.model_version != self.model.version:
             return  # computed under a model that has since been replaced
         if message.complete:
             self.moods_version = message.model_version
-        self.view.apply_results(message.moods, durations=message.durations, errors=message.errors,
-                                energies=message.energies, complete=message.complete)
+        self.view.apply_results(
+            message.moods,
+            durations=message.durations,
+            errors=message.errors,
+            energies=message.energies,
+            complete=message.complete,
+        )
         if message.complete:
             _freeze_long_lived_objects()
             self._start_library_analysis()
@@ -907,8 +1073,11 @@ class MoodApp(App[int]):
         visible = self.view.visible
         shown = set(visible)
         order = visible + [row for row in self.view.rows if row not in shown]
-        paths = [row.path for row in order
-                 if row.track.error is None and row.predicted is None and row.analysis_error is None]
+        paths = [
+            row.path
+            for row in order
+            if row.track.error is None and row.predicted is None and row.analysis_error is None
+        ]
         self.analyse_library(self.model, paths)
 
     @work(thread=True, exclusive=True, group="library", exit_on_error=False, description="analyse the library")
@@ -917,17 +1086,28 @@ class MoodApp(App[int]):
 
         def report(batch: AnalysisBatch) -> None:
             if batch.cache_problem:
-                self.post_message(Notice(f"{batch.cache_problem}: moods are shown but not kept for the next "
-                                         "start (stored again once the cache can be written)", "warning"))
+                self.post_message(
+                    Notice(
+                        f"{batch.cache_problem}: moods are shown but not kept for the next "
+                        "start (stored again once the cache can be written)",
+                        "warning",
+                    )
+                )
             if batch.moods or batch.errors:
-                self.post_message(MoodsUpdated(model.version, batch.moods, batch.errors, batch.durations,
-                                               energies=batch.energies))
+                self.post_message(
+                    MoodsUpdated(model.version, batch.moods, batch.errors, batch.durations, energies=batch.energies)
+                )
             self.post_message(AnalysisProgress(batch.done, batch.total, batch.finished, batch.eta_s, batch.paused))
 
         # One process fewer while music plays: the player and the playing track's analysis keep a core.
-        self.loaded_scheduler().analyse_library(model, paths, cancelled=lambda: worker.is_cancelled, report=report,
-                                                playing=lambda: self.playing is not None and not self.player.is_paused,
-                                                workers=self.settings.analysis_workers)
+        self.loaded_scheduler().analyse_library(
+            model,
+            paths,
+            cancelled=lambda: worker.is_cancelled,
+            report=report,
+            playing=lambda: self.playing is not None and not self.player.is_paused,
+            workers=self.settings.analysis_workers,
+        )
 
     def on_analysis_progress(self, message: AnalysisProgress) -> None:
         self.analysis_progress = None if message.finished else (message.done, message.total)
@@ -940,8 +1120,9 @@ class MoodApp(App[int]):
             return
         self.scheduler.set_paused(not self.scheduler.paused)
         key = self.keys_for_id("toggle_analysis")
-        self.show_notice(f"background analysis paused ({key} resumes)" if self.scheduler.paused
-                         else "background analysis resumed")
+        self.show_notice(
+            f"background analysis paused ({key} resumes)" if self.scheduler.paused else "background analysis resumed"
+        )
         self._update_status()
 
     # -- labels -----------------------------------------------------------------------------------
@@ -968,8 +1149,13 @@ class MoodApp(App[int]):
         # Shown at once; the writer confirms it (or the row goes back to the stored label).
         row.user_label = label
         self._moods_changed()
-        self.label_writer.label(row.path, label, title=row.track.title, model_version=version,
-                                probs=None if probs is None else [float(p) for p in probs])
+        self.label_writer.label(
+            row.path,
+            label,
+            title=row.track.title,
+            model_version=version,
+            probs=None if probs is None else [float(p) for p in probs],
+        )
 
     def _labels_unavailable(self) -> None:
         if self.labels_off is not None:
@@ -1069,8 +1255,11 @@ class MoodApp(App[int]):
         if message.notice:
             self.show_notice(message.notice, severity="warning")
         if result.ok and message.model is not None:
-            agreement = (f"agrees with you on {100 * result.agreement:.0f}% of held-out songs"
-                         if result.agreement is not None else "no held-out agreement figure")
+            agreement = (
+                f"agrees with you on {100 * result.agreement:.0f}% of held-out songs"
+                if result.agreement is not None
+                else "no held-out agreement figure"
+            )
             detail = result.message if result.guard else agreement
             self.switch_model(message.model, f"new model {result.version}: {detail}", show_changes=True)
         elif result.ok:  # not as good as the current model on the listener's songs: kept as a version only
@@ -1079,7 +1268,13 @@ class MoodApp(App[int]):
             self.show_notice(result.message, severity="error")
         self._update_status()
 
-    @work(thread=True, exclusive=True, group="switch", exit_on_error=False, description="rescore the cached moods under a new model")
+    @work(
+        thread=True,
+        exclusive=True,
+        group="switch",
+        exit_on_error=False,
+        description="rescore the cached moods under a new model",
+    )
     def switch_model(self, model, message: str, show_changes: bool = False) -> None:
         """Rescore the cached moods under ``model`` (no decoding) and make it the app's model; say
         which songs change mood."""
@@ -1090,13 +1285,24 @@ class MoodApp(App[int]):
         before = cache.song_moods(self.model.version, self.model.temperature) if self.model is not None else {}
         rescored = cache.rescore(model)
         moods = cache.song_moods(model.version, model.temperature)
-        changes = mood_changes({p: probs for p, (probs, _) in before.items()},
-                               {p: probs for p, (probs, _) in moods.items()},
-                               self.playing.path if self.playing is not None else None)
-        self.post_message(ModelSwitched(model, rescored, f"{message}; {changes_summary(changes)}", changes,
-                                        show_changes and bool(changes)))
-        self.post_message(MoodsUpdated(model.version, {p: probs for p, (probs, _) in moods.items()},
-                                       durations={p: d for p, (_, d) in moods.items()}, complete=True))
+        changes = mood_changes(
+            {p: probs for p, (probs, _) in before.items()},
+            {p: probs for p, (probs, _) in moods.items()},
+            self.playing.path if self.playing is not None else None,
+        )
+        self.post_message(
+            ModelSwitched(
+                model, rescored, f"{message}; {changes_summary(changes)}", changes, show_changes and bool(changes)
+            )
+        )
+        self.post_message(
+            MoodsUpdated(
+                model.version,
+                {p: probs for p, (probs, _) in moods.items()},
+                durations={p: d for p, (_, d) in moods.items()},
+                complete=True,
+            )
+        )
 
     def on_model_switched(self, message: ModelSwitched) -> None:
         self.workers.cancel_group(self, "library")
@@ -1280,9 +1486,17 @@ def binding_list() -> list[Binding]:
     from moodtui.tui.screens.queue import QueueScreen
     from moodtui.tui.screens.radio import RadioScreen
 
-    return [binding for binding in (*MoodApp.BINDINGS, *TrackList.BINDINGS, *QueueScreen.BINDINGS,
-                                    *LabelNextScreen.BINDINGS, *RadioScreen.BINDINGS)
-            if isinstance(binding, Binding) and binding.id]
+    return [
+        binding
+        for binding in (
+            *MoodApp.BINDINGS,
+            *TrackList.BINDINGS,
+            *QueueScreen.BINDINGS,
+            *LabelNextScreen.BINDINGS,
+            *RadioScreen.BINDINGS,
+        )
+        if isinstance(binding, Binding) and binding.id
+    ]
 
 
 def binding_ids() -> set[str]:

@@ -46,10 +46,20 @@ class PlayerCommands(Provider):
         app = cast("MoodApp", self.app)  # this provider is the player's (MoodApp.COMMANDS)
         # (name, help, action, binding id or None): the help text ends with the key in force.
         commands: list[tuple[str, str, Callable[[], object], str | None]] = [
-            ("Play / pause", "start the highlighted track, or pause and resume", app.action_toggle_pause, "toggle_pause"),
+            (
+                "Play / pause",
+                "start the highlighted track, or pause and resume",
+                app.action_toggle_pause,
+                "toggle_pause",
+            ),
             ("Next track", "the queue, then the station or the list", app.action_next_track, "next_track"),
             ("Previous track", "back through what played", app.action_previous_track, "previous_track"),
-            ("Add to the queue", "the highlighted track plays after the queued ones", app.action_queue_add, "queue_add"),
+            (
+                "Add to the queue",
+                "the highlighted track plays after the queued ones",
+                app.action_queue_add,
+                "queue_add",
+            ),
             ("Show the queue", "reorder, remove, clear", app.action_queue_show, "queue_show"),
             ("Shuffle on / off", "every track of the list once, in random order", app.action_shuffle, "shuffle"),
             ("Repeat: off / all / one", "what happens at the end of the list", app.action_repeat, "repeat"),
@@ -57,10 +67,19 @@ class PlayerCommands(Provider):
             ("Radio: lift me up", "negative -> neutral -> positive", lambda: app.start_station("lift"), None),
             ("Radio: wind down", "energetic -> calm", lambda: app.start_station("wind-down"), None),
             ("Radio: calm", "calm songs from the whole library", lambda: app.start_station("calm"), None),
-            ("Radio: energetic", "energetic songs from the whole library", lambda: app.start_station("energetic"),
-             None),
+            (
+                "Radio: energetic",
+                "energetic songs from the whole library",
+                lambda: app.start_station("energetic"),
+                None,
+            ),
             ("Radio: off", "stop the station", lambda: app.start_station("off"), None),
-            ("Retrain on my labels", "adapt the model to your labels (playback continues)", app.action_retrain, "retrain"),
+            (
+                "Retrain on my labels",
+                "adapt the model to your labels (playback continues)",
+                app.action_retrain,
+                "retrain",
+            ),
             ("Label next", "songs the model is least sure about", app.action_label_next, "label_next"),
             ("Models", "model versions, figures and rollback", app.action_models, "models"),
             ("Mood changes", "songs whose mood the last model switch changed", app.action_mood_changes, None),
@@ -69,21 +88,50 @@ class PlayerCommands(Provider):
             ("Filter by text", "type words of a title, artist or album", app.action_open_filter, "filter"),
             ("Sort: next column", "cycle the sort column", app.action_cycle_sort, "cycle_sort"),
             ("Sort: reverse", "reverse the sort direction", app.action_reverse_sort, "reverse_sort"),
-            ("Export the list as a playlist", "write the visible tracks to an m3u file", app.action_export_playlist, None),
-            ("Go to the playing track", "move the cursor to the track playing", app.action_goto_playing, "goto_playing"),
+            (
+                "Export the list as a playlist",
+                "write the visible tracks to an m3u file",
+                app.action_export_playlist,
+                None,
+            ),
+            (
+                "Go to the playing track",
+                "move the cursor to the track playing",
+                app.action_goto_playing,
+                "goto_playing",
+            ),
             ("Help", "every key", app.action_help, "help"),
         ]
         for mood in ("all", *CLASSES):
-            commands.append((f"Show {mood} songs" if mood != "all" else "Show all moods",
-                             "filter the list by mood (your labels count first)",
-                             partial(app.action_mood_filter, mood), f"mood_{mood}"))
+            commands.append(
+                (
+                    f"Show {mood} songs" if mood != "all" else "Show all moods",
+                    "filter the list by mood (your labels count first)",
+                    partial(app.action_mood_filter, mood),
+                    f"mood_{mood}",
+                )
+            )
         for mood in CLASSES:
-            commands.append((f"Radio: {mood}", f"{mood} songs from the whole library, shuffled",
-                             partial(app.start_station, mood), None))
-            commands.append((f"Label the playing song {mood}", "your own label; R retrains on your labels",
-                             partial(app.action_label, mood), f"label_{mood}"))
-        return [(name, f"{text} · key {app.keys_for_id(binding_id)}" if binding_id else text, action)
-                for name, text, action, binding_id in commands]
+            commands.append(
+                (
+                    f"Radio: {mood}",
+                    f"{mood} songs from the whole library, shuffled",
+                    partial(app.start_station, mood),
+                    None,
+                )
+            )
+            commands.append(
+                (
+                    f"Label the playing song {mood}",
+                    "your own label; R retrains on your labels",
+                    partial(app.action_label, mood),
+                    f"label_{mood}",
+                )
+            )
+        return [
+            (name, f"{text} · key {app.keys_for_id(binding_id)}" if binding_id else text, action)
+            for name, text, action, binding_id in commands
+        ]
 
     async def discover(self) -> Hits:
         for name, help_text, callback in self._commands():

@@ -165,8 +165,15 @@ class LibrarySync(Widget):
             new += 1
             row.user_label = app._labels.get(row.path)
         if message.rescan or new or removed:
-            parts = [text for count, text in ((new, _plural(new, "new file")), (changed, f"{changed:,} changed"),
-                                              (len(removed), f"{len(removed):,} removed")) if count]
+            parts = [
+                text
+                for count, text in (
+                    (new, _plural(new, "new file")),
+                    (changed, f"{changed:,} changed"),
+                    (len(removed), f"{len(removed):,} removed"),
+                )
+                if count
+            ]
             app.show_notice(("library: " + ", ".join(parts)) if parts else "library: no changes")
         app._refresh_list()
         app._start_library_analysis()

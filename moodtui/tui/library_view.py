@@ -113,8 +113,12 @@ def _mood_sort_key(row: TrackRow) -> tuple[int, float]:
 
 _SORT_KEYS = {
     SortColumn.TITLE: lambda row: (row.track.title.casefold(), row.path),
-    SortColumn.ARTIST: lambda row: ((row.track.artist or "\uffff").casefold(), (row.track.album or "").casefold(),
-                                    row.track.track_number or 0, row.path),
+    SortColumn.ARTIST: lambda row: (
+        (row.track.artist or "\uffff").casefold(),
+        (row.track.album or "").casefold(),
+        row.track.track_number or 0,
+        row.path,
+    ),
     SortColumn.ALBUM: lambda row: ((row.track.album or "\uffff").casefold(), row.track.track_number or 0, row.path),
     SortColumn.DURATION: lambda row: (row.duration_s if row.duration_s is not None else float("inf"), row.path),
     SortColumn.MOOD: _mood_sort_key,
@@ -149,8 +153,15 @@ class LibraryView:
                 row.duration_s = self.known_durations.get(row.path)
         return added
 
-    def apply_results(self, moods: dict[str, np.ndarray], *, durations: dict[str, float],
-                      errors: dict[str, str], energies: dict[str, float], complete: bool) -> None:
+    def apply_results(
+        self,
+        moods: dict[str, np.ndarray],
+        *,
+        durations: dict[str, float],
+        errors: dict[str, str],
+        energies: dict[str, float],
+        complete: bool,
+    ) -> None:
         """Analysis results for some paths (``complete``: every analysed song, the rest await analysis)."""
         by_path = self.by_path
         if complete:

@@ -36,8 +36,10 @@ class ChangesScreen(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="changes-body"):
-            yield Static(f"Model {self.model_version}: {changes_summary(self.changes)}. Enter plays one; "
-                         f"`m` switches models.", id="changes-intro")
+            yield Static(
+                f"Model {self.model_version}: {changes_summary(self.changes)}. Enter plays one; `m` switches models.",
+                id="changes-intro",
+            )
             yield DataTable(cursor_type="row", id="changes-table")
 
     def on_mount(self) -> None:
@@ -48,9 +50,14 @@ class ChangesScreen(ModalScreen[str | None]):
             row = self.player.view.by_path.get(change.path)
             title = row.track.title if row is not None else display_path(change.path)
             artist = (row.track.artist or "") if row is not None else ""
-            table.add_row("▶" if change.path == playing else "", Text(title), Text(artist),
-                          Text(change.before, style=MOOD_STYLES[change.before]),
-                          Text(change.after, style=MOOD_STYLES[change.after]), key=change.path)
+            table.add_row(
+                "▶" if change.path == playing else "",
+                Text(title),
+                Text(artist),
+                Text(change.before, style=MOOD_STYLES[change.before]),
+                Text(change.after, style=MOOD_STYLES[change.after]),
+                key=change.path,
+            )
         table.focus()
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:

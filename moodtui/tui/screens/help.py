@@ -42,8 +42,9 @@ class HelpScreen(ModalScreen[None]):
         return cast("MoodApp", self.app)
 
     def compose(self) -> ComposeResult:
-        table = Table(title="moodtui keys", title_justify="left", expand=True, show_header=False,
-                      box=None, padding=(0, 2))
+        table = Table(
+            title="moodtui keys", title_justify="left", expand=True, show_header=False, box=None, padding=(0, 2)
+        )
         table.add_column("key", style="bold", no_wrap=True, width=22)
         table.add_column("action", ratio=1)
         for entry in (*TrackList.BINDINGS, *self.app.BINDINGS, *FilterInput.BINDINGS):
@@ -57,7 +58,10 @@ class HelpScreen(ModalScreen[None]):
             table.add_row(key, action)
         with VerticalScroll(id="help-body"):
             yield Static(table)
-            yield Static("The mood column shows the model's guess and its confidence; "
-                         f"“{YOUR_LABEL_GLYPH} mood (you)” is your own label, which the filters and playlists use. "
-                         "Label a few songs with p / n / x while they play, then R adapts the model "
-                         "to you (playback continues). Esc closes this screen.", id="help-footer")
+            yield Static(
+                "The mood column shows the model's guess and its confidence; "
+                f"“{YOUR_LABEL_GLYPH} mood (you)” is your own label, which the filters and playlists use. "
+                "Label a few songs with p / n / x while they play, then R adapts the model "
+                "to you (playback continues). Esc closes this screen.",
+                id="help-footer",
+            )

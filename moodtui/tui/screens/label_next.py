@@ -32,14 +32,34 @@ class LabelNextScreen(ModalScreen[str | None]):
     # The label bindings share the app's ids: a remapped label key is remapped here too.
     BINDINGS = [
         Binding("escape,q,l", "dismiss(None)", "Close", id="label_next_close"),
-        Binding("p", "label('positive')", "Positive", id="label_positive",
-                tooltip="label the highlighted song positive, play the next one"),
-        Binding("n", "label('neutral')", "Neutral", id="label_neutral",
-                tooltip="label the highlighted song neutral, play the next one"),
-        Binding("x", "label('negative')", "Negative", id="label_negative",
-                tooltip="label the highlighted song negative, play the next one"),
-        Binding("space", "listen", "Listen", id="label_next_listen",
-                tooltip="play the highlighted song from its least certain part"),
+        Binding(
+            "p",
+            "label('positive')",
+            "Positive",
+            id="label_positive",
+            tooltip="label the highlighted song positive, play the next one",
+        ),
+        Binding(
+            "n",
+            "label('neutral')",
+            "Neutral",
+            id="label_neutral",
+            tooltip="label the highlighted song neutral, play the next one",
+        ),
+        Binding(
+            "x",
+            "label('negative')",
+            "Negative",
+            id="label_negative",
+            tooltip="label the highlighted song negative, play the next one",
+        ),
+        Binding(
+            "space",
+            "listen",
+            "Listen",
+            id="label_next_listen",
+            tooltip="play the highlighted song from its least certain part",
+        ),
     ]
 
     def __init__(self) -> None:
@@ -61,7 +81,8 @@ class LabelNextScreen(ModalScreen[str | None]):
         keys = " / ".join(self.player.keys_for_id(f"label_{mood}") for mood in CLASSES)
         self.query_one("#label-next-intro", Static).update(
             f"Songs the model is least sure about, each playing from its least certain part. {keys} label the "
-            "highlighted song and play the next; space plays it; Enter plays it and closes.")
+            "highlighted song and play the next; space plays it; Enter plays it and closes."
+        )
         table = self.query_one(DataTable)
         table.add_columns("unsure", "title", "artist", "model's guess", "from")
         table.loading = True
@@ -85,16 +106,22 @@ class LabelNextScreen(ModalScreen[str | None]):
         self.starts = starts
         if not ranked:
             self.query_one("#label-next-intro", Static).update(
-                "Nothing to suggest yet: every analysed song is labelled, or the library is still being analysed.")
+                "Nothing to suggest yet: every analysed song is labelled, or the library is still being analysed."
+            )
             return
         for path, uncertainty, probs in ranked:
             row = self.player.view.by_path.get(path)
             title = row.track.title if row is not None else display_path(path)
             artist = (row.track.artist or "") if row is not None else ""
             guess = CLASSES[int(np.argmax(probs))]
-            table.add_row(f"{100 * uncertainty:.0f}%", Text(title), Text(artist),
-                          Text(f"{guess} {float(np.max(probs)):.2f}", style=MOOD_STYLES[guess]),
-                          format_time(starts.get(path, 0.0)), key=path)
+            table.add_row(
+                f"{100 * uncertainty:.0f}%",
+                Text(title),
+                Text(artist),
+                Text(f"{guess} {float(np.max(probs)):.2f}", style=MOOD_STYLES[guess]),
+                format_time(starts.get(path, 0.0)),
+                key=path,
+            )
         table.focus()
         self.action_listen()
 

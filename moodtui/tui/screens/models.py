@@ -29,9 +29,12 @@ class ModelsScreen(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="models-body"):
-            yield Static("Model versions (● in use). Enter switches to the highlighted one; "
-                         "agreement is measured on songs held out of training; the head is the one "
-                         "your held-out songs chose; IMAC songs are a weak prior.", id="models-intro")
+            yield Static(
+                "Model versions (● in use). Enter switches to the highlighted one; "
+                "agreement is measured on songs held out of training; the head is the one "
+                "your held-out songs chose; IMAC songs are a weak prior.",
+                id="models-intro",
+            )
             yield DataTable(cursor_type="row", id="models-table")
 
     def on_mount(self) -> None:
@@ -53,11 +56,16 @@ class ModelsScreen(ModalScreen[str | None]):
         for row in rows:
             error = row.get("error")
             table.add_row(
-                "●" if row["current"] else "", str(row["version"]), _when(row.get("created")),
-                str(row.get("kind") or "-"), songs_cell(row), str(row.get("head") or "-"),
+                "●" if row["current"] else "",
+                str(row["version"]),
+                _when(row.get("created")),
+                str(row.get("kind") or "-"),
+                songs_cell(row),
+                str(row.get("head") or "-"),
                 _percent(row.get("song_accuracy")),
                 Text(str(error), style="red") if error else _percent(row.get("agreement")),
-                key=str(row["version"]))
+                key=str(row["version"]),
+            )
         current = next((i for i, row in enumerate(rows) if row["current"]), 0)
         table.move_cursor(row=current)
         table.focus()

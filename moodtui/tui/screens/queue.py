@@ -52,11 +52,18 @@ class QueueScreen(ModalScreen[None]):
         for place, path in enumerate(queue, 1):
             row = self.player.view.by_path.get(path)
             track = row.track if row is not None else None
-            table.add_row(str(place), Text(track.title if track else display_path(path)),
-                          Text((track.artist or "") if track else ""), Text((track.album or "") if track else ""))
-        intro = (f"{plural(len(queue), 'track')} play{'s' if len(queue) == 1 else ''} next, in this order, before the list or the station. "
-                 "shift+up / shift+down move, d removes, c clears, Esc closes."
-                 if queue else f"The queue is empty: {self.player.keys_for_id('queue_add')} adds the highlighted track.")
+            table.add_row(
+                str(place),
+                Text(track.title if track else display_path(path)),
+                Text((track.artist or "") if track else ""),
+                Text((track.album or "") if track else ""),
+            )
+        intro = (
+            f"{plural(len(queue), 'track')} play{'s' if len(queue) == 1 else ''} next, in this order, before the list or the station. "
+            "shift+up / shift+down move, d removes, c clears, Esc closes."
+            if queue
+            else f"The queue is empty: {self.player.keys_for_id('queue_add')} adds the highlighted track."
+        )
         self.query_one("#queue-intro", Static).update(intro)
         if queue:
             table.move_cursor(row=min(cursor, len(queue) - 1))

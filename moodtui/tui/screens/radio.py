@@ -15,8 +15,10 @@ from moodtui.player.radio import ENERGY_RANGES, PATHS
 STATION_CHOICES = (
     *((mood, f"{mood} radio: {mood} songs from the whole library, shuffled, never twice") for mood in CLASSES),
     *((band, f"{band} radio: {band} songs (by the model's energy, else by mood)") for band in ENERGY_RANGES),
-    *((path.id, f"{path.name}: {'negative → neutral → positive' if path.scale == 'valence' else 'energetic → calm'}")
-      for path in PATHS.values()),
+    *(
+        (path.id, f"{path.name}: {'negative → neutral → positive' if path.scale == 'valence' else 'energetic → calm'}")
+        for path in PATHS.values()
+    ),
     ("off", "stop the station: back to the list"),
 )
 
@@ -28,8 +30,7 @@ class RadioScreen(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="radio-body"):
-            yield Static("Mood radio: your own labels first, then songs the model is sure about.",
-                         id="radio-intro")
+            yield Static("Mood radio: your own labels first, then songs the model is sure about.", id="radio-intro")
             yield OptionList(*(Option(text, id=key) for key, text in STATION_CHOICES), id="radio-options")
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:

@@ -197,8 +197,21 @@ class TrackList(ScrollView, can_focus=True):
             return Strip.blank(width, base)
         row = self.rows[index]
         playing, cursor = row.path == self.playing_path, index == self.cursor
-        key = (id(row), row.track, row.user_label, row.predicted_label, row.confidence, row.error, row.duration_s,
-               width, playing, cursor, self.has_focus, self.model_loaded, base)
+        key = (
+            id(row),
+            row.track,
+            row.user_label,
+            row.predicted_label,
+            row.confidence,
+            row.error,
+            row.duration_s,
+            width,
+            playing,
+            cursor,
+            self.has_focus,
+            self.model_loaded,
+            base,
+        )
         line = self._line_cache.get(key)
         if line is None:
             line = self._line_cache[key] = self._render_row(row, width, base, playing, cursor)
@@ -216,10 +229,14 @@ class TrackList(ScrollView, can_focus=True):
         gap = Segment(" " * GAP, line_style)
         segments = [
             Segment("▶ " if playing else "  ", line_style),
-            Segment(fit(track.title, title_w), line_style + ERROR_STYLE if row.error else line_style), gap,
-            Segment(fit(track.artist or "", artist_w), line_style), gap,
-            Segment(fit(track.album or "", album_w), line_style), gap,
-            Segment(format_time(row.duration_s).rjust(time_w), line_style), gap,
+            Segment(fit(track.title, title_w), line_style + ERROR_STYLE if row.error else line_style),
+            gap,
+            Segment(fit(track.artist or "", artist_w), line_style),
+            gap,
+            Segment(fit(track.album or "", album_w), line_style),
+            gap,
+            Segment(format_time(row.duration_s).rjust(time_w), line_style),
+            gap,
             Segment(fit(mood_text, mood_w), line_style + mood_style),
         ]
         return Strip(segments).adjust_cell_length(width, base)
