@@ -1,4 +1,4 @@
-"""Work functions for tests/test_pool.py: they run inside the analysis pool's worker processes,
+"""Work functions for tests/functional/test_pool.py: they run inside the analysis pool's worker processes,
 so they live in a module the workers can import (the tests folder is on their sys.path)."""
 
 from __future__ import annotations

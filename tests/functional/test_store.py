@@ -22,7 +22,7 @@ from moodtui.errors import AudioError, MoodtuiError
 from moodtui.listener.identity import CHUNK_BYTES, fingerprint
 from moodtui.listener.labels import LABELS_FILE_NAME, LabelStore, default_store
 
-REPO_DIR = Path(__file__).resolve().parent.parent
+REPO_DIR = Path(__file__).resolve().parents[2]
 
 
 def write_song(path: Path, seconds: float = 8.0, seed: int = 0) -> Path:

@@ -3,7 +3,7 @@
 Deterministic: a fixed library (names, tags, durations), every song labelled by the listener so the
 mood column does not depend on the weights of the small model (trained afresh each session), the
 home folder set so the library shows as ~/Music, and the screen taken once every worker is done.
-Update after an intended change with ``pytest tests/test_tui_snapshot.py --snapshot-update``.
+Update after an intended change with ``pytest tests/functional/test_tui_snapshot.py --snapshot-update``.
 """
 
 from __future__ import annotations

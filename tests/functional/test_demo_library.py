@@ -17,7 +17,7 @@ from moodtui.audio.decode import SAMPLE_RATE, decode
 from moodtui.library.imac import read_tags, scan_directory
 from moodtui.paths import demo_library_dir
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 LIBRARY = demo_library_dir()
 ROW = re.compile(
     r"^\| (?P<number>\d+) \| `(?P<file>[^`]+)` \| (?P<title>[^|]+) \| (?P<album>[^|]+) \| (?P<mood>\w+) \| [^|]+ "
