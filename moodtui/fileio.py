@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import itertools
 import os
 import tempfile
 import time
@@ -110,3 +111,35 @@ def atomic_write_bytes(path: Path, payload: bytes, *, later_mtime: bool = False)
 def atomic_write_text(path: Path, text: str) -> None:
     """Replace ``path`` by a file holding ``text`` (UTF-8), as :func:`atomic_write_bytes` does."""
     atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def move_aside(path: Path, tag: str) -> Path:
+    """Rename ``path`` (a file, a link or a folder) to ``<name>.<tag>-<UTC time>`` beside it, and
+    return the new path. Never replaces anything: when the name is taken, ``-1``, ``-2`` ... follow.
+
+    What a damaged file of the data folder becomes (kept for the curious, never deleted)."""
+    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+    for counter in itertools.count():
+        aside = path.with_name(f"{path.name}.{tag}-{stamp}" + (f"-{counter}" if counter else ""))
+        try:
+            _rename_exclusively(path, aside)
+        except FileExistsError:
+            continue
+        fsync_directory(path.parent)
+        return aside
+    raise AssertionError("unreachable")
+
+
+def _rename_exclusively(source: Path, target: Path) -> None:
+    """``os.rename`` that fails with FileExistsError instead of replacing ``target``."""
+    if source.is_dir() and not source.is_symlink():
+        os.mkdir(target)  # claims the name (O_EXCL-like); a folder may replace an empty folder
+        try:
+            os.rename(source, target)
+        except BaseException:
+            with suppress(OSError):
+                os.rmdir(target)
+            raise
+    else:
+        os.link(source, target, follow_symlinks=False)  # FileExistsError when the name is taken
+        os.unlink(source)

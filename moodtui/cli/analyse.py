@@ -44,6 +44,9 @@ def run_analyse(directory: str | None, workers: int | None = None) -> int:
             ),
         )
     ]
+    cache = AnalysisCache()
+    if recovered := cache.cache.take_recovery_notice():
+        err.print(f"moodtui: {recovered}", markup=False, soft_wrap=True)
     count = worker_count(playing=False, setting=workers)
     failures: dict[str, str] = {}
     cached = analysed = decoded = 0  # decoded: files read this run (analysed or failed)
@@ -79,7 +82,7 @@ def run_analyse(directory: str | None, workers: int | None = None) -> int:
             elapsed = time.monotonic() - started
             progress.update(task, advance=1, rate=f"{decoded / elapsed:.2f} files/s" if decoded else "")
 
-        analyse_paths(paths, model, AnalysisCache(), workers=count, on_result=arrived)
+        analyse_paths(paths, model, cache, workers=count, on_result=arrived)
     seconds = time.monotonic() - started
     rate = f", {decoded / seconds:.2f} files/s" if decoded and seconds > 0 else ""
     print(

@@ -28,6 +28,8 @@ def run_predict(files: list[Path], as_json: bool, workers: int | None = None) ->
     except MoodtuiError as exc:  # derived data: analyse without it
         err.print(f"moodtui: {exc}; analysing without the cache", markup=False, soft_wrap=True)
         cache = None
+    if cache is not None and (recovered := cache.cache.take_recovery_notice()):
+        err.print(f"moodtui: {recovered}", markup=False, soft_wrap=True)
     cache_problem: str | None = None
     out = Console(highlight=False)
     paths = [os.fspath(f) for f in files]

@@ -30,6 +30,8 @@ def song_moods(directory: str | None) -> tuple[list[tuple[Path, str, str, float 
         print(f"moodtui: {model_notice}", file=sys.stderr)
     store = default_store()
     cache = AnalysisCache()
+    if recovered := cache.cache.take_recovery_notice():
+        print(f"moodtui: {recovered}", file=sys.stderr)
     cached = cache.song_moods(model.version, model.temperature)
     out, errors = [], []
     for batch in scan(folder, LibraryIndex(cache.cache)):

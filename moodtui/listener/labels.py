@@ -58,8 +58,8 @@ from moodtui.errors import AudioError, MoodtuiError, display_path
 from moodtui.fileio import (
     TEMP_SUFFIX,
     atomic_write_bytes,
-    fsync_directory,
     is_disk_full,
+    move_aside,
     temp_file_prefix,
     write_failure,
 )
@@ -362,15 +362,8 @@ class LabelStore:
         return snapshot
 
     def _move_aside(self, reason: str) -> None:
-        stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
-        aside = self.path.with_name(f"{self.path.name}.corrupt-{stamp}")
-        counter = 1
-        while aside.exists():  # under the lock: nobody else creates these names meanwhile
-            aside = self.path.with_name(f"{self.path.name}.corrupt-{stamp}-{counter}")
-            counter += 1
         try:
-            os.rename(self.path, aside)
-            fsync_directory(self.path.parent)
+            aside = move_aside(self.path, "corrupt")
         except OSError as error:
             raise MoodtuiError(
                 f"labels database {display_path(self.path)} is unreadable ({reason}) "

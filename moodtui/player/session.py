@@ -9,13 +9,11 @@ and nothing is deleted.
 from __future__ import annotations
 
 import json
-import os
-import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from moodtui.errors import display_path
-from moodtui.fileio import atomic_write_text
+from moodtui.fileio import atomic_write_text, move_aside
 
 SESSION_NAME = "session.json"
 FORMAT = 1
@@ -99,9 +97,8 @@ def load_session(path: Path | None = None) -> tuple[Session | None, str | None]:
 
 
 def _move_aside(path: Path, cause: str) -> str:
-    aside = path.with_name(f"{path.name}.bad-{time.strftime('%Y%m%d-%H%M%S')}")
     try:
-        os.replace(path, aside)
+        aside = move_aside(path, "bad")
     except OSError as error:
         return f"{display_path(path)}: {cause}; could not move it aside ({error.strerror or error}): starting a new session"
     return f"{display_path(path)}: {cause}: moved aside to {aside.name}, starting a new session"

@@ -536,6 +536,8 @@ class MoodApp(App[int]):
                 self._library_index = LibraryIndex(self.cache_db)
                 self.analysis_cache = AnalysisCache(self.cache_db)
                 self.scheduler = AnalysisScheduler(self.analysis_cache)
+                if recovered := self.cache_db.take_recovery_notice():
+                    self.post_message(Notice(recovered, "warning"))
             return self._library_index
 
     def loaded_analysis_cache(self) -> AnalysisCache:

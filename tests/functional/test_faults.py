@@ -578,3 +578,111 @@ def test_a_labels_database_that_is_a_directory_turns_labels_off_and_p_says_why(m
             assert said and "labels.json" in said[-1] and "directory" in said[-1].lower(), app.notices
 
     run(scenario)
+
+
+# -- 17. a damaged cache.sqlite: moved aside and rebuilt, with one notice ----------------------------------
+
+
+def _damage_cache(home: Path, damage: str, song: Path) -> None:
+    cache = home / "cache.sqlite"
+    if damage == "garbage":
+        cache.write_bytes(os.urandom(8192))
+    elif damage == "truncated":  # a real cache cut in half (as a crash of the disk or a bad copy leaves it)
+        assert run_moodtui("predict", str(song), env_home=home).returncode == 0
+        with sqlite3.connect(cache) as conn:
+            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        for side in home.glob("cache.sqlite-*"):
+            side.unlink()
+        os.truncate(cache, cache.stat().st_size // 2)
+    else:
+        cache.mkdir()
+        (cache / "something").write_text("not a database\n")
+
+
+def _asides(home: Path) -> list[Path]:
+    """The damaged caches kept (their -wal / -shm files, moved with them, not counted)."""
+    return sorted(p for p in home.glob("cache.sqlite.corrupt-*") if not p.name.endswith(("-wal", "-shm")))
+
+
+@pytest.mark.parametrize("damage", ["garbage", "truncated", "folder"])
+def test_a_damaged_cache_is_moved_aside_and_rebuilt_with_one_line(model_env: Path, tmp_path: Path, damage: str) -> None:
+    song = write_song(tmp_path / "a.wav", "positive", 4.0)
+    _damage_cache(model_env, damage, song)
+    kept = model_env / "cache.sqlite"
+    before = sorted(kept.iterdir()) if kept.is_dir() else kept.read_bytes()
+    result = run_moodtui("predict", "--json", str(song), text=True)
+    assert result.returncode == 0, result.stderr
+    assert len(json.loads(result.stdout)) == 1
+    (aside,) = _asides(model_env)
+    (line,) = result.stderr.splitlines()
+    assert line.startswith(f"moodtui: {kept}: the cache was damaged (") and f"kept it as {aside.name}" in line, line
+    assert "delete it" not in line
+    assert (
+        (sorted(p.name for p in aside.iterdir()) == ["something"])
+        if damage == "folder"
+        else aside.read_bytes() == before
+    )
+    with sqlite3.connect(kept) as conn:  # the new cache holds the result
+        assert conn.execute("PRAGMA quick_check").fetchone() == ("ok",)
+        assert [os.fsdecode(r[0]) for r in conn.execute("SELECT path FROM analysis_v1")] == [str(song)]
+    again = run_moodtui("predict", str(song), text=True)
+    assert again.returncode == 0 and again.stderr == ""
+    assert len(_asides(model_env)) == 1
+    for command in (
+        ["analyse", str(song.parent)],
+        ["export", "--mood", "positive", "-o", str(tmp_path / "p.m3u"), str(song.parent)],
+    ):
+        _damage_cache(model_env, "garbage", song)
+        result = run_moodtui(*command, text=True)
+        assert result.returncode == 0, result.stderr
+        assert [ln for ln in result.stderr.splitlines() if "the cache was damaged (file is not a database)" in ln], (
+            result.stderr
+        )
+    assert len(_asides(model_env)) == 3
+
+
+def test_moving_aside_never_replaces_a_name_already_taken(tmp_path: Path) -> None:
+    from moodtui.fileio import move_aside
+
+    victim = tmp_path / "victim"
+    victim.write_text("precious\n")
+    damaged = tmp_path / "cache.sqlite"
+    damaged.write_bytes(b"garbage")
+    now = time.time()
+    planted = []
+    for second in range(3):  # the names this second and the next two would take
+        stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(now + second))
+        link = tmp_path / f"cache.sqlite.corrupt-{stamp}"
+        link.symlink_to(victim)
+        planted.append(link)
+    aside = move_aside(damaged, "corrupt")
+    assert aside not in planted and aside.read_bytes() == b"garbage" and not damaged.exists()
+    assert victim.read_text() == "precious\n" and all(os.readlink(link) == str(victim) for link in planted)
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    (folder / "inside").write_text("x")
+    moved = move_aside(folder, "corrupt")
+    assert (moved / "inside").read_text() == "x" and not folder.exists()
+
+
+def test_the_player_rebuilds_a_damaged_cache_with_one_notice_and_keeps_its_mood_model(
+    model_env: Path, tmp_path: Path
+) -> None:
+    (model_env / "cache.sqlite").write_bytes(os.urandom(8192))
+    library = make_library(tmp_path / "music")
+
+    async def scenario() -> None:
+        app = MoodApp(library)
+        async with app.run_test(size=SIZE) as pilot:
+            await wait_settled(pilot, app)
+            assert app.model_state == "ready" and app.model is not None
+            assert all(row.predicted is not None for row in app.view.rows)
+            said = [n for n in app.notices if "the cache was damaged" in n]
+            assert len(said) == 1 and "file is not a database" in said[0], app.notices
+            assert not [n for n in app.notices if "no mood model" in n or "without mood analysis" in n], app.notices
+            assert app.now_playing.model_notice is None
+
+    run(scenario)
+    assert len(_asides(model_env)) == 1
+    with sqlite3.connect(model_env / "cache.sqlite") as conn:
+        assert conn.execute("SELECT count(*) FROM analysis_v1").fetchone()[0] == 4
