@@ -238,8 +238,19 @@ def test_cache_is_shared_by_processes(tmp_path: Path) -> None:
     assert len(LibraryIndex(Cache(cache_path)).entries_under("/music")) == 200
 
 
-def test_a_corrupt_cache_file_is_a_one_line_error(tmp_path: Path) -> None:
+def test_a_corrupt_cache_file_is_moved_aside_and_a_new_one_starts(tmp_path: Path) -> None:
     (tmp_path / "cache.sqlite").write_bytes(b"not a database" * 100)
+    cache = Cache(tmp_path / "cache.sqlite")
+    assert LibraryIndex(cache).entries_under(tmp_path) == {}
+    notice = cache.take_recovery_notice()
+    assert notice is not None and "cache.sqlite: the cache was damaged (file is not a database)" in notice
+    assert cache.take_recovery_notice() is None  # said once
+    (aside,) = tmp_path.glob("cache.sqlite.corrupt-*")
+    assert aside.read_bytes() == b"not a database" * 100
+
+
+def test_a_cache_that_cannot_be_opened_is_a_one_line_error(tmp_path: Path) -> None:
+    (tmp_path / "cache.sqlite").symlink_to(tmp_path / "gone" / "cache.sqlite")  # into a missing folder
     with pytest.raises(MoodtuiError, match="cache.sqlite: cannot open the cache"):
         LibraryIndex(Cache(tmp_path / "cache.sqlite"))
 

@@ -763,7 +763,8 @@ def test_a_current_model_that_fails_to_load_falls_back_with_a_notice(model_env: 
 
 
 def test_an_unusable_cache_leaves_a_plain_player_with_a_notice(model_env: Path, library: Path) -> None:
-    (model_env / "cache.sqlite").mkdir()  # sqlite cannot open a folder
+    # A link into a folder that does not exist: sqlite cannot open it (a damaged file would be replaced).
+    (model_env / "cache.sqlite").symlink_to(model_env / "gone" / "cache.sqlite")
 
     async def scenario() -> None:
         app = MoodApp(library)
