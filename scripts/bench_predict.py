@@ -5,10 +5,13 @@ mp3, ogg/vorbis, flac and opus.
 
 Goal (issue 11): analysis / native decode <= 1.5. Prints, per format, the best of N wall times
 and the CPU time (process_time, steadier on a shared machine) of each stage: native decode;
-moodtui's decode (down-mix + soxr resampling to 22,050 Hz); decode + features; the full analysis
-(+ batched inference). Then the resampler check: the share of the analysis spent resampling at
-each soxr quality, and how far the model's outputs move when the cheaper qualities are used
-(max |Δp| over every slice, and how many slices change their most likely class).
+moodtui's decode (down-mix + soxr resampling to 22,050 Hz; for mp3, libmpg123 straight to mono
+at 22,050 Hz where it is installed, else dr_mp3 + soxr); decode + features; the full analysis
+(+ batched inference). mp3's ratio is given against both native decoders at full rate (dr_mp3,
+the baseline, and libmpg123). Then the resampler check: the share of the analysis spent
+resampling at each soxr quality, and how far the model's outputs move when the cheaper qualities
+are used (max |Δp| over every slice, and how many slices change their most likely class); and
+the mp3 decoder check: the same figures for libmpg123's half-rate decode against dr_mp3 + soxr.
 
     python scripts/bench_predict.py [--model PATH] [--tracks DIR] [--repeat 5]
 """
@@ -28,7 +31,8 @@ sys.path.insert(0, os.fspath(Path(__file__).resolve().parent))
 
 from bench_tracks import make_tracks  # noqa: E402
 
-from moodtui.audio.decode import SAMPLE_RATE, decode_blocks, downmix  # noqa: E402
+from moodtui.audio import mpg123  # noqa: E402
+from moodtui.audio.decode import SAMPLE_RATE, decode, decode_blocks, downmix  # noqa: E402
 from moodtui.mood.analysis import BLOCK_SLICES, analyse_file  # noqa: E402
 from moodtui.mood.features import SLICE_SAMPLES, track_slices  # noqa: E402
 from moodtui.mood.model import MoodModel  # noqa: E402
@@ -44,6 +48,14 @@ def best_of(repeat: int, fn) -> tuple[float, float]:
         cpus.append(time.process_time() - c)
         walls.append(time.perf_counter() - w)
     return min(walls), min(cpus)
+
+
+def native_mpg123(path: Path) -> None:
+    """libmpg123 alone at the file's rate and channels (float32, no mixing, no half rate)."""
+    with open(path, "rb") as handle:
+        _, _, chunks = mpg123.decode_float32(handle.fileno(), mono=False)
+        for _ in chunks:
+            pass
 
 
 def native_decode(path: Path) -> None:
@@ -95,6 +107,26 @@ def resampler_check(path: Path, model: MoodModel, repeat: int) -> None:
         print(f"  soxr {quality}: {cpu * 1000:6.1f} ms CPU ({wall * 1000:6.1f} ms wall)  {moved}")
 
 
+def mp3_decoder_check(paths: list[Path], model: MoodModel) -> None:
+    """libmpg123 at half rate against dr_mp3 + soxr HQ: the model's outputs over every slice."""
+    print("mp3 decoder check (libmpg123 half rate vs dr_mp3 + soxr HQ):")
+    for path in paths:
+        probs = {}
+        for decoder in ("mpg123", "dr_mp3"):
+            os.environ[mpg123.DECODER_ENV] = decoder
+            audio = decode(path)
+            blocks = (
+                audio[i : i + BLOCK_SLICES * SLICE_SAMPLES] for i in range(0, audio.size, BLOCK_SLICES * SLICE_SAMPLES)
+            )
+            probs[decoder] = np.concatenate([model.predict(b.features).probs for b in track_slices(blocks)])
+        del os.environ[mpg123.DECODER_ENV]
+        fast, reference = probs["mpg123"], probs["dr_mp3"]
+        n = min(len(fast), len(reference))
+        diff = float(np.abs(fast[:n] - reference[:n]).max())
+        flips = int((fast[:n].argmax(1) != reference[:n].argmax(1)).sum())
+        print(f"  {path.name}: max |dp| {diff:.4f}, {flips}/{n} slices change class")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", type=Path, default=shipped_model_path())
@@ -103,13 +135,20 @@ def main() -> int:
     args = parser.parse_args()
     model = MoodModel.load(args.model)
     tracks = make_tracks(args.tracks, 4)  # one of each format, 3.5-4.5 min
+    has_mpg123 = mpg123.available()
     print(f"model {model.version}; best of {args.repeat}; load average {os.getloadavg()[0]:.1f}")
+    print(f"mp3 decoder: {'libmpg123 (mono, 44.1 kHz files at half rate)' if has_mpg123 else 'dr_mp3 + soxr'}")
     print(f"{'file':<22} {'stage':<24} {'wall ms':>8} {'CPU ms':>8}")
     ratios = {}
     for path in tracks:
         analyse_file(path, model)  # warm-up: imports, onnxruntime's first run, page cache
         stages = {
             "native decode alone": lambda p=path: native_decode(p),
+            **(
+                {"native libmpg123 alone": lambda p=path: native_mpg123(p)}
+                if path.suffix == ".mp3" and has_mpg123
+                else {}
+            ),
             "moodtui decode": lambda p=path: [None for _ in decode_blocks(p, BLOCK_SLICES * SLICE_SAMPLES)],
             "decode + features": lambda p=path: [
                 None for _ in track_slices(decode_blocks(p, BLOCK_SLICES * SLICE_SAMPLES))
@@ -123,11 +162,19 @@ def main() -> int:
         cpu_ratio = times["full analysis"][1] / times["native decode alone"][1]
         ratios[path.suffix] = (wall_ratio, cpu_ratio)
         print(f"{path.name:<22} {'ratio analysis/native':<24} {wall_ratio:8.2f} {cpu_ratio:8.2f}")
+        if "native libmpg123 alone" in times:
+            wall_m = times["full analysis"][0] / times["native libmpg123 alone"][0]
+            cpu_m = times["full analysis"][1] / times["native libmpg123 alone"][1]
+            ratios[".mp3 (vs libmpg123)"] = (wall_m, cpu_m)
+            print(f"{path.name:<22} {'ratio analysis/libmpg123':<24} {wall_m:8.2f} {cpu_m:8.2f}")
     print("ratio analysis / native decode (goal <= 1.50), wall and CPU:")
     for ext, (wall_ratio, cpu_ratio) in ratios.items():
         verdict = "met" if min(wall_ratio, cpu_ratio) <= 1.5 else "NOT met"
         print(f"  {ext:<6} wall {wall_ratio:5.2f}  CPU {cpu_ratio:5.2f}  ({verdict})")
+    print(f"load average {os.getloadavg()[0]:.1f}")
     resampler_check(next(p for p in tracks if p.suffix == ".flac"), model, args.repeat)
+    if has_mpg123:
+        mp3_decoder_check([p for p in tracks if p.suffix == ".mp3"], model)
     return 0
 
 

@@ -2,8 +2,10 @@
 
 The decoder is chosen by the file's content (``moodtui.audio.formats``, the one table of formats), not
 its name: flac, ogg/vorbis, opus, wav and aiff are decoded by libsndfile (through soundfile); mp3
-by miniaudio's dr_mp3, because the mpg123 inside libsndfile prints warnings about damaged mp3
-files straight to fd 2, which is where the player draws its screen; every other container
+by the system's libmpg123 when it is installed (``moodtui.audio.mpg123``: mono, and 44.1 kHz
+files at half rate, straight to the model's rate), else by miniaudio's dr_mp3; never by the
+mpg123 inside libsndfile, which prints warnings about damaged mp3 files straight to fd 2, where
+the player draws its screen; every other container
 (m4a/aac, webm/mka, wma, ...) goes through the ``ffmpeg`` executable when it is installed. A file is never loaded whole: a 3-hour mix is read, down-mixed and resampled block by
 block, so memory stays bounded by the block size.
 """
@@ -13,7 +15,7 @@ from __future__ import annotations
 import os
 import stat
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +23,7 @@ import numpy as np
 import soundfile
 import soxr
 
+from moodtui.audio import mpg123
 from moodtui.audio.formats import ffmpeg_path, format_of
 from moodtui.errors import AudioError
 
@@ -218,7 +221,6 @@ class _FileSource:
 
 
 def _mp3_chunks(path: Path, warnings: list[str]) -> Iterator[np.ndarray]:
-    import miniaudio
     import mutagen.mp3
 
     try:
@@ -227,34 +229,74 @@ def _mp3_chunks(path: Path, warnings: list[str]) -> Iterator[np.ndarray]:
     except (mutagen.MutagenError, OSError) as exc:
         raise AudioError(path, f"not a readable mp3 file ({_first_line(exc)})") from None
     with open(path, "rb") as handle:
-        stream = miniaudio.stream_any(
-            _FileSource(handle).source,
-            miniaudio.FileFormat.MP3,
-            miniaudio.SampleFormat.FLOAT32,
-            nchannels=1,
-            sample_rate=info.sample_rate,
-            frames_to_read=info.sample_rate * 10,
-        )
+        if mpg123.available():
+            rate, source = _mpg123_source(path, handle, info.sample_rate)
+        else:
+            rate, source = info.sample_rate, _dr_mp3_source(path, handle, info.sample_rate)
         resampler = None
-        if info.sample_rate != SAMPLE_RATE:
-            resampler = soxr.ResampleStream(info.sample_rate, SAMPLE_RATE, 1, dtype="float32", quality="HQ")
+        if rate != SAMPLE_RATE:
+            resampler = soxr.ResampleStream(rate, SAMPLE_RATE, 1, dtype="float32", quality="HQ")
         decoded = 0
         try:
-            for chunk in stream:
-                mono = np.frombuffer(chunk, dtype=np.float32)
+            for mono in source:
                 decoded += mono.size
                 yield resampler.resample_chunk(mono, last=False) if resampler is not None else mono
-        except miniaudio.DecodeError as exc:
-            if decoded == 0:
-                raise AudioError(path, f"not a readable mp3 file ({_first_line(exc)})") from None
+        finally:
+            source.close()  # libmpg123's handle, before the file closes
         if resampler is not None:
             yield resampler.resample_chunk(np.zeros(0, dtype=np.float32), last=True)
     if decoded == 0:
         raise AudioError(path, "not a readable mp3 file (no audio frames)")
     # The length mutagen reads from the Xing/Info header is the encoder's frame count.
-    problem = _truncation(decoded / info.sample_rate, info.length)
+    problem = _truncation(decoded / rate, info.length)
     if problem:
         warnings.append(problem)
+
+
+def _mpg123_source(path: Path, handle, sample_rate: int) -> tuple[int, Generator[np.ndarray, None, None]]:
+    """libmpg123's mono chunks: at half rate for 44.1 kHz files (straight to the model's rate)."""
+    try:
+        rate, _, chunks = mpg123.decode_float32(handle.fileno(), half_rate=sample_rate == 2 * SAMPLE_RATE)
+    except mpg123.Mpg123Error as exc:
+        raise AudioError(path, f"not a readable mp3 file ({exc})") from None
+
+    def source() -> Generator[np.ndarray, None, None]:
+        decoded = 0
+        try:
+            for chunk in chunks:
+                decoded += chunk.size
+                yield chunk
+        except mpg123.Mpg123Error as exc:
+            # A damaged file: keep what decoded (the truncation check reports it).
+            if decoded == 0:
+                raise AudioError(path, f"not a readable mp3 file ({exc})") from None
+        finally:
+            chunks.close()
+
+    return rate, source()
+
+
+def _dr_mp3_source(path: Path, handle, sample_rate: int) -> Generator[np.ndarray, None, None]:
+    """miniaudio's dr_mp3, mono at the file's rate: where libmpg123 is not installed."""
+    import miniaudio
+
+    stream = miniaudio.stream_any(
+        _FileSource(handle).source,
+        miniaudio.FileFormat.MP3,
+        miniaudio.SampleFormat.FLOAT32,
+        nchannels=1,
+        sample_rate=sample_rate,
+        frames_to_read=sample_rate * 10,
+    )
+    decoded = 0
+    try:
+        for chunk in stream:
+            mono = np.frombuffer(chunk, dtype=np.float32)
+            decoded += mono.size
+            yield mono
+    except miniaudio.DecodeError as exc:
+        if decoded == 0:
+            raise AudioError(path, f"not a readable mp3 file ({_first_line(exc)})") from None
 
 
 def _first_line(exc: BaseException) -> str:
