@@ -1,6 +1,10 @@
-"""Words for people: counts with the right plural ("1 file", "2 files")."""
+"""Words for people: counts with the right plural ("1 file", "2 files"), folders with ``~``."""
 
 from __future__ import annotations
+
+from pathlib import Path
+
+from moodtui.errors import display_path
 
 
 def plural(count: int, word: str, words: str | None = None) -> str:
@@ -8,4 +12,12 @@ def plural(count: int, word: str, words: str | None = None) -> str:
     return f"{count:,} {word if count == 1 else (words or word + 's')}"
 
 
-__all__ = ["plural"]
+def short_path(path: Path) -> str:
+    """``path`` for display, with the home folder written ``~``."""
+    try:
+        return display_path(Path("~") / path.relative_to(Path.home()))
+    except ValueError:
+        return display_path(path)
+
+
+__all__ = ["plural", "short_path"]

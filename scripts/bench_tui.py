@@ -106,7 +106,7 @@ async def bench_table() -> None:
     from textual.widgets import DataTable
 
     from moodtui.library.scan import Track
-    from moodtui.tui.library_view import LibraryView
+    from moodtui.library.view import LibraryView
     from moodtui.tui.widgets.track_list import TrackList
 
     tracks = [

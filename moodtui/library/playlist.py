@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 from pathlib import Path
 
 from moodtui import CLASSES
@@ -68,3 +69,19 @@ def write_m3u(entries: list[tuple[Path, float | None, str]], output: Path) -> No
         lines.append(f"#EXTINF:{int(round(duration)) if duration else -1},{display_path(title)}".encode())
         lines.append(os.fsencode(Path(path).resolve()))
     atomic_write_bytes(output, b"\n".join(lines) + b"\n")
+
+
+def export_to_playlists(entries: list[tuple[Path, float | None, str]], name: str, home: Path | None = None) -> Path:
+    """The player's export: ``entries`` written to ``<data folder>/playlists/<name>-<time>.m3u``;
+    returns the file. MoodtuiError naming the file and the cause (a full disk says so)."""
+    from moodtui.fileio import write_failure
+    from moodtui.paths import data_home
+
+    folder = (home or data_home()) / "playlists"
+    output = folder / f"{name}-{time.strftime('%Y%m%d-%H%M%S')}.m3u"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        write_m3u(entries, output)
+    except OSError as error:
+        raise MoodtuiError(f"playlist not written: {write_failure(output, error)}") from error
+    return output

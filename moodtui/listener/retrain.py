@@ -22,7 +22,19 @@ from pathlib import Path
 from typing import IO, Any
 
 from moodtui.errors import MoodtuiError
-from moodtui.listener.progress import JobDone, JobFailed, ProgressEvent, from_line
+from moodtui.listener.progress import (
+    EpochEnded,
+    FeaturesRead,
+    GuardCompared,
+    HeadTried,
+    JobDone,
+    JobFailed,
+    JobStarted,
+    ModelExported,
+    ProgressEvent,
+    SongSkipped,
+    from_line,
+)
 from moodtui.paths import data_home
 from moodtui.text import plural
 
@@ -40,6 +52,44 @@ class RetrainResult:
     """False when the new model was kept as a version but not switched on (not as good as the current)."""
     guard: dict[str, Any] | None = None
     """The comparison with the current model (``guard`` in the new model's metadata)."""
+
+    def switch_notice(self) -> str:
+        """What the player says when it switches to the new model."""
+        if self.guard:
+            detail = self.message
+        elif self.agreement is not None:
+            detail = f"agrees with you on {100 * self.agreement:.0f}% of held-out songs"
+        else:
+            detail = "no held-out agreement figure"
+        return f"new model {self.version}: {detail}"
+
+
+def stage_words(event: ProgressEvent, stage: str) -> str:
+    """The status line's words for a retrain at ``event`` (``stage``: the words so far)."""
+    if isinstance(event, JobStarted):
+        return f"retrain: {event.songs} labelled songs"
+    if isinstance(event, FeaturesRead):
+        return "retrain: reading your songs"
+    if isinstance(event, EpochEnded):
+        return f"retrain: epoch {event.epoch}/{event.epochs}"
+    if isinstance(event, HeadTried):
+        return f"retrain: trying head {event.done}/{event.total} on held-out songs"
+    if isinstance(event, GuardCompared):
+        return "retrain: comparing with the current model"
+    if isinstance(event, ModelExported):
+        return "retrain: exporting the model"
+    if isinstance(event, SongSkipped):
+        return "retrain: skipping a song"
+    return stage
+
+
+def stage_fraction(event: ProgressEvent) -> tuple[int, int] | None:
+    """(done, total) for a progress bar at ``event``, when the event counts steps."""
+    if isinstance(event, EpochEnded) and event.epochs:
+        return event.epoch, event.epochs
+    if isinstance(event, HeadTried) and event.total:
+        return event.done, event.total
+    return None
 
 
 def guard_message(guard: dict[str, Any], version: str, switch_hint: str) -> str:

@@ -127,6 +127,13 @@ def energy_word(energy: float) -> str:
     return "calm" if energy < 1 / 3 else "moderate" if energy < 2 / 3 else "energetic"
 
 
+def warm_up(model: MoodModel) -> None:
+    """Run one slice of silence through the feature function and ``model``: numpy, scipy and
+    onnxruntime pay their first-use costs here, not on the first slice of the first song."""
+    for batch in track_slices(iter([np.zeros(SLICE_SAMPLES, np.float32)])):
+        model.predict(batch.features)
+
+
 def song_probabilities(slice_probs: np.ndarray, temperature: float = 1.0) -> np.ndarray:
     """A song's mood probabilities from its slices': the calibrated mean (the one definition)."""
     if not len(slice_probs):

@@ -11,9 +11,15 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from moodtui.errors import display_path
 from moodtui.fileio import atomic_write_text, move_aside
+from moodtui.player.order import PlayOrder, Repeat
+from moodtui.player.radio import station_from_id, station_id
+
+if TYPE_CHECKING:
+    from moodtui.library.view import LibraryView
 
 SESSION_NAME = "session.json"
 FORMAT = 1
@@ -66,6 +72,43 @@ class Session:
                 raise ValueError(f"{name} is {value!r}")
             setattr(session, name, float(value) if isinstance(default, float) else value)
         return session
+
+
+def session_of(view: LibraryView, order: PlayOrder, track: str | None, position_s: float, volume: float) -> Session:
+    """The session to save: ``track`` playing at ``position_s``, the view's filters and sort, the order's
+    queue, station, shuffle and repeat."""
+    return Session(
+        track=track,
+        position_s=position_s if track is not None else 0.0,
+        volume=volume,
+        text_filter=view.text_filter,
+        mood_filter=view.mood_filter,
+        sort=view.sort_column.value,
+        sort_reverse=view.sort_reverse,
+        queue=list(order.queue),
+        station=station_id(order.station) if order.station is not None else None,
+        shuffle=order.shuffle,
+        repeat=order.repeat.value,
+    )
+
+
+def restore_session(session: Session, view: LibraryView, order: PlayOrder) -> None:
+    """Filters and sort into ``view``; queue, shuffle, repeat and station into ``order`` (what a
+    version of moodtui no longer knows falls back on the default)."""
+    from moodtui.library.view import MOOD_FILTERS, SortColumn
+
+    view.text_filter = session.text_filter
+    view.mood_filter = session.mood_filter if session.mood_filter in MOOD_FILTERS else "all"
+    view.sort_column = next((c for c in SortColumn if c.value == session.sort), SortColumn.LIBRARY)
+    view.sort_reverse = session.sort_reverse
+    order.queue = list(session.queue)
+    order.set_shuffle(session.shuffle)
+    order.repeat = next((r for r in Repeat if r.value == session.repeat), Repeat.OFF)
+    if session.station is not None:
+        try:
+            order.station = station_from_id(session.station, view.song_facts)
+        except (ValueError, TypeError):
+            pass  # a station this version does not know: the list plays
 
 
 def session_path(home: Path | None = None) -> Path:

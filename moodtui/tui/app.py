@@ -26,7 +26,6 @@ import os
 import sys
 import threading
 import time
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Literal
@@ -42,33 +41,25 @@ from textual.worker import Worker, WorkerState, get_current_worker
 from moodtui.audio.replaygain import choose_gain, read_replaygain
 from moodtui.config import Settings, load_settings
 from moodtui.errors import AudioError, ModelError, MoodtuiError, display_path
+from moodtui.library.playlist import export_to_playlists
 from moodtui.library.scan import LibraryIndex, resolve_library_dir, scan
+from moodtui.library.view import MOOD_FILTERS, LibraryView, TrackRow
 from moodtui.listener.label_next import MoodChange
 from moodtui.listener.label_writer import LabelOutcome, LabelWriter
 from moodtui.listener.labels import LabelStore
-from moodtui.listener.progress import (
-    EpochEnded,
-    FeaturesRead,
-    GuardCompared,
-    HeadTried,
-    JobStarted,
-    ModelExported,
-    ProgressEvent,
-    SongSkipped,
-)
-from moodtui.listener.retrain import MIN_LABELLED_SONGS, RetrainJob, RetrainResult
-from moodtui.mood.analysis import AnalysisCache
+from moodtui.listener.retrain import RetrainJob, RetrainResult, stage_fraction, stage_words
+from moodtui.mood.analysis import AnalysisCache, warm_up
 from moodtui.mood.model import MoodModel
 from moodtui.mood.scheduler import AnalysisBatch, AnalysisScheduler
 from moodtui.player.order import PlayOrder, Repeat
 from moodtui.player.playback import Player
-from moodtui.player.radio import SongFacts, station_for, station_from_id, station_id
-from moodtui.player.session import Session, load_session, save_session
+from moodtui.player.radio import station_for
+from moodtui.player.session import Session, load_session, restore_session, save_session, session_of
 from moodtui.sqlite_cache import Cache
-from moodtui.text import plural
+from moodtui.text import plural, short_path
+from moodtui.tui.bindings import PLAYER_BINDINGS, binding_ids, binding_list
 from moodtui.tui.commands import MoodCommandPalette, PlayerCommands
 from moodtui.tui.library_sync import LibrarySync
-from moodtui.tui.library_view import MOOD_FILTERS, LibraryView, SortColumn, TrackRow
 from moodtui.tui.messages import (
     AnalysisProgress,
     LabelsLoaded,
@@ -102,25 +93,6 @@ WORKER_THREADS = 12
 """Thread workers can run at once (the default executor has only 6 threads on 2 cores)."""
 
 
-def retrain_stage(event: ProgressEvent, stage: str) -> str:
-    """The status line's words for a retrain at ``event`` (``stage``: the words so far)."""
-    if isinstance(event, JobStarted):
-        return f"retrain: {event.songs} labelled songs"
-    if isinstance(event, FeaturesRead):
-        return "retrain: reading your songs"
-    if isinstance(event, EpochEnded):
-        return f"retrain: epoch {event.epoch}/{event.epochs}"
-    if isinstance(event, HeadTried):
-        return f"retrain: trying head {event.done}/{event.total} on held-out songs"
-    if isinstance(event, GuardCompared):
-        return "retrain: comparing with the current model"
-    if isinstance(event, ModelExported):
-        return "retrain: exporting the model"
-    if isinstance(event, SongSkipped):
-        return "retrain: skipping a song"
-    return stage
-
-
 class MoodApp(App[int]):
     """The player. ``MoodApp(folder)`` plays the audio files below ``folder``."""
 
@@ -128,183 +100,7 @@ class MoodApp(App[int]):
     TITLE = "moodtui"
     COMMANDS = App.COMMANDS | {PlayerCommands}
 
-    # Every binding has a stable id: config.toml's [keys] table maps ids to keys (App.set_keymap).
-    BINDINGS = [
-        Binding(
-            "space",
-            "toggle_pause",
-            "Pause",
-            id="toggle_pause",
-            tooltip="pause / resume (plays the highlighted track when stopped)",
-        ),
-        # Help and Quit right after Pause: the footer shows bindings in this order and a narrow
-        # terminal (80 columns) cuts the end, where these two used to be.
-        Binding("question_mark", "help", "Help", key_display="?", id="help", tooltip="this list of keys"),
-        Binding("q", "quit", "Quit", id="quit", tooltip="quit"),
-        Binding(
-            "escape",
-            "clear_filter",
-            "Clear filter",
-            show=False,
-            id="clear_filter",
-            tooltip="on the table: clear the text filter, then the mood filter",
-        ),
-        Binding("left", "seek(-1)", "Seek -", show=False, id="seek_back", tooltip="seek back (seek_step, 5 s)"),
-        Binding("right", "seek(1)", "Seek +", show=False, id="seek_forward", tooltip="seek forward (seek_step, 5 s)"),
-        Binding(
-            "plus,equals_sign",
-            "volume(1)",
-            "Vol +",
-            show=False,
-            key_display="+",
-            id="volume_up",
-            tooltip="volume up (volume_step, 5 %)",
-        ),
-        Binding("minus", "volume(-1)", "Vol -", show=False, key_display="-", id="volume_down", tooltip="volume down"),
-        Binding(
-            "right_square_bracket",
-            "next_track",
-            "Next",
-            show=False,
-            key_display="]",
-            id="next_track",
-            tooltip="next track: the queue, then the station or the list",
-        ),
-        Binding(
-            "left_square_bracket",
-            "previous_track",
-            "Prev",
-            show=False,
-            key_display="[",
-            id="previous_track",
-            tooltip="back through the tracks that played",
-        ),
-        Binding(
-            "a", "queue_add", "Queue +", show=False, id="queue_add", tooltip="add the highlighted track to the queue"
-        ),
-        Binding(
-            "w",
-            "queue_show",
-            "Queue",
-            show=False,
-            id="queue_show",
-            tooltip="the queue: reorder (shift+up / down), remove (d), clear (c)",
-        ),
-        Binding(
-            "z",
-            "shuffle",
-            "Shuffle",
-            show=False,
-            id="shuffle",
-            tooltip="shuffle on / off (no repeats until all played)",
-        ),
-        Binding("r", "repeat", "Repeat", show=False, id="repeat", tooltip="repeat: off, all, one"),
-        Binding(
-            "t",
-            "radio",
-            "Radio",
-            show=False,
-            id="radio",
-            tooltip="mood radio: a mood from the whole library, or a mood path",
-        ),
-        Binding(
-            "slash",
-            "open_filter",
-            "Filter",
-            key_display="/",
-            id="filter",
-            tooltip="filter by words of the title, artist, album or file name (Esc clears)",
-        ),
-        Binding("0", "mood_filter('all')", "All", show=False, id="mood_all", tooltip="show every mood"),
-        Binding(
-            "1",
-            "mood_filter('positive')",
-            "Positive",
-            show=False,
-            id="mood_positive",
-            tooltip="show positive songs only",
-        ),
-        Binding(
-            "2", "mood_filter('neutral')", "Neutral", show=False, id="mood_neutral", tooltip="show neutral songs only"
-        ),
-        Binding(
-            "3",
-            "mood_filter('negative')",
-            "Negative",
-            show=False,
-            id="mood_negative",
-            tooltip="show negative songs only",
-        ),
-        Binding(
-            "s",
-            "cycle_sort",
-            "Sort",
-            show=False,
-            id="cycle_sort",
-            tooltip="sort by the next column (folder, title, artist, album, time, mood)",
-        ),
-        Binding("S", "reverse_sort", "Reverse", show=False, id="reverse_sort", tooltip="reverse the sort direction"),
-        Binding(
-            "p", "label('positive')", "Positive", id="label_positive", tooltip="label the playing song positive (yours)"
-        ),
-        Binding(
-            "n", "label('neutral')", "Neutral", id="label_neutral", tooltip="label the playing song neutral (yours)"
-        ),
-        Binding(
-            "x", "label('negative')", "Negative", id="label_negative", tooltip="label the playing song negative (yours)"
-        ),
-        Binding("u", "undo_label", "Undo", show=False, id="undo_label", tooltip="undo the last label"),
-        Binding(
-            "R",
-            "retrain",
-            "Retrain",
-            id="retrain",
-            tooltip=f"adapt the model to your labels (needs {MIN_LABELLED_SONGS} labelled songs)",
-        ),
-        Binding(
-            "l", "label_next", "Label next", id="label_next", tooltip="songs the model is least sure about: label those"
-        ),
-        Binding(
-            "m",
-            "models",
-            "Models",
-            show=False,
-            id="models",
-            tooltip="model versions with their figures; Enter rolls back",
-        ),
-        Binding(
-            "e",
-            "errors",
-            "Errors",
-            show=False,
-            id="errors",
-            tooltip="files that cannot be read or analysed, and notices",
-        ),
-        Binding(
-            "B",
-            "toggle_analysis",
-            "Pause analysis",
-            show=False,
-            id="toggle_analysis",
-            tooltip="pause / resume the background analysis of the library",
-        ),
-        Binding(
-            "g",
-            "goto_playing",
-            "Go to playing",
-            show=False,
-            id="goto_playing",
-            tooltip="move the cursor to the playing track",
-        ),
-        Binding(
-            "f5",
-            "rescan",
-            "Rescan",
-            show=False,
-            id="rescan",
-            tooltip="rescan the music folder for new, changed and removed files",
-        ),
-    ]
+    BINDINGS = PLAYER_BINDINGS
 
     def __init__(
         self,
@@ -355,7 +151,6 @@ class MoodApp(App[int]):
         self.last_retrain: RetrainResult | None = None  # the last retrain of this session
         self.last_changes: list[MoodChange] = []  # of the last model switch
         self.retrain_args: tuple[str, ...] = ()  # extra `moodtui train` arguments (developers, tests)
-        self._labels: dict[str, str] = {}
         self._labels_loaded = False
         self._looked_for_moved_labels = False
         self.moods_version: str | None = None
@@ -434,23 +229,11 @@ class MoodApp(App[int]):
             self.show_notice(notice, severity="warning")
         if session is None:
             return
-        view = self.view
-        view.text_filter = session.text_filter
+        restore_session(session, self.view, self.order)
+        self.player.volume = session.volume
         if session.text_filter:
             self.filter_input.value = session.text_filter
             self.filter_input.display = True
-        view.mood_filter = session.mood_filter if session.mood_filter in MOOD_FILTERS else "all"
-        view.sort_column = next((c for c in SortColumn if c.value == session.sort), SortColumn.LIBRARY)
-        view.sort_reverse = session.sort_reverse
-        self.player.volume = session.volume
-        self.order.queue = list(session.queue)
-        self.order.set_shuffle(session.shuffle)
-        self.order.repeat = next((r for r in Repeat if r.value == session.repeat), Repeat.OFF)
-        if session.station is not None:
-            try:
-                self.order.station = station_from_id(session.station, self._song_facts)
-            except (ValueError, TypeError):
-                pass  # a station this version does not know: the list plays
         self._resume_track = session if session.track and self._play_file is None else None
         self._update_library_bar()
         self._update_status()
@@ -489,20 +272,8 @@ class MoodApp(App[int]):
         self.track_list.move_to(row)
 
     def current_session(self) -> Session:
-        view, order = self.view, self.order
-        return Session(
-            track=self.playing.path if self.playing is not None else None,
-            position_s=self.player.position_s if self.playing is not None else 0.0,
-            volume=self.player.volume,
-            text_filter=view.text_filter,
-            mood_filter=view.mood_filter,
-            sort=view.sort_column.value,
-            sort_reverse=view.sort_reverse,
-            queue=list(order.queue),
-            station=station_id(order.station) if order.station is not None else None,
-            shuffle=order.shuffle,
-            repeat=order.repeat.value,
-        )
+        track = self.playing.path if self.playing is not None else None
+        return session_of(self.view, self.order, track, self.player.position_s, self.player.volume)
 
     def keys_for_id(self, binding_id: str) -> str:
         binding = next((b for b in binding_list() if b.id == binding_id), None)
@@ -559,7 +330,7 @@ class MoodApp(App[int]):
         except ModelError as error:
             self.post_message(ModelReady(None, f"{error}: no mood model, playing without mood analysis"))
             return
-        _warm_up(model)
+        warm_up(model)
         try:
             self._open_caches()
         except MoodtuiError as error:
@@ -621,11 +392,6 @@ class MoodApp(App[int]):
         self.track_list.refresh()
         self._update_status()
 
-    @property
-    def labelled_paths(self) -> set[str]:
-        """Paths of the songs the listener has labelled (those being written included)."""
-        return set(self._labels) | {row.path for row in self.view.rows if row.user_label is not None}
-
     def on_labels_loaded(self, message: LabelsLoaded) -> None:
         if self.store is not None and self.label_writer is None:
 
@@ -634,9 +400,7 @@ class MoodApp(App[int]):
 
             self.label_writer = LabelWriter(self.store, report)
             self.label_writer.start()
-        self._labels = dict(message.labels)
-        for row in self.view.rows:
-            row.user_label = self._labels.get(row.path)
+        self.view.set_labels(message.labels)
         if message.notice:
             self.show_notice(message.notice, severity="information" if message.relinked else "warning")
         self._labels_loaded = True
@@ -653,7 +417,7 @@ class MoodApp(App[int]):
         self.label_writer.find_moved([(row.path, row.track.size) for row in self.view.rows])
 
     def on_scan_batch(self, message: ScanBatch) -> None:
-        self.view.add_scanned(message.tracks, self._labels)
+        self.view.add_scanned(message.tracks)
         if message.done:
             self.scan_done = True
             _freeze_long_lived_objects()
@@ -689,7 +453,7 @@ class MoodApp(App[int]):
 
     def _update_library_bar(self) -> None:
         view = self.view
-        self.library_bar.update(view.summary(self.scan_done, _short_path(self.directory)), layout=False)
+        self.library_bar.update(view.summary(self.scan_done, short_path(self.directory)), layout=False)
         self.track_header.set_sort(view.sort_column, view.sort_reverse)
 
     def on_track_list_play_requested(self, message: TrackList.PlayRequested) -> None:
@@ -954,7 +718,7 @@ class MoodApp(App[int]):
             self.show_notice("station off: the list plays on")
             self._update_status()
             return
-        station = station_for(choice, self._song_facts)
+        station = station_for(choice, self.view.song_facts)
         first = station.next()
         if first is None:
             if not self._library_known():
@@ -969,10 +733,6 @@ class MoodApp(App[int]):
         self.order.station = station
         self.show_notice(f"{station.name}: on")
         self.play_row(self.view.by_path[first])
-
-    def _song_facts(self) -> Iterator[SongFacts]:
-        for row in self.view.rows:
-            yield SongFacts(row.path, row.user_label, row.predicted, row.energy, row.error is None)
 
     # -- analysis of the playing track ------------------------------------------------------------
 
@@ -1072,14 +832,7 @@ class MoodApp(App[int]):
         """Analyse every track without a mood, visible ones first (once the scan is complete)."""
         if not self.scan_done or self.model is None or self.analysis_cache is None:
             return
-        visible = self.view.visible
-        shown = set(visible)
-        order = visible + [row for row in self.view.rows if row not in shown]
-        paths = [
-            row.path
-            for row in order
-            if row.track.error is None and row.predicted is None and row.analysis_error is None
-        ]
+        paths = self.view.paths_to_analyse()
         self.analyse_library(self.model, paths)
 
     @work(thread=True, exclusive=True, group="library", exit_on_error=False, description="analyse the library")
@@ -1181,13 +934,10 @@ class MoodApp(App[int]):
             self.on_labels_loaded(LabelsLoaded(outcome.relabelled, outcome.message, relinked=True))
             return
         if outcome.path is not None:
-            if outcome.changed and outcome.label is None:
-                self._labels.pop(outcome.path, None)
-            elif outcome.changed and outcome.label is not None:
-                self._labels[outcome.path] = outcome.label
-            row = self.view.by_path.get(outcome.path)
-            if row is not None:
-                row.user_label = self._labels.get(outcome.path)
+            if outcome.changed:
+                self.view.label_stored(outcome.path, outcome.label)
+            else:
+                self.view.label_kept(outcome.path)
             if self.playing is not None and self.playing.path == outcome.path:
                 self.now_playing.label_changed()
             self._moods_changed()
@@ -1240,13 +990,11 @@ class MoodApp(App[int]):
 
     def on_retrain_progress(self, message: RetrainProgress) -> None:
         event = message.event
-        self.retrain_stage = retrain_stage(event, self.retrain_stage)
-        if isinstance(event, EpochEnded) and event.epochs:
+        self.retrain_stage = stage_words(event, self.retrain_stage)
+        fraction = stage_fraction(event)
+        if fraction is not None:
             self.retrain_bar.display = True
-            self.retrain_bar.update(total=event.epochs, progress=event.epoch)
-        elif isinstance(event, HeadTried) and event.total:
-            self.retrain_bar.display = True
-            self.retrain_bar.update(total=event.total, progress=event.done)
+            self.retrain_bar.update(total=fraction[1], progress=fraction[0])
         self._update_status()
 
     def on_retrain_finished(self, message: RetrainFinished) -> None:
@@ -1257,13 +1005,7 @@ class MoodApp(App[int]):
         if message.notice:
             self.show_notice(message.notice, severity="warning")
         if result.ok and message.model is not None:
-            agreement = (
-                f"agrees with you on {100 * result.agreement:.0f}% of held-out songs"
-                if result.agreement is not None
-                else "no held-out agreement figure"
-            )
-            detail = result.message if result.guard else agreement
-            self.switch_model(message.model, f"new model {result.version}: {detail}", show_changes=True)
+            self.switch_model(message.model, result.switch_notice(), show_changes=True)
         elif result.ok:  # not as good as the current model on the listener's songs: kept as a version only
             self.show_notice(result.message, severity="warning")
         else:
@@ -1282,7 +1024,7 @@ class MoodApp(App[int]):
         which songs change mood."""
         from moodtui.listener.label_next import changes_summary, mood_changes
 
-        _warm_up(model)
+        warm_up(model)
         cache = self.loaded_analysis_cache()
         before = cache.song_moods(self.model.version, self.model.temperature) if self.model is not None else {}
         rescored = cache.rescore(model)
@@ -1390,19 +1132,11 @@ class MoodApp(App[int]):
 
     @work(thread=True, exclusive=True, group="export", exit_on_error=False, description="write a playlist")
     def export_playlist(self, rows: list[TrackRow]) -> None:
-        from moodtui.library.playlist import write_m3u
-        from moodtui.paths import data_home
-
-        name = self.view.mood_filter if self.view.mood_filter != "all" else "all"
-        folder = data_home() / "playlists"
-        output = folder / f"{name}-{time.strftime('%Y%m%d-%H%M%S')}.m3u"
+        entries = [(row.track.path, row.duration_s, row.track.title) for row in rows]
         try:
-            folder.mkdir(parents=True, exist_ok=True)
-            write_m3u([(row.track.path, row.duration_s, row.track.title) for row in rows], output)
-        except OSError as error:
-            from moodtui.fileio import write_failure
-
-            self.post_message(Notice(f"playlist not written: {write_failure(output, error)}", "error"))
+            output = export_to_playlists(entries, self.view.mood_filter)
+        except MoodtuiError as error:
+            self.post_message(Notice(str(error), "error"))
             return
         self.post_message(Notice(f"wrote {plural(len(rows), 'track')} to {display_path(output)}"))
 
@@ -1482,29 +1216,6 @@ class MoodApp(App[int]):
         self.exit(0)
 
 
-def binding_list() -> list[Binding]:
-    """Every binding of the player with an id (the app's, the table's, the screens')."""
-    from moodtui.tui.screens.label_next import LabelNextScreen
-    from moodtui.tui.screens.queue import QueueScreen
-    from moodtui.tui.screens.radio import RadioScreen
-
-    return [
-        binding
-        for binding in (
-            *MoodApp.BINDINGS,
-            *TrackList.BINDINGS,
-            *QueueScreen.BINDINGS,
-            *LabelNextScreen.BINDINGS,
-            *RadioScreen.BINDINGS,
-        )
-        if isinstance(binding, Binding) and binding.id
-    ]
-
-
-def binding_ids() -> set[str]:
-    return {binding.id for binding in binding_list() if binding.id}
-
-
 def _freeze_long_lived_objects() -> None:
     """Exempt the objects alive now (the library's rows, the model) from garbage collection.
 
@@ -1512,22 +1223,6 @@ def _freeze_long_lived_objects() -> None:
     thread, a visible stall while scrolling. These objects live as long as the app anyway.
     """
     gc.freeze()
-
-
-def _warm_up(model) -> None:
-    """Run one slice of silence through the feature function and the model (first-use costs)."""
-    from moodtui.mood.features import SLICE_SAMPLES, track_slices
-
-    for batch in track_slices(iter([np.zeros(SLICE_SAMPLES, np.float32)])):
-        model.predict(batch.features)
-
-
-def _short_path(path: Path) -> str:
-    """``path`` for display, with the home folder written ``~``."""
-    try:
-        return display_path(Path("~") / path.relative_to(Path.home()))
-    except ValueError:
-        return display_path(path)
 
 
 def run_app(directory: str | None, *, radio: str | None = None) -> int:

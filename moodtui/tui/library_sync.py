@@ -163,7 +163,7 @@ class LibrarySync(Widget):
                 changed += 1  # new tags only
         for row in view.add_tracks(message.tracks):
             new += 1
-            row.user_label = app._labels.get(row.path)
+            row.user_label = app.view.labels.get(row.path)
         if message.rescan or new or removed:
             parts = [
                 text
@@ -198,7 +198,7 @@ class LibrarySync(Widget):
                     labels = {record.path: record.label for record in app.store.current_labels()}
                 except MoodtuiError:
                     labels = None
-                if labels is not None and labels != app._labels:
+                if labels is not None and labels != app.view.labels:
                     self.post_message(LabelsLoaded(labels, None))
             if "model" in changed and app.model is not None:
                 try:

@@ -21,10 +21,10 @@ import pytest
 
 from audio_factory import write_song
 from moodtui import CLASSES
+from moodtui.library.view import SortColumn
 from moodtui.listener.labels import LabelStore
 from moodtui.mood.model import UNSURE_BELOW
 from moodtui.tui.app import MoodApp
-from moodtui.tui.library_view import SortColumn
 from moodtui.tui.screens.errors import ErrorsScreen
 from moodtui.tui.screens.help import HelpScreen
 from moodtui.tui.screens.label_next import LabelNextScreen

@@ -275,8 +275,8 @@ def test_no_preset_leaves_two_bindings_on_one_key() -> None:
 def test_a_saved_session_is_restored_paused_with_its_queue_station_filter_and_sort(
     model_env: Path, tmp_path: Path
 ) -> None:
+    from moodtui.library.view import SortColumn
     from moodtui.player.session import Session, save_session
-    from moodtui.tui.library_view import SortColumn
 
     library = make_library(tmp_path / "music")
     night, hum = str(library / "Beta Crew/Night Drive.ogg"), str(library / "Beta Crew/Hum.ogg")
@@ -375,7 +375,7 @@ def test_the_palette_shows_the_keys_in_force(model_env: Path, tmp_path: Path) ->
 def test_every_binding_has_a_stable_id_for_the_keymap() -> None:
     from textual.binding import Binding
 
-    from moodtui.tui.app import binding_list
+    from moodtui.tui.bindings import binding_list
     from moodtui.tui.widgets.track_list import TrackList
 
     missing = [

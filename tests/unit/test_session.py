@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from moodtui.player.session import Session, load_session, save_session
+from moodtui.player.session import Session, load_session, restore_session, save_session, session_of
 
 
 def test_a_session_round_trips_and_leaves_no_temporary_file(tmp_path: Path) -> None:
@@ -45,3 +45,45 @@ def test_a_session_file_that_does_not_load_is_moved_aside_with_one_line(tmp_path
         assert f"moved aside to {aside[0].name}, starting a new session" in notice
         aside[0].unlink()
     json.loads(Session().to_json())
+
+
+def test_the_view_and_play_order_round_trip_through_a_session() -> None:
+    from moodtui.library.view import LibraryView, SortColumn
+    from moodtui.player.order import PlayOrder, Repeat
+    from moodtui.player.radio import MoodStation
+
+    view, order = LibraryView(), PlayOrder()
+    view.text_filter, view.mood_filter, view.sort_column, view.sort_reverse = (
+        "night",
+        "negative",
+        SortColumn.TITLE,
+        True,
+    )
+    order.queue = ["/music/b.ogg"]
+    order.set_shuffle(True)
+    order.repeat = Repeat.ALL
+    order.station = MoodStation("positive", view.song_facts, played=["/music/c.ogg"])
+    session = session_of(view, order, "/music/a.ogg", 12.5, 0.6)
+    assert (session.track, session.position_s, session.volume, session.sort, session.repeat) == (
+        "/music/a.ogg", 12.5, 0.6, "title", "all"
+    )  # fmt: skip
+    assert session_of(view, order, None, 12.5, 0.6).position_s == 0.0  # nothing playing: no position
+
+    fresh_view, fresh_order = LibraryView(), PlayOrder()
+    restore_session(Session.from_json(session.to_json()), fresh_view, fresh_order)
+    assert (fresh_view.text_filter, fresh_view.mood_filter, fresh_view.sort_column, fresh_view.sort_reverse) == (
+        "night", "negative", SortColumn.TITLE, True
+    )  # fmt: skip
+    assert (fresh_order.queue, fresh_order.shuffle, fresh_order.repeat) == (["/music/b.ogg"], True, Repeat.ALL)
+    assert isinstance(fresh_order.station, MoodStation) and fresh_order.station.played == {"/music/c.ogg"}
+
+
+def test_a_session_from_another_version_falls_back_on_the_defaults() -> None:
+    from moodtui.library.view import LibraryView, SortColumn
+    from moodtui.player.order import PlayOrder, Repeat
+
+    view, order = LibraryView(), PlayOrder()
+    restore_session(Session(mood_filter="joyful", sort="tempo", repeat="twice", station={"kind": "bpm"}), view, order)
+    assert (view.mood_filter, view.sort_column, order.repeat, order.station) == (
+        "all", SortColumn.LIBRARY, Repeat.OFF, None
+    )  # fmt: skip

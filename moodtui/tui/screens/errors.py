@@ -11,8 +11,8 @@ from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from moodtui.errors import display_path
+from moodtui.library.view import TrackRow
 from moodtui.text import plural
-from moodtui.tui.library_view import TrackRow
 
 MAX_ROWS = 500
 """A table of every error of a huge broken library would take seconds to lay out; the count says the rest."""

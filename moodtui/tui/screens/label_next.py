@@ -86,7 +86,7 @@ class LabelNextScreen(ModalScreen[str | None]):
         table = self.query_one(DataTable)
         table.add_columns("unsure", "title", "artist", "model's guess", "from")
         table.loading = True
-        self.rank(self.player.model, self.player.labelled_paths, [row.path for row in self.player.view.rows])
+        self.rank(self.player.model, self.player.view.labelled_paths, [row.path for row in self.player.view.rows])
 
     @work(thread=True, exclusive=True, description="rank the unlabelled songs")  # no repr of 10,000 paths
     def rank(self, model, labelled: set[str], paths: list[str]) -> None:

@@ -14,10 +14,10 @@ from rich.text import Text
 from textual.widget import Widget
 
 from moodtui import CLASSES
+from moodtui.library.view import TrackRow
 from moodtui.mood.analysis import SongMood, energy_word
 from moodtui.mood.features import SLICE_SECONDS
 from moodtui.mood.palette import ERROR_GLYPH, MOOD_COLOURS, MOOD_TIMELINE_CELLS, YOUR_LABEL_GLYPH
-from moodtui.tui.library_view import TrackRow
 from moodtui.tui.palette import DIM_STYLE, ERROR_STYLE, MOOD_STYLES, fit, format_time
 
 LABEL_WIDTH = 9

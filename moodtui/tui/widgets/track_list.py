@@ -23,9 +23,9 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 from textual.widget import Widget
 
+from moodtui.library.view import SortColumn, TrackRow
 from moodtui.mood.model import UNSURE_BELOW
 from moodtui.mood.palette import ERROR_GLYPH, NOT_ANALYSED_GLYPH, YOUR_LABEL_GLYPH
-from moodtui.tui.library_view import SortColumn, TrackRow
 from moodtui.tui.palette import DIM_STYLE, ERROR_STYLE, MOOD_STYLES, fit, format_time
 
 MARKER_WIDTH = 2

@@ -1,4 +1,5 @@
-"""What the track table shows: every track with its mood, filtered and sorted (no Textual here).
+"""What the track table shows: every track with its mood and the listener's label, filtered and
+sorted (no Textual here).
 
 The library can hold tens of thousands of tracks, so this is plain Python kept cheap: a row is a
 small mutable object updated in place when its mood or label arrives, and :meth:`LibraryView.apply`
@@ -9,7 +10,7 @@ renders the visible rows on screen (see ``widgets.track_list``).
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from enum import Enum
 
@@ -18,6 +19,7 @@ import numpy as np
 from moodtui import CLASSES
 from moodtui.errors import display_path
 from moodtui.library.scan import Track
+from moodtui.player.radio import SongFacts
 from moodtui.text import plural
 
 MOOD_FILTERS = ("all", *CLASSES)
@@ -142,12 +144,54 @@ class LibraryView:
         self.known_moods: dict[str, np.ndarray] = {}
         """Song probabilities by path under the current model, also for paths not scanned yet."""
         self.known_durations: dict[str, float] = {}
+        self.labels: dict[str, str] = {}
+        """The listener's stored labels by path (a row shows its own, or one being written)."""
 
-    def add_scanned(self, tracks: Iterable[Track], labels: dict[str, str]) -> list[TrackRow]:
-        """:meth:`add_tracks`, the new rows showing the listener's ``labels`` and the moods known."""
+    def set_labels(self, labels: dict[str, str]) -> None:
+        """Every stored label (from the labels database): each row shows its own."""
+        self.labels = dict(labels)
+        for row in self.rows:
+            row.user_label = self.labels.get(row.path)
+
+    def label_stored(self, path: str, label: str | None) -> TrackRow | None:
+        """The labels database now holds ``label`` (None: no label) for ``path``; returns its row."""
+        if label is None:
+            self.labels.pop(path, None)
+        else:
+            self.labels[path] = label
+        row = self.by_path.get(path)
+        if row is not None:
+            row.user_label = label
+        return row
+
+    def label_kept(self, path: str) -> TrackRow | None:
+        """A label for ``path`` was not written: its row shows the stored label again."""
+        row = self.by_path.get(path)
+        if row is not None:
+            row.user_label = self.labels.get(path)
+        return row
+
+    @property
+    def labelled_paths(self) -> set[str]:
+        """Paths of the songs the listener has labelled (those being written included)."""
+        return set(self.labels) | {row.path for row in self.rows if row.user_label is not None}
+
+    def paths_to_analyse(self) -> list[str]:
+        """Tracks without a mood that can be analysed, the visible ones first (in their order)."""
+        shown = set(self.visible)
+        order = self.visible + [row for row in self.rows if row not in shown]
+        return [row.path for row in order if row.error is None and row.predicted is None]
+
+    def song_facts(self) -> Iterator[SongFacts]:
+        """What mood radio needs of every row (read afresh each time: songs analysed meanwhile count)."""
+        for row in self.rows:
+            yield SongFacts(row.path, row.user_label, row.predicted, row.energy, row.error is None)
+
+    def add_scanned(self, tracks: Iterable[Track]) -> list[TrackRow]:
+        """:meth:`add_tracks`, the new rows showing the listener's labels and the moods known."""
         added = self.add_tracks(tracks)
         for row in added:
-            row.user_label = labels.get(row.path)
+            row.user_label = self.labels.get(row.path)
             row.set_predicted(self.known_moods.get(row.path))
             if row.duration_s is None:
                 row.duration_s = self.known_durations.get(row.path)
