@@ -69,6 +69,18 @@ def test_log_mel_matches_librosa_melspectrogram():
     np.testing.assert_allclose(ours, reference, atol=2e-3)
 
 
+def test_slice_features_are_the_log_mel_frames_of_each_slice():
+    # log_mel works in chunks of 146 frames from frame 0 (the last one partial: 7.5 s is 371
+    # frames), slice_features computes only each slice's frames 150k .. 150k+145: the same values.
+    audio = synth("positive", 7.5, seed=2)
+    full = log_mel(audio)
+    assert full.shape == (N_MELS, 1 + (audio.size - 2048) // 441)
+    sliced = slice_features(audio)
+    assert sliced.shape == (2, N_MELS, FRAMES_PER_SLICE, 1)
+    for k in range(2):
+        np.testing.assert_allclose(sliced[k, :, :, 0], full[:, 150 * k : 150 * k + FRAMES_PER_SLICE], atol=1e-5)
+
+
 def test_whole_block_spectrogram_sliced_equals_per_slice_features():
     audio = synth("negative", 12.0, seed=3)
     block = slice_features(audio)
