@@ -49,10 +49,10 @@ class Mpg123Error(Exception):
 
 @lru_cache(maxsize=1)
 def _library() -> ctypes.CDLL | None:
-    name = ctypes.util.find_library("mpg123") or "libmpg123.so.0"
-    try:
-        lib = ctypes.CDLL(name)
-    except OSError:
+    # The soname first: the dynamic loader finds it without find_library's ldconfig/gcc
+    # subprocesses (each analysis worker loads the library once).
+    lib = _load("libmpg123.so.0") or _load("libmpg123.0.dylib") or _load(ctypes.util.find_library("mpg123"))
+    if lib is None:
         return None
     handle, size_p, long_p, int_p = ctypes.c_void_p, ctypes.POINTER(ctypes.c_size_t), ctypes.c_long, ctypes.c_int
     try:
@@ -76,6 +76,13 @@ def _library() -> ctypes.CDLL | None:
     if lib.mpg123_init() != _OK:
         return None
     return lib
+
+
+def _load(name: str | None) -> ctypes.CDLL | None:
+    try:
+        return ctypes.CDLL(name) if name else None
+    except OSError:
+        return None
 
 
 def available() -> bool:
