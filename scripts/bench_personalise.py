@@ -100,8 +100,9 @@ def moodtui(*args: str, home: Path) -> subprocess.CompletedProcess:
     return result
 
 
-def pool_embeddings(home: Path, paths: list[Path]) -> tuple[list[np.ndarray], object]:
-    """Every pool song's slice embeddings under the current base (analysed once by `moodtui predict`)."""
+def pool_embeddings(home: Path, paths: list[Path]) -> tuple[list[np.ndarray], list[np.ndarray | None], object]:
+    """Every pool song's slice embeddings under the current base and its slices' musical
+    descriptors (analysed once by `moodtui predict`)."""
     os.environ["MOODTUI_HOME"] = os.fspath(home)
     from moodtui.mood.analysis import AnalysisCache
     from moodtui.mood.versions import load_current_model
@@ -110,16 +111,17 @@ def pool_embeddings(home: Path, paths: list[Path]) -> tuple[list[np.ndarray], ob
     model, _ = load_current_model(home)
     cache = AnalysisCache(Cache(home / "cache.sqlite"))
     embeddings = [cache.embeddings(p, model.embedding_id) for p in paths]
+    descriptors = [cache.descriptors(p) for p in paths]
     cache.cache.close()
-    return embeddings, model
+    return embeddings, descriptors, model
 
 
-def song_probs_of(home: Path, embeddings: list[np.ndarray]) -> np.ndarray:
+def song_probs_of(home: Path, embeddings: list[np.ndarray], descriptors: list[np.ndarray | None]) -> np.ndarray:
     """Song-level probabilities of every pool song under the model current in ``home``."""
     from moodtui.mood.versions import load_current_model
 
     model, _ = load_current_model(home)
-    return np.stack([model.head_probs(e).mean(axis=0) for e in embeddings])
+    return np.stack([model.head_probs(e, d).mean(axis=0) for e, d in zip(embeddings, descriptors)])
 
 
 def scores(probs: np.ndarray, truth: np.ndarray, test: np.ndarray) -> tuple[float, float, float]:
@@ -146,7 +148,9 @@ def draw(truth: np.ndarray, k: int, rng: np.random.Generator, noisy: bool) -> tu
     return chosen, given
 
 
-def fast_probs(base, embeddings: list[np.ndarray], chosen: np.ndarray, given: np.ndarray) -> tuple[np.ndarray, str]:
+def fast_probs(
+    base, embeddings: list[np.ndarray], descriptors: list[np.ndarray | None], chosen: np.ndarray, given: np.ndarray
+) -> tuple[np.ndarray, str]:
     """The head the training job would fit, in-process (no subprocess, no export): for tuning."""
     from moodtui.paths import shipped_model_path
     from moodtui.train.data import Song, song_folds
@@ -167,10 +171,12 @@ def fast_probs(base, embeddings: list[np.ndarray], chosen: np.ndarray, given: np
         kernel,
         bias,
         folds,
+        descriptors=[descriptors[i] for i in chosen],
     )
-    from moodtui.train.heads import softmax
+    from moodtui.mood.model import apply_head
 
-    return np.stack([softmax(e @ fit.kernel + fit.bias).mean(axis=0) for e in embeddings]), fit.head
+    head = fit.metadata_head
+    return np.stack([apply_head(head, e, d).mean(axis=0) for e, d in zip(embeddings, descriptors)]), fit.head
 
 
 def main() -> int:
@@ -224,14 +230,16 @@ def main() -> int:
     warm = work / "warm"
     warm.mkdir(exist_ok=True)
     moodtui("predict", *map(os.fspath, paths), home=warm)
-    embeddings, base = pool_embeddings(warm, paths)
+    embeddings, descriptors, base = pool_embeddings(warm, paths)
+    if any(d is None for d in descriptors):
+        raise SystemExit(f"{warm}: analysed before musical descriptors existed; remove its cache.sqlite")
     print(f"base model {base.version}", flush=True)
 
     results: dict[tuple[str, int], list[tuple[float, float, float]]] = {}
     # The base scored on exactly the songs each draw is scored on (a draw's own labelled songs
     # are left out of its test set, so its k = 0 figure is over slightly different songs).
     base_on_same: dict[tuple[str, int], list[tuple[float, float, float]]] = {}
-    base_probs = song_probs_of(warm, embeddings)
+    base_probs = song_probs_of(warm, embeddings, descriptors)
     heads: dict[tuple[str, int], list[str]] = {}
     with tempfile.TemporaryDirectory(dir=work) as tmp:
         for name, truth in families.items():
@@ -249,7 +257,7 @@ def main() -> int:
                         probs = base_probs
                         head = "base"
                     elif args.fast:
-                        probs, head = fast_probs(base, embeddings, chosen, given)
+                        probs, head = fast_probs(base, embeddings, descriptors, chosen, given)
                     else:
                         home = Path(tmp) / f"{name}-{k}-{r}"
                         home.mkdir()
@@ -260,7 +268,7 @@ def main() -> int:
                                 moodtui("label", *files, CLASSES[c], home=home)
                         done = json.loads(moodtui("train", home=home).stdout.strip().splitlines()[-1])
                         head = str(done.get("head"))
-                        probs = song_probs_of(home, embeddings)
+                        probs = song_probs_of(home, embeddings, descriptors)
                         shutil.rmtree(home, ignore_errors=True)
                     cells.append(scores(probs, truth, test))
                     base_on_same.setdefault((name, k), []).append(scores(base_probs, truth, test))

@@ -20,6 +20,7 @@ import numpy as np
 from moodtui import CLASSES
 from moodtui.audio.decode import SAMPLE_RATE, decode_blocks
 from moodtui.errors import AudioError
+from moodtui.mood.descriptors import DESCRIPTOR_COUNT, DESCRIPTORS_VERSION
 from moodtui.mood.features import SLICE_SAMPLES, SLICE_SECONDS, track_slices
 from moodtui.mood.model import UNSURE_BELOW, MoodModel, calibrate
 from moodtui.sqlite_cache import Cache
@@ -46,6 +47,7 @@ class SongMood:
     slice_energy: np.ndarray | None = None  # (n,) 0 calm .. 1 energetic, when the model gives it
     temperature: float = 1.0  # the model's calibration of song-level probabilities
     unsure_below: float = UNSURE_BELOW
+    descriptors: np.ndarray | None = None  # (n, D) musical descriptors (moodtui.mood.descriptors), or None
 
     @property
     def ends_s(self) -> np.ndarray:
@@ -173,7 +175,7 @@ def analyse_file(
     counted = _CountingBlocks(
         decode_blocks(path, BLOCK_SLICES * SLICE_SAMPLES, first_block_slices * SLICE_SAMPLES, warnings)
     )
-    starts, probs, embeddings, energy = [], [], [], []
+    starts, probs, embeddings, energy, descriptors = [], [], [], [], []
     for batch in track_slices(iter(counted)):
         if cancelled is not None and cancelled():
             raise AudioError(path, "analysis cancelled")
@@ -183,6 +185,8 @@ def analyse_file(
         embeddings.append(predicted.embeddings)
         if predicted.energy is not None:
             energy.append(predicted.energy)
+        if predicted.descriptors is not None:
+            descriptors.append(predicted.descriptors)
         if on_slices is not None:
             on_slices(batch.starts_s, predicted.probs)
     duration = counted.samples / SAMPLE_RATE
@@ -201,6 +205,7 @@ def analyse_file(
         np.concatenate(energy) if energy else None,
         model.temperature,
         model.unsure_below,
+        np.concatenate(descriptors) if len(descriptors) == len(starts) else None,
     )
 
 
@@ -215,6 +220,10 @@ CREATE TABLE IF NOT EXISTS embeddings_v1 (
     path BLOB NOT NULL, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL, embedding_id TEXT NOT NULL,
     embeddings BLOB NOT NULL, dim INTEGER NOT NULL,
     PRIMARY KEY (path, embedding_id));
+CREATE TABLE IF NOT EXISTS descriptors_v1 (
+    path BLOB NOT NULL, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL, version TEXT NOT NULL,
+    descriptors BLOB NOT NULL, dim INTEGER NOT NULL,
+    PRIMARY KEY (path, version));
 CREATE TABLE IF NOT EXISTS analysis_errors_v1 (
     path BLOB PRIMARY KEY, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL, error TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS analysis_warnings_v1 (
@@ -229,6 +238,8 @@ class AnalysisCache:
     whole library's moods persist across starts. Embeddings are keyed by the model's
     ``embedding_id`` rather than its version: personal models share the base's embedding, so a
     retrain recomputes every cached song's mood from its embeddings without decoding anything.
+    Musical descriptors (float32) belong to the audio alone and are keyed by their definitions'
+    version (``DESCRIPTORS_VERSION``); rows written before they existed have none.
     """
 
     def __init__(self, cache: Cache | None = None) -> None:
@@ -264,6 +275,7 @@ class AnalysisCache:
         embeddings = self._embeddings(ident, model.embedding_id)
         if embeddings is None:
             embeddings = np.zeros((len(starts), 0), np.float32)
+        descriptors = self._descriptors(ident)
         # A decoding warning (truncated file) belongs to the file, not the model: every later
         # answer from the cache repeats it, as a fresh analysis would.
         warning = conn.execute(
@@ -280,6 +292,7 @@ class AnalysisCache:
             model.energy_from_embeddings(embeddings),
             model.temperature,
             model.unsure_below,
+            descriptors if descriptors is not None and len(descriptors) == len(starts) else None,
         )
 
     def get_error(self, path: str | os.PathLike[str]) -> str | None:
@@ -319,6 +332,16 @@ class AnalysisCache:
                         mood.embeddings.shape[1],
                     ),
                 )
+            if mood.descriptors is not None and len(mood.descriptors):
+                conn.execute(
+                    "INSERT OR REPLACE INTO descriptors_v1 VALUES (?,?,?,?,?,?)",
+                    (
+                        *ident,
+                        DESCRIPTORS_VERSION,
+                        mood.descriptors.astype(np.float32).tobytes(),
+                        mood.descriptors.shape[1],
+                    ),
+                )
             conn.execute("DELETE FROM analysis_errors_v1 WHERE path=?", (ident[0],))
             if mood.warning:
                 conn.execute("INSERT OR REPLACE INTO analysis_warnings_v1 VALUES (?,?,?,?)", (*ident, mood.warning))
@@ -347,6 +370,24 @@ class AnalysisCache:
         )
         return np.frombuffer(row[0], dtype=np.float16).astype(np.float32).reshape(-1, row[1]) if row else None
 
+    def descriptors(self, path: str | os.PathLike[str]) -> np.ndarray | None:
+        """The file's cached per-slice musical descriptors (this definition), or None."""
+        ident = self._identity(path)
+        return self._descriptors(ident) if ident is not None else None
+
+    def _descriptors(self, ident: tuple[bytes, int, int]) -> np.ndarray | None:
+        row = (
+            self.cache.connect()
+            .execute(
+                "SELECT descriptors, dim FROM descriptors_v1 WHERE path=? AND size=? AND mtime_ns=? AND version=?",
+                (*ident, DESCRIPTORS_VERSION),
+            )
+            .fetchone()
+        )
+        if row is None or row[1] != DESCRIPTOR_COUNT:
+            return None
+        return np.frombuffer(row[0], dtype=np.float32).reshape(-1, row[1])
+
     def rescore(self, model: MoodModel, paths: list[str | os.PathLike[str]] | None = None) -> int:
         """Recompute moods under ``model`` from cached embeddings (no decoding); returns the count.
 
@@ -368,7 +409,9 @@ class AnalysisCache:
             if wanted is not None and path not in wanted:
                 continue
             emb = np.frombuffer(blob, dtype=np.float16).astype(np.float32).reshape(-1, dim)
-            probs = model.head_probs(emb)
+            # A song cached before descriptors existed is scored at the mean descriptors.
+            descriptors = self._descriptors((path, size, mtime_ns)) if model.uses_descriptors else None
+            probs = model.head_probs(emb, descriptors)
             out.append((path, size, mtime_ns, model.version, duration_s, starts, probs.astype(np.float16).tobytes()))
         with self.cache.writing() as conn:
             conn.executemany("INSERT OR REPLACE INTO analysis_v1 VALUES (?,?,?,?,?,?,?)", out)
@@ -413,11 +456,16 @@ class AnalysisCache:
         return out
 
 
+def retrainable(mood: SongMood) -> bool:
+    """Does a (cached) result carry what a personal retrain reads: embeddings and descriptors?"""
+    return bool(mood.embeddings.size) and mood.descriptors is not None
+
+
 def analyse_cached(path: str | os.PathLike[str], model: MoodModel, cache: AnalysisCache | None, **kwargs) -> SongMood:
     """``analyse_file`` through the cache: a cached result for the same file and model is reused."""
     if cache is not None:
         hit = cache.get(path, model)
-        if hit is not None and (hit.embeddings.size or not kwargs.get("need_embeddings")):
+        if hit is not None and (not kwargs.get("need_embeddings") or retrainable(hit)):
             return hit
     kwargs.pop("need_embeddings", None)
     try:
@@ -464,7 +512,9 @@ def analyse_paths(
 
     Each result is written into the cache as it arrives (in this process) and then given to
     ``on_result``. With ``known_errors`` a file whose failure is cached (and unchanged since) is
-    reported again without decoding it. Without ``isolate``, a single file to analyse (or one
+    reported again without decoding it. With ``need_embeddings`` a cached result counts only when
+    it has what a retrain reads (``retrainable``: a row from before descriptors existed is
+    analysed again). Without ``isolate``, a single file to analyse (or one
     worker) is analysed in this process, which saves starting a pool. ``pool`` lets a caller keep
     the :class:`moodtui.mood.pool.AnalysisPool` (to reorder or inspect it while this runs). Returns
     False if ``cancelled()`` stopped it.
@@ -476,7 +526,7 @@ def analyse_paths(
         if cache is None:
             return False
         hit = cache.get(path, model)
-        if hit is not None and (hit.embeddings.size or not need_embeddings):
+        if hit is not None and (not need_embeddings or retrainable(hit)):
             on_result(FileAnalysed(path, hit, cached=True))
             return True
         reason = cache.get_error(path) if known_errors else None

@@ -73,11 +73,17 @@ FEATURE_PARAMS: dict[str, object] = {
 
 
 @lru_cache(maxsize=1)
+def mel_band_edges_hz() -> np.ndarray:
+    """The N_MELS + 2 corner frequencies of the mel bands, Hz: band k rises from corner k, peaks at
+    corner k + 1 (its centre) and falls to corner k + 2."""
+    return _mel_to_hz(np.linspace(_hz_to_mel(FMIN), _hz_to_mel(FMAX), N_MELS + 2))
+
+
+@lru_cache(maxsize=1)
 def mel_filterbank() -> np.ndarray:
     """(N_MELS, N_FFT//2+1) float32 Slaney mel filterbank, area-normalised."""
     fft_freqs = np.linspace(0.0, SAMPLE_RATE / 2, N_FFT // 2 + 1)
-    mel_points = np.linspace(_hz_to_mel(FMIN), _hz_to_mel(FMAX), N_MELS + 2)
-    hz_points = _mel_to_hz(mel_points)
+    hz_points = mel_band_edges_hz()
     fdiff = np.diff(hz_points)
     ramps = hz_points[:, None] - fft_freqs[None, :]
     lower = -ramps[:-2] / fdiff[:-1, None]

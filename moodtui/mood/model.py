@@ -18,6 +18,7 @@ import numpy as np
 
 from moodtui import CLASSES
 from moodtui.errors import ModelError, display_path
+from moodtui.mood.descriptors import DESCRIPTOR_NAMES, slice_descriptors
 from moodtui.mood.features import FEATURE_PARAMS, INPUT_SHAPE
 
 INPUT_NAME = "mel"
@@ -85,11 +86,42 @@ def check_metadata(meta: dict[str, Any], where: Path) -> None:
         raise ModelError(f"{display_path(where)}: model was trained on other features ({details})")
 
 
+def descriptor_part(head: dict[str, Any]) -> dict[str, Any] | None:
+    """The descriptor weights of a last layer's metadata, or None (none, or another definition's)."""
+    part = head.get("descriptors")
+    if not isinstance(part, dict) or list(part.get("names", [])) != list(DESCRIPTOR_NAMES):
+        return None
+    return part
+
+
+def apply_head(head: dict[str, Any], embeddings: np.ndarray, descriptors: np.ndarray | None = None) -> np.ndarray:
+    """Softmax probabilities of a last layer given as metadata (``kernel``, ``bias``, and for a
+    personal head that reads the slices' musical descriptors, ``descriptors``: ``names``,
+    ``kernel``, ``mean``).
+
+    A descriptor head adds ``(descriptors - mean) @ kernel`` to the logits; its ``bias`` is the
+    logit at the mean descriptors, which is what the ONNX graph's ``probs`` computes and what a
+    slice without descriptors (``descriptors`` None: an analysis cached before they existed) gets.
+    """
+    logits = embeddings.astype(np.float32) @ np.asarray(head["kernel"], np.float32) + np.asarray(
+        head["bias"], np.float32
+    )
+    part = descriptor_part(head)
+    if part is not None and descriptors is not None and descriptors.shape == (len(logits), len(DESCRIPTOR_NAMES)):
+        logits += (descriptors.astype(np.float32) - np.asarray(part["mean"], np.float32)) @ np.asarray(
+            part["kernel"], np.float32
+        )
+    logits -= logits.max(axis=1, keepdims=True)
+    exp = np.exp(logits)
+    return exp / exp.sum(axis=1, keepdims=True)
+
+
 @dataclass(frozen=True)
 class SlicePredictions:
     probs: np.ndarray  # (n, 3) float32, CLASSES order
     embeddings: np.ndarray  # (n, E) float32
     energy: np.ndarray | None = None  # (n,) float32 in 0..1, when the model has the output
+    descriptors: np.ndarray | None = None  # (n, D) float32 musical descriptors (moodtui.mood.descriptors)
 
 
 @dataclass
@@ -149,19 +181,18 @@ class MoodModel:
         head = self.metadata.get("head")
         return isinstance(head, dict) and "kernel" in head and "bias" in head
 
-    def head_probs(self, embeddings: np.ndarray) -> np.ndarray:
+    @property
+    def uses_descriptors(self) -> bool:
+        """The last layer also reads the slices' musical descriptors (a personal head may)."""
+        return self.has_head and descriptor_part(self.metadata["head"]) is not None
+
+    def head_probs(self, embeddings: np.ndarray, descriptors: np.ndarray | None = None) -> np.ndarray:
         """The model's last layer (softmax) applied to embeddings, from the weights in its metadata.
 
         Lets the player re-score cached songs after a retrain without decoding them again; the
-        training job checks these weights reproduce the ONNX output.
+        training job checks these weights reproduce the ONNX output. See :func:`apply_head`.
         """
-        head = self.metadata["head"]
-        logits = embeddings.astype(np.float32) @ np.asarray(head["kernel"], np.float32) + np.asarray(
-            head["bias"], np.float32
-        )
-        logits -= logits.max(axis=1, keepdims=True)
-        exp = np.exp(logits)
-        return exp / exp.sum(axis=1, keepdims=True)
+        return apply_head(self.metadata["head"], embeddings, descriptors)
 
     @classmethod
     def load(cls, onnx_path: str | os.PathLike[str], threads: int | None = None) -> MoodModel:
@@ -200,7 +231,21 @@ class MoodModel:
         return model
 
     def predict(self, features: np.ndarray, batch: int = 64) -> SlicePredictions:
-        """Probabilities and embeddings for a batch of slice features (n, 128, 146, 1)."""
+        """Probabilities, embeddings and descriptors for a batch of slice features (n, 128, 146, 1).
+
+        The descriptors are computed from the same features (a few ms per song), always, so the
+        analysis cache holds them for the next personal retrain; a head that reads them gives
+        the probabilities (the ONNX graph's ``probs`` hold only its embedding part).
+        """
+        graph = self.run(features, batch)
+        descriptors = slice_descriptors(features)
+        probs = (
+            self.head_probs(graph.embeddings, descriptors) if len(features) and self.uses_descriptors else graph.probs
+        )
+        return SlicePredictions(probs, graph.embeddings, graph.energy, descriptors)
+
+    def run(self, features: np.ndarray, batch: int = 64) -> SlicePredictions:
+        """The ONNX graph's outputs alone (no descriptors) for a batch of slice features."""
         if features.shape[0] == 0:
             return SlicePredictions(np.zeros((0, len(CLASSES)), np.float32), np.zeros((0, 0), np.float32))
         probs, embeddings, energy = [], [], []

@@ -11,10 +11,17 @@ Candidates, simplest first (a tie goes to the simpler one):
 * ``recut``: the base's own mood score (its positive-minus-negative direction), rescaled (the
   sign too: an opposite-taste listener flips it) with two cut points of the listener's: 3
   parameters.
+* ``cues``: the re-cut score plus a weighted sum of the slice's musical descriptors
+  (``moodtui.mood.descriptors``: mode, key clarity, brightness, pulse, loudness), for a listener
+  whose feelings follow mode, tempo or brightness, which the embedding barely carries: 3 + 8.
 * ``ordered``: a 1-d score on the embedding with two cut points (adjacent-category logits:
   negative < neutral < positive), the score's direction pulled towards the base's: 67 parameters.
+* ``ordered-cues``: the same on the embedding and the descriptors: 75.
 * ``free``: a free softmax layer, pulled towards a rescaled copy of the base's: 195 parameters.
 * ``free-rich``: the same, pulled ten times more weakly (for listeners with many labels).
+
+The inputs are the standardised embedding, then (when the songs have them) the standardised
+descriptors; the heads without "cues" in their name leave the descriptors out (weight zero).
 
 Every candidate is scored by cross-validation by song on the listener's labelled songs (each
 song predicted by a fit that never saw it); the best count wins, a tie goes to the simpler
@@ -33,18 +40,23 @@ from moodtui import CLASSES
 
 POSITIVE, NEUTRAL, NEGATIVE = (CLASSES.index(c) for c in ("positive", "neutral", "negative"))
 
-HEADS = ("base", "recut", "ordered", "free", "free-rich")
+HEADS = ("base", "recut", "ordered", "cues", "ordered-cues", "free", "free-rich")
 """Candidate heads, simplest first."""
+
+DESCRIPTOR_HEADS = frozenset({"cues", "ordered-cues"})
+"""The candidates that read the descriptors (the others' descriptor weights are zero)."""
 
 HEAD_DESCRIPTIONS = {
     "base": "the base model as it is",
     "recut": "the base's mood score with your cut points",
+    "cues": "the base's mood score and musical cues (mode, tempo, brightness ...) with your cut points",
     "ordered": "one score with two cut points",
+    "ordered-cues": "one score on the embedding and musical cues, with two cut points",
     "free": "a free softmax layer",
     "free-rich": "a weakly regularised softmax layer",
 }
 
-PRIOR_STRENGTH = {"ordered": 1.0, "free": 1.0, "free-rich": 0.1}
+PRIOR_STRENGTH = {"cues": 0.1, "ordered": 1.0, "ordered-cues": 1.0, "free": 1.0, "free-rich": 0.1}
 """L2 pull of each fitted head towards its prior (per labelled song, on standardised embeddings)."""
 
 ORDER_STEPS = np.zeros(len(CLASSES))
@@ -54,14 +66,25 @@ ORDER_STEPS[[POSITIVE, NEUTRAL, NEGATIVE]] = (2.0, 1.0, 0.0)
 
 @dataclass
 class HeadData:
-    """Training slices (standardised embeddings), labels, weights and the song each slice belongs to
-    (-1 for replay or prior slices, which are never held out)."""
+    """Training slices (standardised embeddings, then descriptors), labels, weights and the song
+    each slice belongs to (-1 for replay or prior slices, which are never held out)."""
 
     x: np.ndarray
     y: np.ndarray
     w: np.ndarray
     song_of: np.ndarray
     songs: int
+    embedding_dim: int = -1  # columns of x that are the embedding (-1: all of them, no descriptors)
+
+    def columns(self, name: str) -> np.ndarray:
+        """The columns of ``x`` a candidate's fitted weights may use."""
+        dim = self.x.shape[1]
+        embedding = dim if self.embedding_dim < 0 else self.embedding_dim
+        if name == "cues":
+            return np.arange(embedding, dim)
+        if name in DESCRIPTOR_HEADS:
+            return np.arange(dim)
+        return np.arange(embedding)
 
 
 @dataclass
@@ -99,6 +122,14 @@ class Standardiser:
         self.mean = reference.mean(axis=0).astype(np.float64)
         self.scale = reference.std(axis=0).astype(np.float64)
         self.scale[self.scale < 1e-6] = 1.0
+
+    @classmethod
+    def joined(cls, first: Standardiser, second: Standardiser) -> Standardiser:
+        """One standardiser for inputs made of ``first``'s columns, then ``second``'s."""
+        out = cls(np.zeros((1, 1)))
+        out.mean = np.concatenate([first.mean, second.mean])
+        out.scale = np.concatenate([first.scale, second.scale])
+        return out
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
         return (x - self.mean) / self.scale
@@ -156,26 +187,29 @@ def fit_head(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Fit one candidate on the slices where ``mask`` is true; returns its layer on standardised inputs.
 
-    ``base_kernel``/``base_bias`` are the base layer on standardised inputs.
+    ``base_kernel``/``base_bias`` are the base layer on standardised inputs (zero rows for the
+    descriptors). Only the columns ``data.columns(name)`` get fitted weights.
     """
     if name == "base":
         return base_kernel, base_bias
     x, y, w = (data.x, data.y, data.w) if mask is None else (data.x[mask], data.y[mask], data.w[mask])
-    dim = x.shape[1]
+    cols = data.columns(name)
+    fitted = x[:, cols]
+    dim = len(cols)
     direction = mood_direction(base_kernel)
     per_song = 1.0 / max(1, data.songs)
-    if name in ("recut", "ordered"):
-        strength = PRIOR_STRENGTH.get(name, 0.0) * per_song
+    strength = PRIOR_STRENGTH.get(name, 0.0) * per_song
+    if name in ("recut", "cues", "ordered", "ordered-cues"):
         projected = x @ direction
         steps = ORDER_STEPS
+        free_delta = name != "recut"
 
         def unpack(p):
-            delta = p[3:] if name == "ordered" else np.zeros(dim)
-            return p[0], p[1:3], delta
+            return p[0], p[1:3], p[3:] if free_delta else np.zeros(dim)
 
         def ordered_objective(p):
             alpha, cuts, delta = unpack(p)
-            score = alpha * projected + (x @ delta if name == "ordered" else 0.0)
+            score = alpha * projected + (fitted @ delta if free_delta else 0.0)
             kernel_bias = ordered_layer(np.zeros(1), cuts)[1]
             logits = score[:, None] * steps[None, :] + kernel_bias[None, :]
             loss, g = _cross_entropy(logits, y, w)
@@ -184,34 +218,38 @@ def fit_head(
             grad[0] = g_score @ projected
             grad[1] = -(g[:, NEUTRAL] + g[:, POSITIVE]).sum()
             grad[2] = -g[:, POSITIVE].sum()
-            if name == "ordered":
+            if free_delta:
                 loss += strength * float(delta @ delta)
-                grad[3:] = x.T @ g_score + 2 * strength * delta
+                grad[3:] = fitted.T @ g_score + 2 * strength * delta
             return loss, grad
 
-        start = np.zeros(3 + (dim if name == "ordered" else 0))
+        start = np.zeros(3 + (dim if free_delta else 0))
         start[0] = 1.0
         result = minimize(ordered_objective, start, jac=True, method="L-BFGS-B", options={"maxiter": 200, "ftol": 1e-7})
         alpha, cuts, delta = unpack(result.x)
-        return ordered_layer(alpha * direction + delta, cuts)
+        full_delta = np.zeros(x.shape[1])
+        full_delta[cols] = delta
+        return ordered_layer(alpha * direction + full_delta, cuts)
 
-    strength = PRIOR_STRENGTH[name] * per_song
     classes = len(CLASSES)
+    base_part = base_kernel[cols]
 
     def objective(p):
         scale, bias, delta = p[0], p[1 : 1 + classes], p[1 + classes :].reshape(dim, classes)
-        kernel = scale * base_kernel + delta
-        loss, g = _cross_entropy(x @ kernel + bias, y, w)
-        g_kernel = x.T @ g
+        kernel = scale * base_part + delta
+        loss, g = _cross_entropy(fitted @ kernel + bias, y, w)
+        g_kernel = fitted.T @ g
         grad = np.concatenate(
-            [[float((g_kernel * base_kernel).sum())], g.sum(axis=0), (g_kernel + 2 * strength * delta).ravel()]
+            [[float((g_kernel * base_part).sum())], g.sum(axis=0), (g_kernel + 2 * strength * delta).ravel()]
         )
         return loss + strength * float((delta * delta).sum()), grad
 
     start = np.concatenate([[1.0], base_bias, np.zeros(dim * classes)])
     result = minimize(objective, start, jac=True, method="L-BFGS-B", options={"maxiter": 200, "ftol": 1e-7})
     p = result.x
-    return p[0] * base_kernel + p[1 + classes :].reshape(dim, classes), p[1 : 1 + classes]
+    kernel = np.zeros_like(base_kernel)
+    kernel[cols] = p[0] * base_part + p[1 + classes :].reshape(dim, classes)
+    return kernel, p[1 : 1 + classes]
 
 
 def choose_head(
@@ -243,6 +281,8 @@ def choose_head(
 def _choose_head(
     song_embeddings, labels, folds, base_kernel, base_bias, data, standardiser, candidates, progress
 ) -> HeadChoice:
+    if not 0 <= data.embedding_dim < data.x.shape[1]:  # no descriptors: the heads that read them are not tried
+        candidates = tuple(name for name in candidates if name not in DESCRIPTOR_HEADS)
     std_kernel, std_bias = standardiser.to_standard(base_kernel.astype(np.float64), base_bias.astype(np.float64))
     std_songs = [standardiser(e.astype(np.float64)) for e in song_embeddings]
     labels_arr = np.asarray(labels)
@@ -263,9 +303,17 @@ def _choose_head(
     return HeadChoice(HeadFit(name, kernel.astype(np.float32), bias.astype(np.float32)), hits, len(labels), held_out)
 
 
-SELECTION_MARGIN = {"base": 0.0, "recut": 0.0, "ordered": 1.0, "free": 1.0, "free-rich": 1.0}
+SELECTION_MARGIN = {
+    "base": 0.0,
+    "recut": 0.0,
+    "cues": 0.0,
+    "ordered": 1.0,
+    "ordered-cues": 1.0,
+    "free": 1.0,
+    "free-rich": 1.0,
+}
 """How many standard errors of the paired difference a head must win by to replace a simpler one:
-nothing for the 3-parameter re-cut, one for the heads with 64 or more free parameters."""
+nothing for the re-cut and the cues (3 and 11 parameters), one for the heads with 64 or more."""
 
 
 def simplest_not_worse(
@@ -304,6 +352,7 @@ def training_data(
     prior_embeddings: list[np.ndarray] | None = None,
     prior_labels: list[int] | None = None,
     prior_weight: float = 0.0,
+    embedding_dim: int = -1,
 ) -> HeadData:
     """The training slices with their weights.
 
@@ -343,4 +392,5 @@ def training_data(
         w / w.mean(),
         np.concatenate(owners),
         len(labels),
+        embedding_dim,
     )

@@ -26,6 +26,7 @@ import shutil
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -52,6 +53,7 @@ from moodtui.listener.progress import (
     to_line,
 )
 from moodtui.listener.retrain import MIN_LABELLED_SONGS
+from moodtui.mood.descriptors import DESCRIPTOR_COUNT, DESCRIPTOR_NAMES, DESCRIPTORS_VERSION, slice_descriptors
 from moodtui.mood.features import FEATURE_PARAMS, INPUT_SHAPE
 from moodtui.mood.model import (
     EMBEDDING_OUTPUT,
@@ -60,6 +62,7 @@ from moodtui.mood.model import (
     METADATA_FORMAT,
     PROBS_OUTPUT,
     MoodModel,
+    apply_head,
 )
 from moodtui.mood.versions import STAGING_PREFIX, remove_staging
 from moodtui.paths import data_home, shipped_model_path
@@ -71,6 +74,7 @@ from moodtui.train.data import (
     split_by_song,
 )
 from moodtui.train.heads import (
+    DESCRIPTOR_HEADS,
     HEAD_DESCRIPTIONS,
     HEADS,
     Standardiser,
@@ -619,8 +623,18 @@ def _write_replay(serving, x: np.ndarray, y: np.ndarray, size: int, path: Path, 
 # --- export ------------------------------------------------------------------------------------
 
 
-def export_checked(serving, staging: Path, metadata: dict[str, Any], check_batch: np.ndarray) -> None:
-    """Export to ONNX in ``staging``, check it loads and matches Keras, write metadata and weights."""
+def export_checked(
+    serving,
+    staging: Path,
+    metadata: dict[str, Any],
+    check_batch: np.ndarray,
+    descriptor_head: dict[str, Any] | None = None,
+) -> None:
+    """Export to ONNX in ``staging``, check it loads and matches Keras, write metadata and weights.
+
+    ``descriptor_head``: the descriptor part of a personal head that reads the slices' musical
+    descriptors (``moodtui.mood.model.apply_head``); the graph's dense layer holds the rest.
+    """
     import tensorflow as tf
     import tf2onnx
 
@@ -639,6 +653,8 @@ def export_checked(serving, staging: Path, metadata: dict[str, Any], check_batch
     head = serving.get_layer(PROBS_OUTPUT)
     kernel, bias = head.get_weights()
     metadata["head"] = {"kernel": kernel.astype(float).tolist(), "bias": bias.astype(float).tolist()}
+    if descriptor_head is not None:
+        metadata["head"]["descriptors"] = descriptor_head
     metadata["outputs"] = names
     if ENERGY_OUTPUT in names:
         from moodtui.train.network import ENERGY_LAYER
@@ -653,11 +669,21 @@ def export_checked(serving, staging: Path, metadata: dict[str, Any], check_batch
     batch = check_batch[:64].astype(np.float32)
     expected = serving(batch, training=False)
     got = loaded.predict(batch)
+    graph = loaded.run(batch)
+    expected_probs = np.asarray(expected[PROBS_OUTPUT])
+    if descriptor_head is not None:
+        # What the player shows: the head on Keras's embeddings and the batch's own descriptors.
+        expected_probs = apply_head(metadata["head"], np.asarray(expected[EMBEDDING_OUTPUT]), slice_descriptors(batch))
     diff = max(
-        float(np.abs(got.probs - np.asarray(expected[PROBS_OUTPUT])).max()),
+        float(np.abs(got.probs - expected_probs).max()),
+        float(np.abs(graph.probs - np.asarray(expected[PROBS_OUTPUT])).max()),
         float(np.abs(got.embeddings - np.asarray(expected[EMBEDDING_OUTPUT])).max()),
     )
-    head_diff = float(np.abs(loaded.head_probs(got.embeddings) - got.probs).max())
+    # The metadata's weights reproduce the graph (descriptors at their mean) and the prediction.
+    head_diff = max(
+        float(np.abs(loaded.head_probs(graph.embeddings) - graph.probs).max()),
+        float(np.abs(loaded.head_probs(got.embeddings, got.descriptors) - got.probs).max()),
+    )
     if ENERGY_OUTPUT in names:
         from_embeddings = loaded.energy_from_embeddings(got.embeddings)
         if got.energy is None or from_embeddings is None:
@@ -738,18 +764,28 @@ def train_personal(songs: list[Song], args: argparse.Namespace, version: str) ->
 
     cache = AnalysisCache()
     paths = list(dict.fromkeys(os.fspath(s.path) for s in songs))
-    found: dict[str, np.ndarray] = {}
+    # Each song's slice embeddings and musical descriptors; a song cached before descriptors
+    # existed is analysed again (once: the result is cached).
+    found: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     failed: dict[str, str] = {}
     for path in paths:
         cached_embeddings = cache.embeddings(path, base_model.embedding_id)
-        if cached_embeddings is not None and len(cached_embeddings):
-            found[path] = cached_embeddings
+        cached_descriptors = cache.descriptors(path)
+        if (
+            cached_embeddings is not None
+            and len(cached_embeddings)
+            and cached_descriptors is not None
+            and len(cached_descriptors) == len(cached_embeddings)
+        ):
+            found[path] = (cached_embeddings, cached_descriptors)
     if found:
         emit(FeaturesRead(done=len(found), total=len(paths)))
 
     def analysed(result) -> None:
-        if result.mood is not None:
-            found[result.path] = result.mood.embeddings
+        if result.mood is not None and result.mood.descriptors is not None:
+            found[result.path] = (result.mood.embeddings, result.mood.descriptors)
+        elif result.mood is not None:
+            failed[result.path] = "no musical descriptors"
         else:
             failed[result.path] = result.error
         done = len(found) + len(failed)
@@ -765,12 +801,13 @@ def train_personal(songs: list[Song], args: argparse.Namespace, version: str) ->
         need_embeddings=True,
         known_errors=False,
     )
-    kept, embeddings = [], []
+    kept, embeddings, descriptors = [], [], []
     for song in songs:
         key = os.fspath(song.path)
         if key in found:
             kept.append(song)
-            embeddings.append(found[key])
+            embeddings.append(found[key][0])
+            descriptors.append(found[key][1])
         else:
             emit(SongSkipped(display_path(song.path), f"{display_path(song.path)}: {failed.get(key)}"))
     if len({s.group for s in kept}) < MIN_LABELLED_SONGS:
@@ -791,8 +828,10 @@ def train_personal(songs: list[Song], args: argparse.Namespace, version: str) ->
         base_kernel,
         base_bias,
         folds,
-        prior_embeddings=[e for _, e in prior],
-        prior_labels=[s.label for s, _ in prior],
+        descriptors=descriptors,
+        prior_embeddings=[e for _, e, _ in prior],
+        prior_descriptors=[d for _, _, d in prior],
+        prior_labels=[s.label for s, _, _ in prior],
         candidates=tuple(h for h in HEADS if h in args.heads),
         progress=lambda done, total: emit(HeadTried(done=done, total=total)),
     )
@@ -842,7 +881,7 @@ def train_personal(songs: list[Song], args: argparse.Namespace, version: str) ->
     try:
         # A check batch of real slice features: decode the first labelled song's opening slices.
         check = song_features(kept[0].path, None, 8).astype(np.float32)
-        export_checked(serving, staging, metadata, check)
+        export_checked(serving, staging, metadata, check, fit.descriptor_head)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
@@ -853,8 +892,11 @@ IMAC_PRIOR_WEIGHT = 0.25
 """Weight of a song the listener owns and IMAC labels, relative to a song the listener labelled."""
 
 
-def imac_prior_songs(labelled: list[Song], base_model: MoodModel, cache) -> list[tuple[Song, np.ndarray]]:
-    """The listener's other songs that the IMAC table labels (a weak prior), with their cached embeddings.
+def imac_prior_songs(
+    labelled: list[Song], base_model: MoodModel, cache
+) -> list[tuple[Song, np.ndarray, np.ndarray | None]]:
+    """The listener's other songs that the IMAC table labels (a weak prior), with their cached
+    embeddings and descriptors (None when cached before descriptors existed: taken as the mean).
 
     Songs of the library index (the player's scan) whose artist and title tags match an IMAC
     song with a clear label; songs the listener labelled themselves are left out (their own label
@@ -877,7 +919,9 @@ def imac_prior_songs(labelled: list[Song], base_model: MoodModel, cache) -> list
         embeddings = cache.embeddings(match.path, base_model.embedding_id)
         if embeddings is None or not len(embeddings):
             continue
-        prior.append((Song(match.path, CLASSES.index(match.label), source="imac"), embeddings))
+        prior.append(
+            (Song(match.path, CLASSES.index(match.label), source="imac"), embeddings, cache.descriptors(match.path))
+        )
     return prior
 
 
@@ -921,13 +965,22 @@ def compare_with_current(songs: list[Song], new_held_out: np.ndarray, cache) -> 
 class PersonalFit:
     """A listener's last layer (dense softmax weights) and how it was chosen."""
 
-    kernel: np.ndarray
-    bias: np.ndarray
+    kernel: np.ndarray  # on the embedding
+    bias: np.ndarray  # the logits' bias at the mean descriptors
     agreement: float  # cross-validated song agreement of the chosen head
     replay_share: float
     head: str
     hits: dict[str, int]  # held-out songs agreed with, per candidate head
     held_out: np.ndarray  # the chosen head's held-out prediction of each song
+    descriptor_head: dict[str, Any] | None = None  # the descriptor weights (moodtui.mood.model.apply_head)
+
+    @property
+    def metadata_head(self) -> dict[str, Any]:
+        """The head as a model's metadata holds it (``moodtui.mood.model.apply_head`` reads it)."""
+        head: dict[str, Any] = {"kernel": self.kernel.tolist(), "bias": self.bias.tolist()}
+        if self.descriptor_head is not None:
+            head["descriptors"] = self.descriptor_head
+        return head
 
 
 def fit_personal_head(
@@ -939,37 +992,87 @@ def fit_personal_head(
     base_bias: np.ndarray,
     folds: list[list[int]],
     *,
+    descriptors: Sequence[np.ndarray | None] | None = None,
     replay_share: float | None = None,
     prior_embeddings: list[np.ndarray] | None = None,
+    prior_descriptors: Sequence[np.ndarray | None] | None = None,
     prior_labels: list[int] | None = None,
     prior_weight: float = IMAC_PRIOR_WEIGHT,
     candidates: tuple[str, ...] = HEADS,
     progress=None,
 ) -> PersonalFit:
-    """The listener's last layer (``embeddings[i]``: slice embeddings of labelled song i).
+    """The listener's last layer (``embeddings[i]``: slice embeddings of labelled song i;
+    ``descriptors[i]``: its slices' musical descriptors).
 
     Every candidate head (``moodtui.train.heads``) is cross-validated by song (``folds``) on the
     listener's own labelled songs; the best wins, a tie goes to the simpler one. Weak-prior songs
     and the replay sample are training data only, never scored. Benchmarks call this on cached
     embeddings.
+
+    The descriptors are standardised on the listener's own slices. The replay sample has none
+    (it holds embeddings only), nor has a prior song cached before they existed: those slices
+    get the listener's mean descriptors, i.e. zero once standardised, so they anchor the
+    embedding weights and the cut points but leave the descriptor weights to the listener's own
+    songs (the base's taste says nothing about how mode or tempo feel to this listener).
+    Without any descriptors the heads that read them are not tried.
     """
     if replay_share is None:
         replay_share = personal_replay_share(embeddings, labels, base_kernel, base_bias)
     standardiser = Standardiser(replay_x if len(replay_x) else np.concatenate(embeddings))
+    embedding_dim = embeddings[0].shape[1]
+    known = [d for d in (descriptors or []) if d is not None and len(d)]
+    inputs, prior_inputs, replay_inputs = list(embeddings), prior_embeddings, replay_x
+    kernel, descriptor_std = base_kernel, None
+    if known:
+        descriptor_std = Standardiser(np.concatenate(known).astype(np.float64))
+        standardiser = Standardiser.joined(standardiser, descriptor_std)
+        mean = descriptor_std.mean.astype(np.float32)
+
+        def joined(emb: np.ndarray, desc: np.ndarray | None) -> np.ndarray:
+            if desc is None or desc.shape != (len(emb), DESCRIPTOR_COUNT):
+                desc = np.broadcast_to(mean, (len(emb), DESCRIPTOR_COUNT))
+            return np.hstack([emb.astype(np.float32), desc.astype(np.float32)])
+
+        inputs = [joined(e, d) for e, d in zip(embeddings, descriptors or [])]
+        prior_inputs = [
+            joined(e, d)
+            for e, d in zip(prior_embeddings or [], prior_descriptors or [None] * len(prior_embeddings or []))
+        ]
+        replay_inputs = joined(replay_x, None) if len(replay_x) else replay_x
+        kernel = np.vstack([base_kernel, np.zeros((DESCRIPTOR_COUNT, base_kernel.shape[1]), base_kernel.dtype)])
     data = training_data(
-        embeddings, labels, standardiser, replay_x, replay_y, replay_share, prior_embeddings, prior_labels, prior_weight
+        inputs,
+        labels,
+        standardiser,
+        replay_inputs,
+        replay_y,
+        replay_share,
+        prior_inputs,
+        prior_labels,
+        prior_weight,
+        embedding_dim=embedding_dim if known else -1,
     )
-    choice = choose_head(
-        embeddings, labels, folds, base_kernel, base_bias, data, standardiser, candidates, progress=progress
-    )
+    choice = choose_head(inputs, labels, folds, kernel, base_bias, data, standardiser, candidates, progress=progress)
+    fit_kernel, fit_bias = choice.fit.kernel[:embedding_dim], choice.fit.bias
+    descriptor_head = None
+    if descriptor_std is not None and choice.name in DESCRIPTOR_HEADS:
+        weights = choice.fit.kernel[embedding_dim:].astype(np.float64)
+        fit_bias = (fit_bias + descriptor_std.mean @ weights).astype(np.float32)
+        descriptor_head = {
+            "names": list(DESCRIPTOR_NAMES),
+            "version": DESCRIPTORS_VERSION,
+            "kernel": weights.tolist(),
+            "mean": descriptor_std.mean.tolist(),
+        }
     return PersonalFit(
-        choice.fit.kernel,
-        choice.fit.bias,
+        fit_kernel,
+        fit_bias,
         choice.agreement,
         replay_share,
         choice.name,
         choice.hits,
         choice.held_out[choice.name],
+        descriptor_head,
     )
 
 

@@ -234,3 +234,74 @@ def test_too_short_track_is_an_error(tmp_path, small_model):
     path = write_song(tmp_path / "short.wav", "positive", 2.0)
     with pytest.raises(AudioError, match=r"short\.wav: too short \(2\.0 s; at least 3 s needed\)"):
         analyse_file(path, MoodModel.load(small_model))
+
+
+def test_analysis_gives_each_slice_its_descriptors_and_the_cache_keeps_them(tmp_path, small_model):
+    from moodtui.mood.analysis import AnalysisCache, analyse_paths
+    from moodtui.mood.descriptors import DESCRIPTOR_COUNT, slice_descriptors
+    from moodtui.sqlite_cache import Cache
+
+    model = MoodModel.load(small_model)
+    path = write_song(tmp_path / "song.wav", "positive", 10.0, seed=4)
+    mood = analyse_file(path, model)
+    expected = slice_descriptors(
+        np.concatenate([b.features for b in track_slices(decode_blocks(path, SLICE_SAMPLES * 20))])
+    )
+    assert mood.descriptors is not None and mood.descriptors.shape == (4, DESCRIPTOR_COUNT)
+    np.testing.assert_allclose(mood.descriptors, expected, rtol=1e-5, atol=1e-5)
+    # The base's probabilities are the graph's own: the descriptors change nothing for it.
+    np.testing.assert_array_equal(
+        model.predict(slice_features(decode(path))).probs, model.run(slice_features(decode(path))).probs
+    )
+
+    cache = AnalysisCache(Cache(tmp_path / "cache.sqlite"))
+    cache.put(mood, model)
+    np.testing.assert_array_equal(cache.get(path, model).descriptors, mood.descriptors)
+    np.testing.assert_array_equal(cache.descriptors(path), mood.descriptors)
+    # A row cached before descriptors existed: still a hit for the player, but a retrain (which
+    # needs them) analyses the file again, and the descriptors are cached from then on.
+    with cache.cache.writing() as conn:
+        conn.execute("DELETE FROM descriptors_v1")
+    assert cache.get(path, model).descriptors is None and cache.descriptors(path) is None
+    results = []
+    analyse_paths([str(path)], model, cache, workers=1, on_result=results.append)
+    assert results[-1].cached and results[-1].mood.descriptors is None
+    analyse_paths([str(path)], model, cache, workers=1, on_result=results.append, need_embeddings=True)
+    assert not results[-1].cached
+    np.testing.assert_allclose(cache.descriptors(path), mood.descriptors)
+
+
+def test_a_head_that_reads_descriptors_scores_slices_live_and_from_the_cache(tmp_path, small_model):
+    from moodtui.mood.analysis import AnalysisCache
+    from moodtui.mood.descriptors import DESCRIPTOR_COUNT, DESCRIPTOR_NAMES
+    from moodtui.mood.model import apply_head
+    from moodtui.sqlite_cache import Cache
+
+    base = MoodModel.load(small_model)
+    onnx = _copy_model(small_model, tmp_path)
+    meta = json.loads(onnx.with_suffix(".json").read_text())
+    weights = np.zeros((DESCRIPTOR_COUNT, 3))
+    weights[DESCRIPTOR_NAMES.index("brightness")] = [8.0, 0.0, -8.0]  # brighter: more positive
+    meta["version"] = "with-descriptors"
+    meta["head"]["descriptors"] = {"names": list(DESCRIPTOR_NAMES), "kernel": weights.tolist(), "mean": [3.0] * 8}
+    onnx.with_suffix(".json").write_text(json.dumps(meta))
+    model = MoodModel.load(onnx)
+    assert model.uses_descriptors and not base.uses_descriptors
+
+    path = write_song(tmp_path / "song.wav", "negative", 9.0, seed=6)
+    features = slice_features(decode(path))
+    graph, live = model.run(features), model.predict(features)
+    np.testing.assert_allclose(graph.probs, base.predict(features).probs, atol=1e-6)  # the graph is unchanged
+    np.testing.assert_allclose(live.probs, apply_head(meta["head"], live.embeddings, live.descriptors), atol=1e-6)
+    assert np.abs(live.probs - graph.probs).max() > 0.05
+    # Without descriptors (an old cache) the head is the graph's: descriptors at their mean.
+    np.testing.assert_allclose(model.head_probs(graph.embeddings), graph.probs, atol=1e-5)
+    # Another definition of the descriptors is never mixed in: the embedding part alone.
+    meta["head"]["descriptors"]["names"] = ["mode"] * 8
+    onnx.with_suffix(".json").write_text(json.dumps(meta))
+    assert not MoodModel.load(onnx).uses_descriptors
+
+    cache = AnalysisCache(Cache(tmp_path / "cache.sqlite"))
+    cache.put(analyse_file(path, base), base)
+    assert cache.rescore(model) == 1
+    np.testing.assert_allclose(cache.get(path, model).slice_probs, analyse_file(path, model).slice_probs, atol=2e-3)

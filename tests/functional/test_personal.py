@@ -16,9 +16,12 @@ from conftest import run_moodtui
 from moodtui import CLASSES
 from moodtui.listener.label_next import MoodChange, changes_summary, mood_changes
 from moodtui.listener.retrain import guard_message
+from moodtui.mood.descriptors import DESCRIPTOR_COUNT, DESCRIPTOR_NAMES
+from moodtui.mood.model import apply_head
 from moodtui.mood.versions import current_name, list_versions
 from moodtui.train.data import Song, song_folds
-from moodtui.train.heads import HEADS, Standardiser, choose_head, fit_head, training_data
+from moodtui.train.heads import DESCRIPTOR_HEADS, HEADS, Standardiser, choose_head, fit_head, training_data
+from moodtui.train.job import fit_personal_head
 
 DIM = 64
 
@@ -122,6 +125,105 @@ def test_imac_prior_songs_weigh_less_than_the_listeners_own_and_are_never_held_o
     weak = data.w[data.song_of == -1].sum() / len(prior)
     assert weak == pytest.approx(0.25 * own)
     assert data.songs == len(songs) and set(data.song_of[data.song_of >= 0]) == set(range(len(songs)))
+
+
+def _cue_listener(per_class: int, seed: int, follows_cues: bool):
+    """Songs with embeddings (pure noise, so the embedding tells nothing) and descriptors (the
+    first, "mode", a song-level value plus slice noise, the rest noise). ``follows_cues``: the
+    classes are bands of the song's mode (major positive, minor negative); else the classes
+    follow an embedding direction and the descriptors are noise."""
+    rng = np.random.default_rng(seed)
+    axis = np.linalg.qr(np.random.default_rng(99).normal(size=(DIM, 1)))[0][:, 0] * 3
+    songs, descriptors, labels = [], [], []
+    for c in range(len(CLASSES)):
+        for _ in range(per_class):
+            latent = {0: 1.0, 1: 0.0, 2: -1.0}[c] + rng.normal(0, 0.2)
+            desc = rng.normal(0, 1, (10, DESCRIPTOR_COUNT)) * 0.2 + rng.normal(0, 1, DESCRIPTOR_COUNT) * 0.2
+            emb = rng.normal(0, 1.0, (10, DIM))
+            if follows_cues:
+                desc[:, 0] += 0.6 * latent  # mode in -1 .. 1 (raw units: standardised in the fit)
+            else:
+                emb += latent * axis
+            songs.append(emb.astype(np.float32))
+            descriptors.append(desc.astype(np.float32))
+            labels.append(c)
+    return songs, descriptors, labels
+
+
+def _fit_with_descriptors(songs, descriptors, labels, replay=True):
+    rng = np.random.default_rng(5)
+    replay_x = rng.normal(0, 1, (300, DIM)).astype(np.float32) if replay else np.zeros((0, DIM), np.float32)
+    replay_y = rng.integers(0, 3, len(replay_x))
+    folds = song_folds([Song(Path(f"/s{i}"), label) for i, label in enumerate(labels)], min(5, len(labels)), 0)
+    return fit_personal_head(
+        songs, labels, replay_x, replay_y, *_unrelated_base(), folds, descriptors=descriptors, replay_share=0.3
+    )
+
+
+def test_a_listener_who_follows_the_mode_gets_a_head_that_reads_the_descriptors():
+    chosen, cue_hits, embedding_hits = [], 0, 0
+    for seed in range(1, 5):
+        songs, descriptors, labels = _cue_listener(3, seed, follows_cues=True)
+        fit = _fit_with_descriptors(songs, descriptors, labels)
+        chosen.append(fit.head)
+        cue_hits += fit.hits["cues"]
+        embedding_hits += max(fit.hits[h] for h in HEADS if h not in DESCRIPTOR_HEADS)
+    assert sum(h in DESCRIPTOR_HEADS for h in chosen) >= 3, chosen
+    assert cue_hits > embedding_hits + 4
+    # The chosen head as the model's metadata holds it: the descriptor weights, mode the strongest.
+    assert fit.descriptor_head is not None and fit.descriptor_head["names"] == list(DESCRIPTOR_NAMES)
+    weights = np.abs(np.asarray(fit.descriptor_head["kernel"]))
+    assert weights[0].sum() == weights.sum(axis=1).max()
+    # New songs: the exported layer (embedding part, descriptor part at their mean) ranks them by mode.
+    new_songs, new_descriptors, new_labels = _cue_listener(4, 50, follows_cues=True)
+    head = fit.metadata_head
+    predicted = [apply_head(head, e, d).mean(axis=0).argmax() for e, d in zip(new_songs, new_descriptors)]
+    assert np.mean(np.array(predicted) == new_labels) >= 0.75
+
+
+def test_without_descriptors_a_descriptor_head_is_never_tried_and_at_the_mean_it_is_the_graph():
+    songs, descriptors, labels = _cue_listener(3, 1, follows_cues=True)
+    plain = _fit_with_descriptors(songs, None, labels)
+    assert plain.descriptor_head is None and not DESCRIPTOR_HEADS & set(plain.hits)
+    fit = _fit_with_descriptors(songs, descriptors, labels)
+    if fit.descriptor_head is not None:
+        # A slice without descriptors (an old cache) is scored at the mean descriptors: the
+        # bias is exactly that, so the ONNX graph (kernel and bias only) gives the same.
+        head = fit.metadata_head
+        mean = np.asarray(head["descriptors"]["mean"], np.float32)
+        at_mean = apply_head(head, songs[0], np.broadcast_to(mean, descriptors[0].shape).copy())
+        np.testing.assert_allclose(apply_head(head, songs[0]), at_mean, atol=1e-5)
+        without_part = {"kernel": head["kernel"], "bias": head["bias"]}
+        np.testing.assert_allclose(apply_head(without_part, songs[0]), at_mean, atol=1e-5)
+
+
+def test_a_listener_the_descriptors_do_not_help_keeps_an_embedding_head():
+    chosen = []
+    for seed in range(1, 5):
+        songs, descriptors, labels = _cue_listener(4, seed, follows_cues=False)
+        chosen.append(_fit_with_descriptors(songs, descriptors, labels).head)
+    assert sum(h not in DESCRIPTOR_HEADS for h in chosen) >= 3, chosen
+
+
+def test_replay_slices_carry_no_descriptor_information():
+    songs, descriptors, labels = _cue_listener(2, 1, follows_cues=True)
+    standardiser = Standardiser.joined(
+        Standardiser(np.random.default_rng(5).normal(0, 1, (300, DIM))), Standardiser(np.concatenate(descriptors))
+    )
+    mean = standardiser.mean[DIM:].astype(np.float32)
+    replay = np.hstack([np.zeros((30, DIM), np.float32), np.broadcast_to(mean, (30, DESCRIPTOR_COUNT))])
+    data = training_data(
+        [np.hstack([e, d]) for e, d in zip(songs, descriptors)],
+        labels,
+        standardiser,
+        replay,
+        np.zeros(30, int),
+        0.3,
+        embedding_dim=DIM,
+    )
+    np.testing.assert_allclose(data.x[data.song_of == -1][:, DIM:], 0.0, atol=1e-6)
+    assert list(data.columns("cues")) == list(range(DIM, DIM + DESCRIPTOR_COUNT))
+    assert list(data.columns("ordered")) == list(range(DIM)) and len(data.columns("ordered-cues")) == DIM + 8
 
 
 def test_change_list_puts_the_playing_song_first_and_counts_each_kind():

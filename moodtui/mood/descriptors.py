@@ -1,0 +1,177 @@
+"""Musical descriptors of a 3-s slice: mode, key clarity, brightness, pulse and loudness, from the model's own input.
+
+The base CNN's embedding carries texture and energy but next to no harmony (a logistic probe on
+it finds major/minor at chance), while mode, tempo and brightness are the cues music psychology
+finds strongest for happy and sad. These descriptors give the personal heads those cues
+directly. They are computed from the normalised log-mel slice the model is fed
+(``moodtui.mood.features``: 128 Slaney bands, 30 Hz-11,025 Hz, 146 frames at 50 frames/s), so no
+second decode or STFT is needed: a few milliseconds per 4-minute song.
+
+Each slice gets ``DESCRIPTOR_NAMES`` (in this order):
+
+* ``mode``: major minus minor key strength: the best Pearson correlation of the slice's
+  pitch-class profile with the 12 rotations of the Krumhansl-Kessler major profile, minus the
+  best with the minor profile (-1 .. 1; > 0 major). The profile is folded from the bands between
+  ``CHROMA_LOW_HZ`` and ``CHROMA_HIGH_HZ``, which are narrower than about a semitone: each band's
+  prominence above its spectral neighbourhood (dB, so broadband noise and the spectral tilt add
+  nothing) is shared between the pitch classes near its centre frequency.
+* ``key_clarity``: the best correlation with any of the 24 key profiles (tonal music high;
+  atonal, noisy or percussive slices low).
+* ``brightness``: log10 of the spectral centroid, Hz (the bands' amplitude times their width, per
+  frame, averaged over the slice's frames), as a linear-frequency centroid would weigh them.
+* ``onset_rate``: onsets per second: peaks of the positive spectral flux (the dB rise per frame,
+  averaged over bands) above its mean plus half its spread, at least 60 ms apart.
+* ``tempo``: log2 of the beats per minute at the flux's strongest autocorrelation lag between
+  50 and 250 BPM, weighted by a log-normal preference centred on 120 BPM (one octave wide; the
+  choice librosa's tempo estimate makes).
+* ``pulse_clarity``: that autocorrelation at its best lag over its value at lag zero (0 .. 1).
+* ``loudness``: the mean over frames of the frame's total power, dB (relative: the features'
+  fixed normalisation).
+* ``loudness_spread``: the standard deviation of the frame powers, dB (dynamics within 3 s).
+
+Numpy only; deterministic. ``DESCRIPTORS_VERSION`` names the definitions: a change to any of
+them gets a new version, so cached descriptors of an older definition are never mixed in.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import numpy as np
+
+from moodtui.mood.features import HOP, N_MELS, NORM_MEAN_DB, NORM_STD_DB, SAMPLE_RATE, mel_band_edges_hz
+
+DESCRIPTORS_VERSION = "desc-1"
+DESCRIPTOR_NAMES = (
+    "mode",
+    "key_clarity",
+    "brightness",
+    "onset_rate",
+    "tempo",
+    "pulse_clarity",
+    "loudness",
+    "loudness_spread",
+)
+DESCRIPTOR_COUNT = len(DESCRIPTOR_NAMES)
+
+FRAME_RATE = SAMPLE_RATE / HOP  # 50 frames per second
+CHROMA_LOW_HZ = 400.0  # below this a mel band is wider than a semitone
+CHROMA_HIGH_HZ = 5000.0  # above this: mostly upper partials, cymbals and noise
+PROMINENCE_BANDS = 7  # the spectral neighbourhood a band's prominence is measured against
+C4_HZ = 261.6256
+MIN_BPM, MAX_BPM, PREFERRED_BPM = 50.0, 250.0, 120.0
+MIN_ONSET_GAP_S = 0.06
+
+# Krumhansl-Kessler probe-tone ratings, C major and C minor (pitch classes C, C#, ..., B).
+MAJOR_PROFILE = np.array([6.35, 2.23, 3.48, 2.33, 4.38, 4.09, 2.52, 5.19, 2.39, 3.66, 2.29, 2.88])
+MINOR_PROFILE = np.array([6.33, 2.68, 3.52, 5.38, 2.60, 3.53, 2.54, 4.75, 3.98, 2.69, 3.34, 3.17])
+
+
+@lru_cache(maxsize=1)
+def _band_geometry() -> tuple[np.ndarray, np.ndarray]:
+    """Each band's centre frequency and width (Hz, between its half-height points)."""
+    edges = mel_band_edges_hz()
+    return edges[1:-1], (edges[2:] - edges[:-2]) / 2
+
+
+@lru_cache(maxsize=1)
+def chroma_folding() -> np.ndarray:
+    """(12, N_MELS): how much of each band's prominence goes to each pitch class (C = 0).
+
+    A band centred ``s`` semitones above C (mod 12) gives to pitch class ``p`` a Gaussian share
+    of the circular distance between them, as wide as the band itself (at least half a
+    semitone), normalised so every band in range gives the same total.
+    """
+    centres, widths = _band_geometry()
+    semitones = 12 * np.log2(centres / C4_HZ)
+    width_semitones = 12 * np.log2((centres + widths / 2) / np.maximum(centres - widths / 2, 1.0))
+    sigma = np.maximum(width_semitones / 2, 0.5)
+    distance = (np.arange(12)[:, None] - semitones[None, :] + 6) % 12 - 6
+    weights = np.exp(-0.5 * (distance / sigma[None, :]) ** 2)
+    weights /= weights.sum(axis=0, keepdims=True)
+    weights[:, (centres < CHROMA_LOW_HZ) | (centres > CHROMA_HIGH_HZ)] = 0.0
+    return weights
+
+
+@lru_cache(maxsize=1)
+def _key_profiles() -> np.ndarray:
+    """(24, 12) z-scored key profiles: the 12 major keys (C first), then the 12 minor keys."""
+    rows = [np.roll(profile, key) for profile in (MAJOR_PROFILE, MINOR_PROFILE) for key in range(12)]
+    profiles = np.array(rows)
+    return (profiles - profiles.mean(axis=1, keepdims=True)) / profiles.std(axis=1, keepdims=True)
+
+
+def _key_strengths(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Mode and key clarity of each slice from its normalised log-mel bands (n, N_MELS, frames)."""
+    average = x.mean(axis=2, dtype=np.float64) * NORM_STD_DB  # (n, bands): dB over the slice (+ a constant)
+    # Prominence over the neighbouring bands: partials stand out, broadband noise and tilt do not.
+    kernel = np.ones(PROMINENCE_BANDS)
+    count = np.convolve(np.ones(N_MELS), kernel, mode="same")
+    neighbourhood = np.stack([np.convolve(row, kernel, mode="same") for row in average]) / count
+    chroma = np.maximum(average - neighbourhood, 0.0) @ chroma_folding().T  # (n, 12)
+    spread = chroma.std(axis=1, keepdims=True)
+    z = (chroma - chroma.mean(axis=1, keepdims=True)) / np.where(spread > 1e-9, spread, 1.0)
+    correlation = z @ _key_profiles().T / 12  # (n, 24): Pearson r with each key
+    correlation[spread[:, 0] <= 1e-9] = 0.0  # no pitch content: no key
+    major, minor = correlation[:, :12].max(axis=1), correlation[:, 12:].max(axis=1)
+    return major - minor, correlation.max(axis=1)
+
+
+def _pulse(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Onset rate (per second), log2 tempo (BPM) and pulse clarity of each slice (normalised log-mel)."""
+    rise = np.diff(x, axis=2)
+    np.maximum(rise, 0.0, out=rise)
+    flux = rise.mean(axis=1, dtype=np.float64) * NORM_STD_DB  # (n, frames - 1), dB per frame
+    frames = flux.shape[1]
+    seconds = frames / FRAME_RATE
+    threshold = flux.mean(axis=1, keepdims=True) + 0.5 * flux.std(axis=1, keepdims=True)
+    peak = np.zeros_like(flux, dtype=bool)
+    peak[:, 1:-1] = (flux[:, 1:-1] > flux[:, :-2]) & (flux[:, 1:-1] >= flux[:, 2:]) & (flux[:, 1:-1] > threshold)
+    gap = max(1, int(round(MIN_ONSET_GAP_S * FRAME_RATE)))
+    onsets = np.zeros(len(flux))
+    for i, row in enumerate(peak):
+        last = -gap
+        for t in np.flatnonzero(row):
+            if t - last >= gap:
+                onsets[i] += 1
+                last = int(t)
+    centred = flux - flux.mean(axis=1, keepdims=True)
+    lags = np.arange(int(np.floor(60 * FRAME_RATE / MAX_BPM)), int(np.ceil(60 * FRAME_RATE / MIN_BPM)) + 1)
+    lags = lags[lags < frames // 2 + 1]
+    zero = (centred * centred).sum(axis=1)
+    ac = np.stack([(centred[:, lag:] * centred[:, :-lag]).sum(axis=1) for lag in lags], axis=1)
+    ac = ac / np.where(zero > 1e-12, zero, 1.0)[:, None]
+    bpm = 60 * FRAME_RATE / lags
+    preference = np.exp(-0.5 * np.log2(bpm / PREFERRED_BPM) ** 2)
+    best = np.argmax(np.maximum(ac, 0.0) * preference[None, :], axis=1)
+    tempo = np.log2(bpm[best])
+    clarity = np.clip(ac[np.arange(len(ac)), best], 0.0, 1.0)
+    return onsets / seconds, tempo, clarity
+
+
+def slice_descriptors(features: np.ndarray) -> np.ndarray:
+    """(n, DESCRIPTOR_COUNT) float32 descriptors of model inputs (n, N_MELS, frames[, 1])."""
+    x = np.asarray(features, dtype=np.float32)
+    if x.ndim == 4:
+        x = x[..., 0]
+    if x.ndim != 3 or x.shape[1] != N_MELS:
+        raise ValueError(f"expected slices of shape (n, {N_MELS}, frames), got {features.shape}")
+    if not len(x) or x.shape[2] < 4:
+        return np.zeros((len(x), DESCRIPTOR_COUNT), np.float32)
+    centres, widths = (a.astype(np.float32) for a in _band_geometry())
+    # float32 and one exp: the power of every band and frame is the costliest step here.
+    amplitude = np.exp(
+        x * np.float32(np.log(10.0) * NORM_STD_DB / 20.0) + np.float32(np.log(10.0) * NORM_MEAN_DB / 20.0)
+    )
+    band_amplitude = np.einsum("nbt,b->nt", amplitude, widths)
+    centroid = np.einsum("nbt,b->nt", amplitude, widths * centres) / np.maximum(band_amplitude, 1e-30)
+    brightness = np.log10(np.maximum(centroid.mean(axis=1, dtype=np.float64), 1.0))
+    mode, clarity = _key_strengths(x)
+    np.square(amplitude, out=amplitude)  # power
+    frame_db = 10.0 * np.log10(np.maximum(np.einsum("nbt,b->nt", amplitude, widths).astype(np.float64), 1e-30))
+    onset_rate, tempo, pulse_clarity = _pulse(x)
+    out = np.stack(
+        [mode, clarity, brightness, onset_rate, tempo, pulse_clarity, frame_db.mean(axis=1), frame_db.std(axis=1)],
+        axis=1,
+    )
+    return out.astype(np.float32)

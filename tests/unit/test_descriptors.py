@@ -1,0 +1,119 @@
+"""Musical descriptors (moodtui.mood.descriptors) on synthetic signals whose answer is known,
+through the real feature function (the model's own input)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from moodtui.mood.descriptors import DESCRIPTOR_COUNT, DESCRIPTOR_NAMES, chroma_folding, slice_descriptors
+from moodtui.mood.features import SAMPLE_RATE, mel_band_edges_hz, slice_features
+
+SECONDS = 6.0  # two slices
+MODE, CLARITY, BRIGHTNESS, ONSETS, TEMPO, PULSE, LOUDNESS, SPREAD = range(DESCRIPTOR_COUNT)
+
+
+def midi_hz(note: int) -> float:
+    return 440.0 * 2 ** ((note - 69) / 12)
+
+
+def notes(chord: list[int], seconds: float) -> np.ndarray:
+    """Plucked tones (three partials each, decaying)."""
+    t = np.arange(int(seconds * SAMPLE_RATE)) / SAMPLE_RATE
+    tone = sum(0.6**h * np.sin(2 * np.pi * midi_hz(n) * (h + 1) * t) for n in chord for h in range(3))
+    return tone * np.minimum(1.0, t / 0.02) * np.exp(-1.5 * t)
+
+
+def progression(chords: list[list[int]], chord_s: float = 0.75) -> np.ndarray:
+    repeats = int(np.ceil(SECONDS / (chord_s * len(chords)))) + 1
+    audio = np.concatenate([notes(c, chord_s) for c in chords * repeats])[: int(SECONDS * SAMPLE_RATE)]
+    return (0.1 * audio).astype(np.float32)
+
+
+def clicks(bpm: float, seed: int = 0) -> np.ndarray:
+    """Noise bursts on every beat."""
+    audio = np.zeros(int(SECONDS * SAMPLE_RATE), np.float32)
+    rng = np.random.default_rng(seed)
+    for start in np.arange(0.0, SECONDS, 60.0 / bpm):
+        i = int(start * SAMPLE_RATE)
+        n = min(2000, len(audio) - i)
+        audio[i : i + n] += 0.3 * rng.standard_normal(n) * np.exp(-np.arange(n) / 300)
+    return audio
+
+
+def describe(audio: np.ndarray) -> np.ndarray:
+    out = slice_descriptors(slice_features(audio))
+    assert out.shape == (2, DESCRIPTOR_COUNT) and out.dtype == np.float32 and np.isfinite(out).all()
+    return out
+
+
+def test_major_and_minor_chord_sequences_have_opposite_modes():
+    # I - IV - V - I in C major and in C minor (the same roots, only the thirds differ).
+    major = describe(progression([[60, 64, 67], [65, 69, 72], [67, 71, 74], [60, 64, 67]]))
+    minor = describe(progression([[60, 63, 67], [65, 68, 72], [67, 70, 74], [60, 63, 67]]))
+    assert (major[:, MODE] > 0.1).all(), major[:, MODE]
+    assert (minor[:, MODE] < -0.1).all(), minor[:, MODE]
+    # Both are clearly tonal, unlike noise.
+    noise = describe((0.1 * np.random.default_rng(3).standard_normal(int(SECONDS * SAMPLE_RATE))).astype(np.float32))
+    assert major[:, CLARITY].min() > noise[:, CLARITY].max() + 0.2
+    assert minor[:, CLARITY].min() > noise[:, CLARITY].max() + 0.2
+
+
+def test_a_minor_key_elsewhere_is_minor_too():
+    # A minor: i - iv - V - i (A C E, D F A, E G# B, A C E): a transposed key is found as well.
+    minor = describe(progression([[57, 60, 64], [62, 65, 69], [64, 68, 71], [57, 60, 64]]))
+    assert (minor[:, MODE] < 0).all(), minor[:, MODE]
+
+
+@pytest.mark.parametrize(("slow", "fast"), [(70, 140), (75, 150)])
+def test_a_faster_pulse_has_a_higher_tempo_and_more_onsets(slow, fast):
+    low, high = describe(clicks(slow)), describe(clicks(fast, seed=1))
+    assert np.allclose(2 ** low[:, TEMPO], slow, rtol=0.06), 2 ** low[:, TEMPO]
+    assert np.allclose(2 ** high[:, TEMPO], fast, rtol=0.06), 2 ** high[:, TEMPO]
+    assert (high[:, ONSETS] > 1.5 * low[:, ONSETS]).all()
+    assert (low[:, PULSE] > 0.3).all() and (high[:, PULSE] > 0.3).all()
+
+
+def test_a_bright_tone_has_a_higher_centroid_than_a_dark_one():
+    t = np.arange(int(SECONDS * SAMPLE_RATE)) / SAMPLE_RATE
+    dark = describe((0.1 * np.sin(2 * np.pi * 200 * t)).astype(np.float32))
+    bright = describe((0.1 * np.sin(2 * np.pi * 3000 * t)).astype(np.float32))
+    assert np.allclose(10 ** dark[:, BRIGHTNESS], 200, rtol=0.05)
+    assert np.allclose(10 ** bright[:, BRIGHTNESS], 3000, rtol=0.05)
+
+
+def test_loudness_follows_the_level_and_its_spread_the_dynamics():
+    t = np.arange(int(SECONDS * SAMPLE_RATE)) / SAMPLE_RATE
+    steady = (0.1 * np.sin(2 * np.pi * 440 * t)).astype(np.float32)
+    quieter = describe(steady / 10)
+    loud = describe(steady)
+    assert np.allclose(loud[:, LOUDNESS] - quieter[:, LOUDNESS], 20.0, atol=0.5)  # a tenth of the amplitude: -20 dB
+    swelling = describe(steady * (0.5 + 0.5 * np.sin(2 * np.pi * 0.5 * t)).astype(np.float32))
+    assert (swelling[:, SPREAD] > loud[:, SPREAD] + 3).all()
+
+
+def test_silence_and_empty_input_give_finite_descriptors():
+    silent = describe(np.zeros(int(SECONDS * SAMPLE_RATE), np.float32))
+    assert (silent[:, CLARITY] == 0).all() and (silent[:, MODE] == 0).all()
+    assert slice_descriptors(np.zeros((0, 128, 146, 1), np.float32)).shape == (0, DESCRIPTOR_COUNT)
+    with pytest.raises(ValueError):
+        slice_descriptors(np.zeros((2, 64, 146), np.float32))
+
+
+def test_deterministic_and_per_slice():
+    audio = progression([[60, 64, 67], [65, 69, 72]])
+    features = slice_features(audio)
+    whole = slice_descriptors(features)
+    np.testing.assert_array_equal(whole, slice_descriptors(features))
+    np.testing.assert_array_equal(whole[1:], slice_descriptors(features[1:]))  # a slice's own, whatever its batch
+    assert len(DESCRIPTOR_NAMES) == DESCRIPTOR_COUNT
+
+
+def test_the_chroma_folding_spans_the_narrow_bands_only():
+    folding = chroma_folding()
+    assert folding.shape == (12, 128)
+    used = folding.sum(axis=0) > 0
+    assert np.allclose(folding.sum(axis=0)[used], 1.0)
+    centres = mel_band_edges_hz()[1:-1]
+    # Bands below 400 Hz (wider than a semitone) and above 5 kHz are left out.
+    assert (centres[used] >= 400).all() and (centres[used] <= 5000).all() and 60 < used.sum() < 100
