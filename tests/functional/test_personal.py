@@ -320,6 +320,30 @@ def test_a_worse_retrain_is_kept_as_a_version_but_not_switched_on(tmp_path, mode
     assert run_moodtui("rollback", "worse").returncode == 0 and current_name() == "worse"
 
 
+def test_a_head_that_reads_descriptors_is_exported_checked_and_served(tmp_path, model_env):
+    """The real `moodtui train` with the cue head only: its descriptor weights reach the metadata,
+    the export check covers them, and `moodtui predict` serves them."""
+    from moodtui.mood.analysis import analyse_file
+    from moodtui.mood.versions import load_current_model
+
+    _label(model_env, _opposite_listener(tmp_path))
+    done, _ = _train("--heads", "cues")
+    assert done["head"] == "cues"
+    model, _ = load_current_model()
+    meta = model.metadata
+    assert model.uses_descriptors and meta["head"]["descriptors"]["names"] == list(DESCRIPTOR_NAMES)
+    assert np.asarray(meta["head"]["descriptors"]["kernel"]).shape == (DESCRIPTOR_COUNT, len(CLASSES))
+    assert meta["export_check"]["max_abs_diff"] <= 1e-4 and meta["export_check"]["head_max_abs_diff"] <= 1e-4
+    song = next(iter(_opposite_listener(tmp_path / "again")))
+    mood = analyse_file(song, model)
+    np.testing.assert_allclose(mood.slice_probs, apply_head(meta["head"], mood.embeddings, mood.descriptors), atol=1e-5)
+    predicted = json.loads(run_moodtui("predict", "--json", song).stdout)
+    got = predicted[0] if isinstance(predicted, list) else predicted
+    assert got["model"]["version"] == model.version
+    first = got["slices"][0]
+    np.testing.assert_allclose([first[c] for c in CLASSES], mood.slice_probs[0], atol=1e-3)
+
+
 def test_imac_labels_of_owned_songs_are_a_weak_prior_shown_as_such(tmp_path, model_env, monkeypatch):
     songs = _opposite_listener(tmp_path / "labelled")
     _label(model_env, songs)
