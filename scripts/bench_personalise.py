@@ -23,6 +23,8 @@ no family below its k = 0 figure.
     python scripts/bench_personalise.py CORPUS [--ks 0 3 10 20] [--repeats 3] [--families ...]
     python scripts/bench_personalise.py CORPUS --fast      # same draws, the head fit in-process on
                                                            # cached embeddings (for tuning; not the figure)
+    python scripts/bench_personalise.py CORPUS --without-descriptors   # the heads that read the musical
+                                                           # descriptors left out: the comparison
 
 CORPUS is the folder made by fetch_base_corpus.py + teacher_labels.py. The base is whatever
 model is current: the shipped one, or MOODTUI_BASE_MODEL (its .keras and -replay.npz beside it).
@@ -48,6 +50,7 @@ sys.path.insert(0, os.fspath(REPO / "scripts"))
 from train_base import HELD_OUT_PACKAGES, corpus_tracks  # noqa: E402
 
 from moodtui import CLASSES  # noqa: E402
+from moodtui.train.heads import DESCRIPTOR_HEADS, HEADS  # noqa: E402
 
 POSITIVE, NEUTRAL, NEGATIVE = (CLASSES.index(c) for c in ("positive", "neutral", "negative"))
 FAMILIES = ("valence", "swapped", "energy", "signals", "inconsistent")
@@ -149,7 +152,11 @@ def draw(truth: np.ndarray, k: int, rng: np.random.Generator, noisy: bool) -> tu
 
 
 def fast_probs(
-    base, embeddings: list[np.ndarray], descriptors: list[np.ndarray | None], chosen: np.ndarray, given: np.ndarray
+    base,
+    embeddings: list[np.ndarray],
+    descriptors: list[np.ndarray | None] | None,
+    chosen: np.ndarray,
+    given: np.ndarray,
 ) -> tuple[np.ndarray, str]:
     """The head the training job would fit, in-process (no subprocess, no export): for tuning."""
     from moodtui.paths import shipped_model_path
@@ -171,12 +178,13 @@ def fast_probs(
         kernel,
         bias,
         folds,
-        descriptors=[descriptors[i] for i in chosen],
+        descriptors=None if descriptors is None else [descriptors[i] for i in chosen],
     )
     from moodtui.mood.model import apply_head
 
     head = fit.metadata_head
-    return np.stack([apply_head(head, e, d).mean(axis=0) for e, d in zip(embeddings, descriptors)]), fit.head
+    every = descriptors if descriptors is not None else [None] * len(embeddings)
+    return np.stack([apply_head(head, e, d).mean(axis=0) for e, d in zip(embeddings, every)]), fit.head
 
 
 def main() -> int:
@@ -186,6 +194,11 @@ def main() -> int:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--families", nargs="+", choices=FAMILIES, default=list(FAMILIES))
     parser.add_argument("--fast", action="store_true", help="fit in-process on cached embeddings (tuning only)")
+    parser.add_argument(
+        "--without-descriptors",
+        action="store_true",
+        help="leave out the heads that read the slices' musical descriptors (the comparison without them)",
+    )
     parser.add_argument(
         "--work", type=Path, default=None, help="folder kept between runs: the pool's analysis and the audio signals"
     )
@@ -257,7 +270,9 @@ def main() -> int:
                         probs = base_probs
                         head = "base"
                     elif args.fast:
-                        probs, head = fast_probs(base, embeddings, descriptors, chosen, given)
+                        probs, head = fast_probs(
+                            base, embeddings, None if args.without_descriptors else descriptors, chosen, given
+                        )
                     else:
                         home = Path(tmp) / f"{name}-{k}-{r}"
                         home.mkdir()
@@ -266,7 +281,9 @@ def main() -> int:
                             files = [os.fspath(paths[i]) for i, label in zip(chosen, given) if label == c]
                             if files:
                                 moodtui("label", *files, CLASSES[c], home=home)
-                        done = json.loads(moodtui("train", home=home).stdout.strip().splitlines()[-1])
+                        candidates = [h for h in HEADS if not (args.without_descriptors and h in DESCRIPTOR_HEADS)]
+                        trained = moodtui("train", "--heads", *candidates, home=home)
+                        done = json.loads(trained.stdout.strip().splitlines()[-1])
                         head = str(done.get("head"))
                         probs = song_probs_of(home, embeddings, descriptors)
                         shutil.rmtree(home, ignore_errors=True)
