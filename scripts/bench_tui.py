@@ -66,7 +66,7 @@ class LagMonitor:
 
 def all_analysed(app) -> bool:
     """Every track has a mood or an error, and the background analysis has stopped."""
-    return app.analysis_progress is None and all(
+    return app.analysis.progress is None and all(
         row.predicted is not None or row.error is not None for row in app.view.rows
     )
 
@@ -225,7 +225,7 @@ async def first_slices(library: Path) -> tuple[list[float], list[float], list[fl
         lag = LagMonitor(app)
         await wait_until(
             pilot,
-            lambda: app.model is not None and app.scan_done and app.analysis_progress,
+            lambda: app.model is not None and app.scan_done and app.analysis.progress,
             60,
             "the model and the background analysis",
         )
@@ -318,8 +318,8 @@ async def retrain_stall(library: Path) -> tuple[float, float, float] | None:
         idle_playing = lag.take()
         start = time.perf_counter()
         await pilot.press("R")
-        await wait_until(pilot, lambda: not app.retraining, 600, "the retrain")
-        if not app.last_retrain.ok:
+        await wait_until(pilot, lambda: not app.model_keeper.retraining, 600, "the retrain")
+        if not app.model_keeper.last_retrain.ok:
             print(f"   retrain failed: {'; '.join(app.notices)}")
             return None
         await wait_until(

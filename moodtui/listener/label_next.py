@@ -87,3 +87,27 @@ def changes_summary(changes: list[MoodChange]) -> str:
         f"{len(changes)} song{'s' if len(changes) != 1 else ''} change{'s' if len(changes) == 1 else ''} mood: "
         + ", ".join(parts)
     )
+
+
+@dataclass(frozen=True)
+class ModelSwitch:
+    """The cache rescored under a new model: every song's mood and duration, and what changed."""
+
+    rescored: int
+    """Songs whose moods were recomputed from their cached embeddings (no decoding)."""
+    moods: dict[str, np.ndarray]
+    durations: dict[str, float]
+    changes: list[MoodChange]
+    """Songs whose mood differs from the model before (``first``, the playing song, first)."""
+
+
+def switch_model(
+    cache: AnalysisCache, before: MoodModel | None, model: MoodModel, first: str | None = None
+) -> ModelSwitch:
+    """Rescore ``cache`` under ``model`` and compare each song's mood with ``before``'s."""
+    old = cache.song_moods(before.version, before.temperature) if before is not None else {}
+    rescored = cache.rescore(model)
+    new = cache.song_moods(model.version, model.temperature)
+    moods = {path: probs for path, (probs, _) in new.items()}
+    changes = mood_changes({path: probs for path, (probs, _) in old.items()}, moods, first)
+    return ModelSwitch(rescored, moods, {path: duration for path, (_, duration) in new.items()}, changes)

@@ -1,6 +1,8 @@
-"""Keeping the player in step with the disk while it runs: :class:`LibrarySync`, a widget
-without a look (it only owns workers and messages) that the App mounts.
+"""Keeping the player in step with the disk: :class:`LibrarySync`, a display-less part the App
+mounts (``moodtui.tui.controller``).
 
+- ``scan_library``: the first walk of the music folder (the index cache makes a second start
+  instant), posting :class:`ScanBatch`es so the table fills while a big library is scanned;
 - ``watch_library``: files added, changed or removed in the music folder (``moodtui.library.watcher``,
   inotify with a polling fallback) reach the table within about a second;
 - ``rescan_library`` (F5): walk the whole folder again in a worker and apply only the difference,
@@ -8,7 +10,8 @@ without a look (it only owns workers and messages) that the App mounts.
 - ``watch_data_folder``: labels written by ``moodtui label`` and a model switched by ``moodtui
   rollback`` / ``moodtui train`` while the player runs show within a couple of seconds.
 
-Everything slow runs in thread workers; the UI thread only applies :class:`LibraryChanged`.
+Everything slow runs in thread workers; the UI thread only applies :class:`LibraryChanged` (here:
+the rows; then the App redraws the table and analyses what is new).
 """
 
 from __future__ import annotations
@@ -22,13 +25,13 @@ from typing import TYPE_CHECKING
 
 from textual import work
 from textual.message import Message
-from textual.widget import Widget
 from textual.worker import get_current_worker
 
 from moodtui.errors import MoodtuiError
 from moodtui.library.scan import Track, scan, scan_paths
 from moodtui.library.watcher import DataFolderWatch, watch_folder, watch_mode
-from moodtui.tui.messages import LabelsLoaded, Notice
+from moodtui.tui.controller import Controller
+from moodtui.tui.messages import LabelsLoaded, Notice, ScanBatch, ScanFailed
 
 if TYPE_CHECKING:
     from moodtui.mood.model import MoodModel
@@ -36,6 +39,9 @@ if TYPE_CHECKING:
 
 DATA_POLL_INTERVAL_S = 1.0
 """How often the labels file and the model pointer are looked at (two stat calls)."""
+SCAN_POST_INTERVAL_S = 0.1
+SCAN_BATCH_SIZE = 50
+"""Files per scan batch: also how often the scan worker checks for cancellation."""
 
 
 @dataclass
@@ -60,16 +66,36 @@ def _plural(count: int, word: str) -> str:
     return f"{count:,} {word}" + ("" if count == 1 else "s")
 
 
-class LibrarySync(Widget):
-    """Watchers and rescans for the App (see the module docstring); never displayed."""
-
-    DEFAULT_CSS = "LibrarySync { display: none; }"
+class LibrarySync(Controller):
+    """The scan, watchers and rescans for the App (see the module docstring)."""
 
     def __init__(self, app: MoodApp) -> None:
-        super().__init__(id="library-sync")
-        # Kept, not looked up: thread workers read it too (``self.app`` is a context variable).
-        self.player_app = app
+        super().__init__(app, id="library-sync")
         self._watch_stop: threading.Event | None = None
+
+    @work(thread=True, exclusive=True, group="scan", exit_on_error=False)
+    def scan_library(self) -> None:
+        app = self.player_app
+        worker = get_current_worker()
+        pending: list[Track] = []
+        last_post = time.monotonic()
+        try:
+            index = app.open_caches()
+        except MoodtuiError as error:
+            self.post_message(Notice(f"{error}: scanning every file's tags", "warning"))
+            index = None
+        try:
+            for batch in scan(app.directory, index, batch_size=SCAN_BATCH_SIZE):
+                if worker.is_cancelled:
+                    return
+                pending += batch
+                if time.monotonic() - last_post >= SCAN_POST_INTERVAL_S:
+                    self.post_message(ScanBatch(pending, done=False))
+                    pending, last_post = [], time.monotonic()
+        except MoodtuiError as error:
+            self.post_message(ScanFailed(str(error)))
+            return
+        self.post_message(ScanBatch(pending, done=True))
 
     def start(self) -> None:
         """Start the two watchers (after the first scan: the table holds the library by then)."""
@@ -100,7 +126,7 @@ class LibrarySync(Widget):
 
         def changed(paths: list[Path]) -> None:
             try:
-                index = app._open_caches()
+                index = app.open_caches()
             except MoodtuiError:
                 index = None
             tracks, gone = scan_paths(app.directory, paths, index)
@@ -126,7 +152,7 @@ class LibrarySync(Widget):
         app = self.player_app
         worker = get_current_worker()
         try:
-            index = app._open_caches()
+            index = app.open_caches()
         except MoodtuiError:
             index = None
         changed: list[Track] = []
@@ -175,8 +201,7 @@ class LibrarySync(Widget):
                 if count
             ]
             app.show_notice(("library: " + ", ".join(parts)) if parts else "library: no changes")
-        app._refresh_list()
-        app._start_library_analysis()
+        app.library_changed()
 
     # -- the data folder --------------------------------------------------------------------------
 
@@ -193,13 +218,14 @@ class LibrarySync(Widget):
         while not worker.is_cancelled:
             time.sleep(DATA_POLL_INTERVAL_S)
             changed = watch.changed()
-            if "labels" in changed and app.store is not None:
+            store = app.label_keeper.store
+            if "labels" in changed and store is not None:
                 try:
-                    labels = {record.path: record.label for record in app.store.current_labels()}
+                    labels = {record.path: record.label for record in store.current_labels()}
                 except MoodtuiError:
                     labels = None
                 if labels is not None and labels != app.view.labels:
-                    self.post_message(LabelsLoaded(labels, None))
+                    app.label_keeper.post_message(LabelsLoaded(labels, None))
             if "model" in changed and app.model is not None:
                 try:
                     if current_name(home) == app.model.version:
@@ -215,6 +241,8 @@ class LibrarySync(Widget):
         app = self.player_app
         if message.notice:
             app.show_notice(message.notice, severity="warning")
-        if app.retraining:
+        if app.model_keeper.retraining:
             return  # the app's own retrain installs its model itself
-        app.switch_model(message.model, f"model changed outside the player: now using {message.model.version}")
+        app.model_keeper.switch_model(
+            message.model, f"model changed outside the player: now using {message.model.version}"
+        )

@@ -71,7 +71,7 @@ class MprisBridge:
 
     def mpris_stop(self) -> None:
         if self.app.playing is not None:
-            self.app._stop_playing()
+            self.app.transport.stop()
         self._then_refresh()
 
     def mpris_next(self) -> None:
@@ -83,17 +83,12 @@ class MprisBridge:
         self._then_refresh()
 
     def mpris_seek_to(self, seconds: float) -> None:
-        app = self.app
-        if app.playing is None or app.opening:
-            return
-        app.player.seek(seconds)
-        app.now_playing.set_position(app.player.position_s, app.player.duration_s, app.player.is_paused)
-        app._update_status()
+        self.app.transport.seek_to(seconds)
         self._then_refresh()
 
     def mpris_set_volume(self, volume: float) -> None:
         self.app.player.volume = volume
-        self.app._update_status()
+        self.app.update_status()
         self._then_refresh()
 
     def mpris_quit(self) -> None:

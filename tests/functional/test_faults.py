@@ -67,7 +67,7 @@ def test_labels_given_while_the_disk_is_full_are_kept_and_written_when_space_ret
                 lambda: sum("waiting to be saved" in n for n in app.notices) == 2,
                 "a waiting notice for each later label",
             )
-            assert app.label_writer.unsaved() == [
+            assert app.label_keeper.writer.unsaved() == [
                 f"label {mood} for “Night Drive”" for mood in ("positive", "negative", "neutral")
             ]
             filler.free()
@@ -76,7 +76,7 @@ def test_labels_given_while_the_disk_is_full_are_kept_and_written_when_space_ret
             assert [r.label for r in store.history()] == ["positive", "negative", "neutral"]
             await wait_until(pilot, lambda: row.user_label == "neutral", "the last label shown")
             assert "label positive for “Night Drive”: saved now" in app.notices
-            assert app.label_writer.unsaved() == []
+            assert app.label_keeper.writer.unsaved() == []
 
     run(scenario)
 
@@ -570,7 +570,7 @@ def test_a_labels_database_that_is_a_directory_turns_labels_off_and_p_says_why(m
     async def scenario() -> None:
         app = MoodApp(library)
         async with app.run_test(size=SIZE) as pilot:
-            await wait_until(pilot, lambda: app.labels_off is not None, "the labels database to be refused")
+            await wait_until(pilot, lambda: app.label_keeper.off is not None, "the labels database to be refused")
             await wait_until(pilot, lambda: app.scan_done and app.model_state == "ready", "the library and model")
             await play_title(pilot, app, "Hum")
             await pilot.press("p")

@@ -372,3 +372,24 @@ def test_imac_labels_of_owned_songs_are_a_weak_prior_shown_as_such(tmp_path, mod
     assert next(row for row in rows if row["version"] == done["version"])["imac_prior_songs"] == 2
     monkeypatch.setenv("COLUMNS", "200")
     assert "6 + 2 IMAC (weak)" in run_moodtui("models").stdout.decode()
+
+
+def test_a_model_switch_rescores_the_cached_songs_and_lists_what_changed(small_model: Path, tmp_path: Path) -> None:
+    import os
+
+    from moodtui.listener.label_next import switch_model
+    from moodtui.mood.analysis import AnalysisCache, analyse_cached
+    from moodtui.mood.model import MoodModel
+    from moodtui.sqlite_cache import Cache
+
+    model = MoodModel.load(small_model)
+    cache = AnalysisCache(Cache(tmp_path / "cache.sqlite"))
+    paths = [write_song(tmp_path / f"{kind}.flac", kind, 4.0, seed=i) for i, kind in enumerate(CLASSES)]
+    shown = {os.fsdecode(p): analyse_cached(p, model, cache).song_probs for p in paths}
+
+    first = switch_model(cache, None, model)  # no model before: nothing to compare with
+    assert first.rescored == (len(paths) if model.has_head else 0) and first.changes == []
+    assert set(first.moods) == set(shown) and all(first.durations[p] == pytest.approx(4.0) for p in shown)
+    for path, probs in shown.items():
+        assert CLASSES[int(np.argmax(first.moods[path]))] == CLASSES[int(np.argmax(probs))]
+    assert switch_model(cache, model, model, os.fsdecode(paths[1])).changes == []  # the same model: no change

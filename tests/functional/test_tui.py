@@ -66,13 +66,13 @@ async def wait_until(pilot, predicate: Callable[[], bool], what: str, timeout: f
 
 def settled(app: MoodApp) -> bool:
     """Scan done, model and labels loaded, every track analysed (or failed)."""
-    if not app.scan_done or app.model_state == "loading" or app.store is None:
+    if not app.scan_done or app.model_state == "loading" or app.label_keeper.store is None:
         return False
     if app.model is not None and app.moods_version != app.model.version:
         return False
     if app.model_state == "ready" and any(row.predicted is None and row.error is None for row in app.view.rows):
         return False
-    return app.analysis_progress is None
+    return app.analysis.progress is None
 
 
 async def wait_settled(pilot, app: MoodApp, timeout: float = 30.0) -> None:
@@ -81,9 +81,9 @@ async def wait_settled(pilot, app: MoodApp, timeout: float = 30.0) -> None:
     except AssertionError as error:
         pending = [row.track.title for row in app.view.rows if row.predicted is None and row.error is None]
         raise AssertionError(
-            f"{error}: scan_done={app.scan_done} model_state={app.model_state} store={app.store is not None} "
+            f"{error}: scan_done={app.scan_done} model_state={app.model_state} store={app.label_keeper.store is not None} "
             f"moods_version={app.moods_version} model={app.model and app.model.version} pending={pending} "
-            f"progress={app.analysis_progress} workers={[(w.group, w.state.name) for w in app.workers]} "
+            f"progress={app.analysis.progress} workers={[(w.group, w.state.name) for w in app.workers]} "
             f"notices={app.notices}"
         ) from None
 
@@ -669,7 +669,7 @@ def test_retrain_with_too_few_labels_is_refused_with_a_message(model_env: Path, 
         async with app.run_test(size=SIZE) as pilot:
             await wait_settled(pilot, app)
             await pilot.press("R")
-            await wait_until(pilot, lambda: not app.retraining, "the refusal")
+            await wait_until(pilot, lambda: not app.model_keeper.retraining, "the refusal")
             assert any("label at least 3 songs" in text for text in app.notices), app.notices
             assert not app.query_one("#retrain-progress").display
 
@@ -806,8 +806,8 @@ def test_quit_while_workers_run_exits_promptly(model_env: Path, tmp_path: Path) 
     async def scenario() -> None:
         app = MoodApp(library)
         async with app.run_test(size=SIZE) as pilot:
-            await wait_until(pilot, lambda: app.analysis_progress is not None, "the background analysis")
-            assert app.analysis_progress[0] <= 5
+            await wait_until(pilot, lambda: app.analysis.progress is not None, "the background analysis")
+            assert app.analysis.progress[0] <= 5
             await pilot.press("end")  # the last song: the library analyses it last
             timing["q"] = time.monotonic()
             await pilot.press("enter", "q")  # quit while its analysis and the library's run
@@ -827,11 +827,11 @@ def test_background_analysis_shows_progress_and_eta_and_pauses(model_env: Path, 
         async with app.run_test(size=SIZE) as pilot:
             await wait_until(
                 pilot,
-                lambda: app.analysis_progress is not None and app.analysis_progress[0] >= 1,
+                lambda: app.analysis.progress is not None and app.analysis.progress[0] >= 1,
                 "the background analysis to finish a file",
                 timeout=120,
             )
-            await wait_until(pilot, lambda: app.analysis_eta_s is not None, "an ETA", timeout=60)
+            await wait_until(pilot, lambda: app.analysis.eta_s is not None, "an ETA", timeout=60)
             assert "ETA" in screen_text(app) and "analysing" in screen_text(app)
             await pilot.press("B")
             assert app.scheduler.paused
@@ -841,13 +841,13 @@ def test_background_analysis_shows_progress_and_eta_and_pauses(model_env: Path, 
                 await pilot.pause(0.02)
                 assert app.scheduler.in_flight == 0
             await wait_until(pilot, lambda: "analysis paused" in screen_text(app), "the status to say paused")
-            done = app.analysis_progress[0]
+            done = app.analysis.progress[0]
             assert done < 16
             await pilot.press("B")
             assert not app.scheduler.paused
             await wait_until(
                 pilot,
-                lambda: app.analysis_progress is None or app.analysis_progress[0] > done,
+                lambda: app.analysis.progress is None or app.analysis.progress[0] > done,
                 "the analysis to go on",
                 timeout=120,
             )

@@ -74,9 +74,10 @@ def test_shuffle_and_repeat_keys_and_repeat_one_replays(model_env: Path, tmp_pat
             assert "repeat one" in screen_text(app)
             await play_title(pilot, app, "Short 2")
             first = app.playing
-            token = app._play_token
-            await wait_until(pilot, lambda: app._play_token > token and not app.opening, "the end of Short 2", 6)
-            assert app.playing is first  # repeat one: the same song again, not the end of the list
+            await wait_until(pilot, lambda: app.player.position_s >= 1.5, "Short 2 to play on", 6)
+            # Back near its start: the same song again (repeat one), not the end of the list.
+            await wait_until(pilot, lambda: not app.opening and app.player.position_s < 1.0, "the end of Short 2", 6)
+            assert app.playing is first
             await pilot.press("r")  # off
             await wait_until(pilot, lambda: app.playing is None, "the end of the list", 6)
 
@@ -159,7 +160,7 @@ def test_a_remapped_key_works_the_old_one_does_not_and_help_shows_it(model_env: 
     async def scenario() -> None:
         app = MoodApp(library, settings=settings)
         async with app.run_test(size=(120, 80)) as pilot:  # tall: the whole help screen shows
-            await wait_until(pilot, lambda: app.scan_done and app.store is not None, "scan and labels")
+            await wait_until(pilot, lambda: app.scan_done and app.label_keeper.store is not None, "scan and labels")
             await play_title(pilot, app, "Hum")
             await pilot.press("p")
             await pilot.pause(0.3)
@@ -193,7 +194,7 @@ def test_a_preset_keeps_labels_off_the_peers_play_pause_keys(model_env: Path, tm
     async def scenario() -> None:
         app = MoodApp(library, settings=settings)
         async with app.run_test(size=SIZE) as pilot:
-            await wait_until(pilot, lambda: app.scan_done and app.store is not None, "scan and labels")
+            await wait_until(pilot, lambda: app.scan_done and app.label_keeper.store is not None, "scan and labels")
             await play_title(pilot, app, "Hum")
             await pilot.press("c")  # cmus: pause
             assert app.player.is_paused

@@ -51,7 +51,7 @@ def test_retrain_swaps_the_model_in_the_running_app(model_env: Path, tmp_path: P
             await wait_until(pilot, lambda: app.playing is long_song and not app.opening, "playback")
 
             await pilot.press("R")
-            assert app.retraining
+            assert app.model_keeper.retraining
             await pilot.press("R")
             assert any("already running" in text for text in app.notices)
             await wait_until(pilot, lambda: app.retrain_bar.display, "progress", timeout=120)
@@ -61,12 +61,12 @@ def test_retrain_swaps_the_model_in_the_running_app(model_env: Path, tmp_path: P
             await wait_until(pilot, lambda: app.model.version != old_version, "the new model", timeout=180)
             await wait_until(pilot, lambda: app.moods_version == app.model.version, "the rescored moods")
             await wait_settled(pilot, app)
-            assert not app.retraining and not app.retrain_bar.display
+            assert not app.model_keeper.retraining and not app.retrain_bar.display
             assert any(text.startswith("new model ") for text in app.notices), app.notices
             new_model_notice = next(text for text in app.notices if text.startswith("new model "))
             assert "the new model agrees with" in new_model_notice and "switched to the new model" in new_model_notice
             # What changed: the summary in the notice, and the screen listing the songs.
-            changes = app.last_changes
+            changes = app.model_keeper.last_changes
             assert changes and f"{len(changes)} songs change mood: " in new_model_notice
             await wait_until(pilot, lambda: isinstance(app.screen, ChangesScreen), "the mood changes screen")
             listed = app.screen.query_one(DataTable)
@@ -104,8 +104,8 @@ def test_quitting_during_a_retrain_stops_the_job(model_env: Path, tmp_path: Path
         async with app.run_test(size=SIZE) as pilot:
             await wait_settled(pilot, app)
             await pilot.press("R")
-            await wait_until(pilot, lambda: app.retrain_job is not None and app.retrain_job.pid, "the job")
-            job["pid"] = app.retrain_job.pid
+            await wait_until(pilot, lambda: app.model_keeper.job is not None and app.model_keeper.job.pid, "the job")
+            job["pid"] = app.model_keeper.job.pid
             job["q"] = time.monotonic()
             await pilot.press("q")
 
@@ -141,8 +141,8 @@ def test_a_failed_retrain_keeps_the_model_and_says_why(
             version = app.model.version
             before = {row.path: row.predicted.copy() for row in app.view.rows}
             await pilot.press("R")
-            await wait_until(pilot, lambda: not app.retraining, "the retrain to end", timeout=120)
-            assert app.last_retrain is not None and not app.last_retrain.ok
+            await wait_until(pilot, lambda: not app.model_keeper.retraining, "the retrain to end", timeout=120)
+            assert app.model_keeper.last_retrain is not None and not app.model_keeper.last_retrain.ok
             failure = next(text for text in app.notices if text.startswith("retrain failed"))
             assert "the previous model stays in use" in failure and len(failure.splitlines()) == 1
             assert app.model.version == version
@@ -170,12 +170,12 @@ def test_a_worse_retrain_is_kept_but_not_switched_on(model_env: Path, tmp_path: 
             assert app.model.version == personal
             before = {row.path: row.predicted.copy() for row in app.view.rows}
             # A retrain that may only keep the base's own layer: worse on the listener's songs.
-            app.retrain_args = ("--heads", "base", "--version", "worse")
+            app.model_keeper.retrain_args = ("--heads", "base", "--version", "worse")
             await pilot.press("R")
             await wait_until(
-                pilot, lambda: app.last_retrain is not None and not app.retraining, "the retrain to end", timeout=180
+                pilot, lambda: app.model_keeper.last_retrain is not None and not app.model_keeper.retraining, "the retrain to end", timeout=180
             )
-            result = app.last_retrain
+            result = app.model_keeper.last_retrain
             assert result.ok and not result.switched, result
             kept = next(text for text in app.notices if "kept the current one" in text)
             assert kept.startswith("the new model agrees with ") and "`m` to switch anyway" in kept
