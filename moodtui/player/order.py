@@ -144,6 +144,14 @@ class PlayOrder:
         self._shuffle_played.add(path)
         return path
 
+    def status_words(self) -> list[str]:
+        """What the status line says of the order: the station, the queue, shuffle, repeat."""
+        words = [f"📻 {self.station.name}"] if self.station is not None else []
+        words += [f"queue {len(self.queue)}"] if self.queue else []
+        words += ["shuffle"] if self.shuffle else []
+        words += [f"repeat {self.repeat.value}"] if self.repeat is not Repeat.OFF else []
+        return words
+
     def set_shuffle(self, on: bool) -> None:
         """Shuffle on or off; turning it on starts a new round (the playing song counts as played)."""
         self.shuffle = on

@@ -27,6 +27,7 @@ from moodtui.tui.messages import (
     SlicesAnalysed,
     SongAnalysed,
 )
+from moodtui.tui.palette import format_time
 
 if TYPE_CHECKING:
     from moodtui.tui.app import MoodApp
@@ -146,6 +147,16 @@ class AnalysisRunner(Controller):
         self.progress = None if message.finished else (message.done, message.total)
         self.eta_s = message.eta_s
         self.player_app.update_status()
+
+    def status_words(self) -> list[str]:
+        """The library's analysis for the status line: done of total and the time left, or paused."""
+        if self.progress is None:
+            return []
+        done, total = self.progress
+        if self.paused:
+            return [f"analysis paused {done:,}/{total:,} ({self.player_app.keys_for_id('toggle_analysis')})"]
+        eta = f" · ETA {format_time(self.eta_s)}" if self.eta_s is not None else ""
+        return [f"analysing {done:,}/{total:,}{eta}"]
 
     @property
     def paused(self) -> bool:

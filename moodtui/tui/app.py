@@ -23,8 +23,7 @@ from typing import Literal
 from textual import events, on, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal
-from textual.widgets import Footer, ProgressBar, Static
+from textual.widgets import Footer, Static
 from textual.worker import Worker, WorkerState
 
 from moodtui.config import Settings, load_settings
@@ -35,7 +34,7 @@ from moodtui.library.view import MOOD_FILTERS, LibraryView, TrackRow
 from moodtui.mood.analysis import AnalysisCache
 from moodtui.mood.model import MoodModel
 from moodtui.mood.scheduler import AnalysisScheduler
-from moodtui.player.order import PlayOrder, Repeat
+from moodtui.player.order import PlayOrder
 from moodtui.player.playback import Player
 from moodtui.player.radio import station_for
 from moodtui.player.session import Session, load_session, restore_session, save_session, session_of
@@ -59,10 +58,10 @@ from moodtui.tui.messages import (
 )
 from moodtui.tui.model_keeper import ModelKeeper
 from moodtui.tui.mpris_bridge import MprisBridge
-from moodtui.tui.palette import format_time
 from moodtui.tui.transport import Transport
 from moodtui.tui.widgets.filter_input import FilterInput
 from moodtui.tui.widgets.now_playing import NowPlaying
+from moodtui.tui.widgets.status_bar import StatusBar
 from moodtui.tui.widgets.track_list import TrackHeader, TrackList
 
 POLL_INTERVAL_S = 0.25
@@ -137,12 +136,9 @@ class MoodApp(App[int]):
         self.filter_input = FilterInput(
             placeholder="filter: words in title, artist, album or file name (Esc clears)", id="filter"
         )
-        self.status_line = Static(id="status")
-        self.retrain_bar = ProgressBar(id="retrain-progress", show_eta=False)
+        self.status_bar = StatusBar()
         yield from (self.library_bar, self.track_header, self.track_list, self.now_playing, self.filter_input)
-        with Horizontal(id="status-bar"):
-            yield self.status_line
-            yield self.retrain_bar
+        yield self.status_bar
         yield Footer()
         yield from (self.library_sync, self.model_keeper, self.analysis, self.label_keeper, self.transport)
 
@@ -154,7 +150,7 @@ class MoodApp(App[int]):
         if self.settings.resume != "off":
             self._restore_session()
         self.track_list.focus()
-        self.filter_input.display = self.retrain_bar.display = False
+        self.filter_input.display = False
         if self.start_notice:
             self.show_notice(self.start_notice)
         self._update_library_bar()
@@ -418,21 +414,12 @@ class MoodApp(App[int]):
             self._refresh_list()
 
     def action_open_filter(self) -> None:
-        self.filter_input.display = True
-        # Focus now, not after a refresh (Widget.focus defers it): keys typed right after "/" are
-        # filter text, never commands ("q" must not quit).
-        self.screen.set_focus(self.filter_input)
+        self.filter_input.open()
 
     @on(FilterInput.Changed, "#filter")
     def _filter_changed(self, event: FilterInput.Changed) -> None:
         self.view.text_filter = event.value.strip()
         self._refresh_list()
-
-    @on(FilterInput.Submitted, "#filter")
-    def _filter_submitted(self) -> None:
-        if not self.filter_input.value:
-            self.filter_input.display = False
-        self.track_list.focus()
 
     def on_key(self, event: events.Key) -> None:
         # Keys typed right after "/" (a fast typist, or a paste) were sent to the table before the
@@ -446,16 +433,14 @@ class MoodApp(App[int]):
 
     def _clear_filters(self) -> None:
         self.view.text_filter, self.view.mood_filter = "", "all"
-        self.filter_input.value = ""
-        self.filter_input.display = False
+        self.filter_input.reset()
         self._refresh_list()
 
     def action_clear_filter(self) -> None:
         view = self.view
         if view.text_filter:
             view.text_filter = ""
-            self.filter_input.value = ""
-            self.filter_input.display = False
+            self.filter_input.reset()
         elif view.mood_filter != "all":
             view.mood_filter = "all"
         else:
@@ -677,45 +662,21 @@ class MoodApp(App[int]):
 
     def update_status(self) -> None:
         """The status line, most important first (a narrow terminal cuts the end)."""
-        player, order, analysis, retrain = self.player, self.order, self.analysis, self.model_keeper
-        parts = []
-        if self.playing is not None:
-            state = "⏸" if player.is_paused else "▶"
-            parts.append(f"{state} {format_time(player.position_s)} / {format_time(player.duration_s)}")
-        parts.append(f"vol {100 * player.volume:.0f}%")
-        if self.playing is not None and self.transport.gain_text:
-            parts.append(self.transport.gain_text)
-        if order.station is not None:
-            parts.append(f"📻 {order.station.name}")
-        if order.queue:
-            parts.append(f"queue {len(order.queue)}")
-        if order.shuffle:
-            parts.append("shuffle")
-        if order.repeat is not Repeat.OFF:
-            parts.append(f"repeat {order.repeat.value}")
-        if retrain.retraining:
-            parts.append(retrain.stage)
-        highlighted = self.track_list.highlighted
-        if highlighted is not None and highlighted.error is not None:
-            parts.append(f"✗ {display_path(highlighted.track.path.name)}: {highlighted.error}")
-        if analysis.progress is not None:
-            done, total = analysis.progress
-            if analysis.paused:
-                parts.append(f"analysis paused {done:,}/{total:,} ({self.keys_for_id('toggle_analysis')})")
-            else:
-                eta = f" · ETA {format_time(analysis.eta_s)}" if analysis.eta_s is not None else ""
-                parts.append(f"analysing {done:,}/{total:,}{eta}")
-        if player.backend_is_null:
-            parts.append("silent: no sound device")
+        row, retrain = self.track_list.highlighted, self.model_keeper
         if self.model is not None:
-            parts.append(f"model {self.model.version}")
+            model = f"model {self.model.version}"
         else:
-            parts.append("loading the model…" if self.model_state == "loading" else "no mood model")
-        self.status_line.update(" · ".join(parts), layout=False)
-        if (retrain.progress is not None) != self.retrain_bar.display:
-            self.retrain_bar.display = retrain.progress is not None
-        if retrain.progress is not None:
-            self.retrain_bar.update(progress=retrain.progress[0], total=retrain.progress[1])
+            model = "loading the model…" if self.model_state == "loading" else "no mood model"
+        words = [
+            *self.transport.status_words(),
+            *self.order.status_words(),
+            retrain.stage if retrain.retraining else None,
+            f"✗ {display_path(row.track.path.name)}: {row.error}" if row is not None and row.error else None,
+            *self.analysis.status_words(),
+            "silent: no sound device" if self.player.backend_is_null else None,
+            model,
+        ]
+        self.status_bar.show(words, retrain.progress)
 
     # -- palette and quit -------------------------------------------------------------------------
 

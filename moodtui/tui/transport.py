@@ -20,6 +20,7 @@ from moodtui.errors import AudioError, MoodtuiError
 from moodtui.library.view import TrackRow
 from moodtui.tui.controller import Controller
 from moodtui.tui.messages import TrackFailed, TrackStarted
+from moodtui.tui.palette import format_time
 
 if TYPE_CHECKING:
     from moodtui.tui.app import MoodApp
@@ -39,6 +40,15 @@ class Transport(Controller):
         """The play request whose track the player holds."""
         self._failures_in_a_row: int = 0
         self._shown_second: int = -1
+
+    def status_words(self) -> list[str | None]:
+        """The status line's start: position and length, volume, the ReplayGain applied."""
+        player = self.player_app.player
+        if self.playing is None:
+            return [f"vol {100 * player.volume:.0f}%"]
+        state = "⏸" if player.is_paused else "▶"
+        position = f"{state} {format_time(player.position_s)} / {format_time(player.duration_s)}"
+        return [position, f"vol {100 * player.volume:.0f}%", self.gain_text]
 
     @property
     def opening(self) -> bool:

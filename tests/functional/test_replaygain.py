@@ -114,7 +114,7 @@ def test_the_app_plays_at_the_tagged_gain_and_shows_it(
             app.play_row(app.view.by_path[str(library / "Alpha Band" / "Sunny Days.flac")])
             await wait_until(pilot, lambda: app.player.is_playing, "playback")
             await pilot.pause(0.1)
-            status = str(app.status_line.render())
+            status = str(app.status_bar.line.render())
             expected = {
                 "track": (10 ** (-6.2 / 20), "RG track -6.2 dB"),
                 "album": (10 ** (-4 / 20), "RG album -4.0 dB"),
@@ -128,7 +128,9 @@ def test_the_app_plays_at_the_tagged_gain_and_shows_it(
             if mode == "track":  # an untagged song: full volume, and the status line says why
                 app.play_row(app.view.by_path[str(library / "Beta Crew" / "Hum.ogg")])
                 await wait_until(
-                    pilot, lambda: "RG track: no tags" in str(app.status_line.render()), "the untagged song's status"
+                    pilot,
+                    lambda: "RG track: no tags" in str(app.status_bar.line.render()),
+                    "the untagged song's status",
                 )
                 assert app.player.output_volume == 1.0
 

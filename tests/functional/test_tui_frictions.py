@@ -64,7 +64,7 @@ def test_notices_do_not_cover_the_timeline_or_the_status_line(model_env: Path, l
             for toast in toasts:
                 region = toast.region
                 assert not region.overlaps(app.now_playing.region), (region, app.now_playing.region)
-                assert not region.overlaps(app.status_line.region)
+                assert not region.overlaps(app.status_bar.line.region)
             timeline = app.now_playing.plain_text().splitlines()[-1]
             # The mood reads without colour: each analysed cell is a high, middle or low bar.
             assert set(timeline) <= {*MOOD_TIMELINE_CELLS.values(), "┃", "─"} and set(timeline) & set(

@@ -54,14 +54,14 @@ def test_retrain_swaps_the_model_in_the_running_app(model_env: Path, tmp_path: P
             assert app.model_keeper.retraining
             await pilot.press("R")
             assert any("already running" in text for text in app.notices)
-            await wait_until(pilot, lambda: app.retrain_bar.display, "progress", timeout=120)
+            await wait_until(pilot, lambda: app.status_bar.progress_bar.display, "progress", timeout=120)
             assert "retrain: " in screen_text(app)
             assert app.player.position_s > 0 and app.player.is_playing
 
             await wait_until(pilot, lambda: app.model.version != old_version, "the new model", timeout=180)
             await wait_until(pilot, lambda: app.moods_version == app.model.version, "the rescored moods")
             await wait_settled(pilot, app)
-            assert not app.model_keeper.retraining and not app.retrain_bar.display
+            assert not app.model_keeper.retraining and not app.status_bar.progress_bar.display
             assert any(text.startswith("new model ") for text in app.notices), app.notices
             new_model_notice = next(text for text in app.notices if text.startswith("new model "))
             assert "the new model agrees with" in new_model_notice and "switched to the new model" in new_model_notice
@@ -173,7 +173,10 @@ def test_a_worse_retrain_is_kept_but_not_switched_on(model_env: Path, tmp_path: 
             app.model_keeper.retrain_args = ("--heads", "base", "--version", "worse")
             await pilot.press("R")
             await wait_until(
-                pilot, lambda: app.model_keeper.last_retrain is not None and not app.model_keeper.retraining, "the retrain to end", timeout=180
+                pilot,
+                lambda: app.model_keeper.last_retrain is not None and not app.model_keeper.retraining,
+                "the retrain to end",
+                timeout=180,
             )
             result = app.model_keeper.last_retrain
             assert result.ok and not result.switched, result

@@ -222,3 +222,15 @@ def test_energy_stations_by_the_models_energy_else_by_mood() -> None:
     assert isinstance(restored, EnergyStation) and restored.played == {"quiet", "slow"}
     with pytest.raises(ValueError):
         EnergyStation("loud", library_of(by_mood))
+
+
+def test_the_status_line_words_of_the_order() -> None:
+    order = order_of()
+    assert order.status_words() == []
+    order.enqueue(SONGS[3])
+    order.enqueue(SONGS[4])
+    order.set_shuffle(True)
+    order.repeat = Repeat.ONE
+    assert order.status_words() == ["queue 2", "shuffle", "repeat one"]
+    order.station = MoodStation("positive", lambda: [SongFacts(SONGS[0], "positive")])
+    assert order.status_words()[0] == f"📻 {order.station.name}"
