@@ -9,6 +9,7 @@ and nothing is deleted.
 from __future__ import annotations
 
 import json
+from collections.abc import Container
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -109,6 +110,49 @@ def restore_session(session: Session, view: LibraryView, order: PlayOrder) -> No
             order.station = station_from_id(session.station, view.song_facts)
         except (ValueError, TypeError):
             pass  # a station this version does not know: the list plays
+
+
+@dataclass(frozen=True)
+class StartTrack:
+    """A track to start with: ``path`` from ``start_s``; ``resumed``: the saved session's (else the
+    file named on the command line); ``missing``: that file is not in the list (hidden, or not audio)."""
+
+    path: str
+    start_s: float = 0.0
+    resumed: bool = False
+    missing: bool = False
+
+
+class StartUp:
+    """What the player starts with once the scan has found it (no Textual): the file named on the
+    command line (``moodtui song.ogg``), else the saved session's track at its position; and the
+    station asked for with ``--radio``, kept until one is on (the App starts it once the library,
+    the labels and the moods are in)."""
+
+    def __init__(self, play_file: str | None = None, station: str | None = None) -> None:
+        self.play_file = play_file
+        self.station = station
+        self.resume_track: str | None = None
+        self.resume_position_s = 0.0
+
+    def resume(self, session: Session) -> None:
+        """Start with ``session``'s track (a file named on the command line comes first)."""
+        if session.track and self.play_file is None:
+            self.resume_track, self.resume_position_s = session.track, session.position_s
+
+    def track_to_start(self, scanned: Container[str], scan_done: bool) -> StartTrack | None:
+        """The track to start now that the paths in ``scanned`` are known, once; None: not (yet)."""
+        if self.play_file is not None:
+            path = self.play_file
+            if path in scanned or scan_done:
+                self.play_file = None
+                return StartTrack(path, missing=path not in scanned)
+            return None
+        if self.resume_track is not None and (self.resume_track in scanned or scan_done):
+            path, self.resume_track = self.resume_track, None
+            if path in scanned:  # else gone since: nothing to resume
+                return StartTrack(path, self.resume_position_s, resumed=True)
+        return None
 
 
 def session_path(home: Path | None = None) -> Path:

@@ -1,12 +1,13 @@
 """The moodtui player: a Textual app that wires the core to its widgets.
 
 The UI thread only ever touches in-memory state. Everything that can take time runs in a thread
-worker of one of the App's display-less parts (``moodtui.tui.controller``), which report back with
-messages (``moodtui.tui.messages``): ``LibrarySync`` scans and follows the music folder,
-``ModelKeeper`` loads, retrains and switches the model, ``AnalysisRunner`` analyses the playing
-track first and the library behind it, ``LabelKeeper`` writes the listener's labels. The App's own
-worker opens the chosen track in the player. What plays next is ``moodtui.player.order.PlayOrder``;
-what the table shows is ``moodtui.library.view.LibraryView``.
+worker of one of the App's display-less parts (``moodtui.tui.controller``), whose workers report
+back with messages (``moodtui.tui.messages``): ``Transport`` opens and follows the playing track,
+``LibrarySync`` scans and follows the music folder, ``ModelKeeper`` loads, retrains and switches the
+model, ``AnalysisRunner`` analyses the playing track first and the library behind it,
+``LabelKeeper`` writes the listener's labels. The App composes the widgets and shows what the parts
+find. What plays next is ``moodtui.player.order.PlayOrder``; what the table shows is
+``moodtui.library.view.LibraryView``; what starts first, ``moodtui.player.session.StartUp``.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ from moodtui.mood.scheduler import AnalysisScheduler
 from moodtui.player.order import PlayOrder
 from moodtui.player.playback import Player
 from moodtui.player.radio import station_for
-from moodtui.player.session import Session, load_session, restore_session, save_session, session_of
+from moodtui.player.session import Session, StartUp, load_session, restore_session, save_session, session_of
 from moodtui.sqlite_cache import Cache
 from moodtui.text import plural, short_path
 from moodtui.tui.analysis_runner import AnalysisRunner
@@ -104,12 +105,8 @@ class MoodApp(App[int]):
         """Labels the writer still could not save when the app quit (printed after it ends)."""
         self.session_error: str | None = None
         """Why the session could not be saved at quit (printed after the app ends)."""
-        self._pending_station: str | None = radio
-        """A station to start once the library and its moods are in (``moodtui --radio MOOD``)."""
-        self._resume_track: Session | None = None
-        """The saved session, until the scan finds its track."""
-        self._play_file: str | None = os.path.abspath(os.fspath(play_file)) if play_file is not None else None
-        """``moodtui song.ogg``: the file to select and play once the scan finds it (over resume)."""
+        file = os.path.abspath(os.fspath(play_file)) if play_file is not None else None
+        self.start_up: StartUp = StartUp(file, radio)
         self.model: MoodModel | None = None
         """The model in use (None while loading, or when none loads)."""
         self.model_state: Literal["loading", "ready", "missing"] = "loading"
@@ -205,7 +202,7 @@ class MoodApp(App[int]):
         restore_session(session, self.view, self.order)
         self.player.volume = session.volume
         self.filter_input.value = session.text_filter
-        self._resume_track = session if session.track and self._play_file is None else None
+        self.start_up.resume(session)
 
     def current_session(self) -> Session:
         track = self.playing.path if self.playing is not None else None
@@ -213,26 +210,18 @@ class MoodApp(App[int]):
 
     def _play_when_scanned(self) -> None:
         """The track to resume, or ``moodtui song.ogg``'s file, once the scan has found it."""
-        if self._play_file is not None:
-            row = self.view.by_path.get(self._play_file)
-            if row is None and self.scan_done:
-                what = f"{display_path(self._play_file)} is not in the list (hidden, or not audio)"
-                self.show_notice(what, severity="warning")
-                self._play_file = None
-            elif row is not None:
-                self._play_file = None
-                if row not in self.view.visible:  # a restored filter hides it: the listener asked for it
-                    self._clear_filters()
-                self.play_row(row)
-                self.track_list.move_to(row)
-        session = self._resume_track
-        if session is not None and session.track is not None:
-            row = self.view.by_path.get(session.track)
-            if row is not None or self.scan_done:
-                self._resume_track = None  # found, or gone since: nothing to resume
-            if row is not None:
-                self.play_row(row, start_s=session.position_s, paused=self.settings.resume == "paused")
-                self.track_list.move_to(row)
+        start = self.start_up.track_to_start(self.view.by_path, self.scan_done)
+        row = self.view.by_path.get(start.path) if start is not None else None
+        if start is not None and start.missing:
+            self.show_notice(
+                f"{display_path(start.path)} is not in the list (hidden, or not audio)", severity="warning"
+            )
+        if start is None or row is None:
+            return
+        if not start.resumed and row not in self.view.visible:  # a restored filter hides it: it was asked for
+            self._clear_filters()
+        self.play_row(row, start_s=start.start_s, paused=start.resumed and self.settings.resume == "paused")
+        self.track_list.move_to(row)
 
     def _library_known(self) -> bool:
         """Scan, labels and cached moods are in (without a model: scan and labels)."""
@@ -241,8 +230,8 @@ class MoodApp(App[int]):
 
     def _start_pending_station(self) -> None:
         """A station asked for before the library and its moods were in (``--radio``)."""
-        if self._pending_station is not None and self._library_known():
-            self.start_station(self._pending_station)
+        if self.start_up.station is not None and self._library_known():
+            self.start_station(self.start_up.station)
 
     def open_caches(self) -> LibraryIndex:
         """The library index and the analysis cache, opened once by whichever worker comes first.
@@ -552,7 +541,7 @@ class MoodApp(App[int]):
         if choice is None:
             return
         if choice == "off":
-            self.order.station = self._pending_station = None
+            self.order.station = self.start_up.station = None
             self.show_notice("station off: the list plays on")
             self.update_status()
             return
@@ -560,14 +549,14 @@ class MoodApp(App[int]):
         first = station.next()
         if first is None:
             if not self._library_known():
-                self._pending_station = choice  # started when the library and its moods are in
+                self.start_up.station = choice  # started when the library and its moods are in
                 return
             self.show_notice(
                 f"{station.name}: no songs of that mood yet (label some, or let the analysis finish)",
                 severity="warning",
             )
             return
-        self._pending_station = None
+        self.start_up.station = None
         self.order.station = station
         self.show_notice(f"{station.name}: on")
         self.play_row(self.view.by_path[first])

@@ -87,3 +87,35 @@ def test_a_session_from_another_version_falls_back_on_the_defaults() -> None:
     assert (view.mood_filter, view.sort_column, order.repeat, order.station) == (
         "all", SortColumn.LIBRARY, Repeat.OFF, None
     )  # fmt: skip
+
+
+def test_start_up_plays_the_named_file_over_the_session_once_the_scan_finds_it() -> None:
+    from moodtui.player.session import StartTrack, StartUp
+
+    start = StartUp("/music/b.ogg", station="positive")
+    start.resume(Session(track="/music/a.ogg", position_s=30.0))  # the named file wins
+    assert start.track_to_start({"/music/a.ogg"}, scan_done=False) is None  # not scanned yet
+    assert start.track_to_start({"/music/a.ogg", "/music/b.ogg"}, scan_done=False) == StartTrack("/music/b.ogg")
+    assert start.track_to_start({"/music/a.ogg", "/music/b.ogg"}, scan_done=True) is None  # once
+    assert start.station == "positive"  # kept until the App has a station on
+
+    missing = StartUp("/music/hidden/.c.ogg")
+    assert missing.track_to_start(set(), scan_done=True) == StartTrack("/music/hidden/.c.ogg", missing=True)
+
+
+def test_start_up_resumes_the_session_track_at_its_position_unless_it_is_gone() -> None:
+    from moodtui.player.session import StartTrack, StartUp
+
+    start = StartUp()
+    start.resume(Session(track="/music/a.ogg", position_s=30.0))
+    assert start.track_to_start(set(), scan_done=False) is None
+    assert start.track_to_start({"/music/a.ogg"}, scan_done=False) == StartTrack("/music/a.ogg", 30.0, resumed=True)
+    assert start.track_to_start({"/music/a.ogg"}, scan_done=True) is None
+
+    gone = StartUp()
+    gone.resume(Session(track="/music/deleted.ogg", position_s=3.0))
+    assert gone.track_to_start({"/music/a.ogg"}, scan_done=True) is None
+    assert gone.resume_track is None  # given up: nothing to resume
+    nothing = StartUp()
+    nothing.resume(Session())
+    assert nothing.track_to_start({"/music/a.ogg"}, scan_done=True) is None
