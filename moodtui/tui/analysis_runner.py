@@ -60,7 +60,7 @@ class AnalysisRunner(Controller):
             self.post_message(SlicesAnalysed(token, starts, probs))
 
         try:
-            mood = self.player_app.loaded_scheduler().analyse_playing(
+            mood = self.player_app.caches.loaded_scheduler().analyse_playing(
                 row.path, model, cancelled=lambda: worker.is_cancelled, on_slices=show_slices
             )
         except AudioError as error:
@@ -91,7 +91,7 @@ class AnalysisRunner(Controller):
     @work(thread=True, exclusive=True, group="cached-moods", exit_on_error=False, description="read the cached moods")
     def load_cached_moods(self, model: MoodModel) -> None:
         """Every cached song mood under ``model``, in one query (the whole library at once)."""
-        cache = self.player_app.loaded_analysis_cache()
+        cache = self.player_app.caches.loaded_analysis()
         moods = cache.song_moods(model.version, model.temperature)
         self.post_message(
             MoodsUpdated(
@@ -106,7 +106,7 @@ class AnalysisRunner(Controller):
     def start_library(self) -> None:
         """Analyse every track without a mood, visible ones first (once the scan is complete)."""
         app = self.player_app
-        if app.scan_done and app.model is not None and app.analysis_cache is not None:
+        if app.scan_done and app.model is not None and app.caches.analysis is not None:
             self.analyse_library(app.model, app.view.paths_to_analyse())
 
     def stop_library(self) -> None:
@@ -134,7 +134,7 @@ class AnalysisRunner(Controller):
             self.post_message(AnalysisProgress(batch.done, batch.total, batch.finished, batch.eta_s, batch.paused))
 
         # One process fewer while music plays: the player and the playing track's analysis keep a core.
-        app.loaded_scheduler().analyse_library(
+        app.caches.loaded_scheduler().analyse_library(
             model,
             paths,
             cancelled=lambda: worker.is_cancelled,
@@ -160,13 +160,13 @@ class AnalysisRunner(Controller):
 
     @property
     def paused(self) -> bool:
-        scheduler = self.player_app.scheduler
+        scheduler = self.player_app.caches.scheduler
         return scheduler is not None and scheduler.paused
 
     def toggle_paused(self) -> bool | None:
         """Pause or resume the background analysis (files in progress finish); the new state, or
         None when there is no analysis (no model)."""
-        scheduler = self.player_app.scheduler
+        scheduler = self.player_app.caches.scheduler
         if scheduler is None:
             return None
         scheduler.set_paused(not scheduler.paused)

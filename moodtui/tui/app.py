@@ -16,7 +16,6 @@ import asyncio
 import gc
 import os
 import sys
-import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Literal
@@ -32,14 +31,12 @@ from moodtui.errors import MoodtuiError, display_path
 from moodtui.library.playlist import export_to_playlists
 from moodtui.library.scan import LibraryIndex, resolve_library_dir
 from moodtui.library.view import MOOD_FILTERS, LibraryView, TrackRow
-from moodtui.mood.analysis import AnalysisCache
 from moodtui.mood.model import MoodModel
-from moodtui.mood.scheduler import AnalysisScheduler
+from moodtui.player.caches import PlayerCaches
 from moodtui.player.order import PlayOrder
 from moodtui.player.playback import Player
 from moodtui.player.radio import station_for
 from moodtui.player.session import Session, StartUp, load_session, restore_session, save_session, session_of
-from moodtui.sqlite_cache import Cache
 from moodtui.text import plural, short_path
 from moodtui.tui.analysis_runner import AnalysisRunner
 from moodtui.tui.bindings import PLAYER_BINDINGS, binding_ids, binding_list
@@ -95,12 +92,7 @@ class MoodApp(App[int]):
         self.view: LibraryView = LibraryView()
         self.player: Player = Player()
         self.order: PlayOrder = PlayOrder()
-        self.cache_db: Cache = Cache()  # opens nothing yet: each worker thread connects on first use
-        self.library_index: LibraryIndex | None = None
-        self.analysis_cache: AnalysisCache | None = None
-        self.scheduler: AnalysisScheduler | None = None
-        """The three made by :meth:`open_caches` (sqlite I/O, in a worker)."""
-        self._cache_lock = threading.Lock()
+        self.caches: PlayerCaches = PlayerCaches()
         self.unsaved_labels: list[str] = []
         """Labels the writer still could not save when the app quit (printed after it ends)."""
         self.session_error: str | None = None
@@ -234,29 +226,11 @@ class MoodApp(App[int]):
             self.start_station(self.start_up.station)
 
     def open_caches(self) -> LibraryIndex:
-        """The library index and the analysis cache, opened once by whichever worker comes first.
-
-        One thread at a time: two connections creating a new database at the same moment can make
-        the switch to WAL mode fail with "database is locked".
-        """
-        with self._cache_lock:
-            if self.library_index is None:
-                self.library_index = LibraryIndex(self.cache_db)
-                self.analysis_cache = AnalysisCache(self.cache_db)
-                self.scheduler = AnalysisScheduler(self.analysis_cache)
-                if recovered := self.cache_db.take_recovery_notice():
-                    self.post_message(Notice(recovered, "warning"))
-            return self.library_index
-
-    def loaded_analysis_cache(self) -> AnalysisCache:
-        """The analysis cache, for the workers that start only once a model (and so it) is loaded."""
-        assert self.analysis_cache is not None, "the analysis cache opens before the model is ready"
-        return self.analysis_cache
-
-    def loaded_scheduler(self) -> AnalysisScheduler:
-        """The analysis scheduler (made with the analysis cache, before a model is ready)."""
-        assert self.scheduler is not None, "the scheduler is made before the model is ready"
-        return self.scheduler
+        """The caches, opened by whichever worker asks first; one notice if a damaged one was replaced."""
+        index, recovered = self.caches.open()
+        if recovered:
+            self.post_message(Notice(recovered, "warning"))
+        return index
 
     # -- what the parts report --------------------------------------------------------------------
 

@@ -153,7 +153,7 @@ class ModelKeeper(Controller):
         app = self.player_app
         warm_up(model)
         playing = app.playing.path if app.playing is not None else None
-        switch = switch_model(app.loaded_analysis_cache(), app.model, model, playing)
+        switch = switch_model(app.caches.loaded_analysis(), app.model, model, playing)
         summary = f"{message}; {changes_summary(switch.changes)}"
         self.post_message(
             ModelSwitched(model, switch.rescored, summary, switch.changes, show_changes and bool(switch.changes))

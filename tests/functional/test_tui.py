@@ -834,17 +834,22 @@ def test_background_analysis_shows_progress_and_eta_and_pauses(model_env: Path, 
             await wait_until(pilot, lambda: app.analysis.eta_s is not None, "an ETA", timeout=60)
             assert "ETA" in screen_text(app) and "analysing" in screen_text(app)
             await pilot.press("B")
-            assert app.scheduler.paused
+            assert app.caches.loaded_scheduler().paused
             # Files in flight finish; then nothing new starts.
-            await wait_until(pilot, lambda: app.scheduler.in_flight == 0, "the files in flight to finish", timeout=120)
+            await wait_until(
+                pilot,
+                lambda: app.caches.loaded_scheduler().in_flight == 0,
+                "the files in flight to finish",
+                timeout=120,
+            )
             for _ in range(100):  # 2 s: no file starts while paused
                 await pilot.pause(0.02)
-                assert app.scheduler.in_flight == 0
+                assert app.caches.loaded_scheduler().in_flight == 0
             await wait_until(pilot, lambda: "analysis paused" in screen_text(app), "the status to say paused")
             done = app.analysis.progress[0]
             assert done < 16
             await pilot.press("B")
-            assert not app.scheduler.paused
+            assert not app.caches.loaded_scheduler().paused
             await wait_until(
                 pilot,
                 lambda: app.analysis.progress is None or app.analysis.progress[0] > done,

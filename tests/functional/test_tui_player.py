@@ -243,7 +243,7 @@ def test_label_next_loop_labels_inside_the_screen_and_plays_the_next_from_its_le
                 "the first candidate playing",
             )
             first = app.playing
-            mood = app.analysis_cache.get(first.path, app.model)
+            mood = app.caches.loaded_analysis().get(first.path, app.model)
             start = least_certain_start(mood.slice_probs, mood.starts_s)
             assert screen.starts[first.path] == start
             assert app.player.position_s >= start - 0.1

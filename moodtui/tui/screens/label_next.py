@@ -92,7 +92,7 @@ class LabelNextScreen(ModalScreen[str | None]):
     def rank(self, model, labelled: set[str], paths: list[str]) -> None:
         from moodtui.listener.label_next import label_next, least_certain_start
 
-        cache = self.player.loaded_analysis_cache()
+        cache = self.player.caches.loaded_analysis()
         ranked = label_next(cache, model, labelled, paths)
         starts = {}
         for path, _, _ in ranked:
