@@ -154,7 +154,7 @@ def _dispatch(args: argparse.Namespace) -> int:
     from moodtui.paths import data_home
 
     if args.command == "play":
-        from moodtui.tui.app import run_app
+        from moodtui.tui.run import run_app
 
         return run_app(args.directory, radio=args.radio)
     if args.command == "predict":

@@ -1,1 +1,1 @@
-"""The Textual player: ``moodtui.tui.app.run_app`` opens it; everything slow runs in workers."""
+"""The Textual player: ``moodtui.tui.run.run_app`` opens it; everything slow runs in workers."""

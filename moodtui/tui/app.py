@@ -5,9 +5,11 @@ worker of one of the App's display-less parts (``moodtui.tui.controller``), whos
 back with messages (``moodtui.tui.messages``): ``Transport`` opens and follows the playing track,
 ``LibrarySync`` scans and follows the music folder, ``ModelKeeper`` loads, retrains and switches the
 model, ``AnalysisRunner`` analyses the playing track first and the library behind it,
-``LabelKeeper`` writes the listener's labels. The App composes the widgets and shows what the parts
-find. What plays next is ``moodtui.player.order.PlayOrder``; what the table shows is
-``moodtui.library.view.LibraryView``; what starts first, ``moodtui.player.session.StartUp``.
+``LabelKeeper`` writes the listener's labels. Two plain helpers take the keys' work too:
+``OrderKeeper`` (queue, shuffle, repeat, radio) and ``ScreenOpener`` (the screens). The App
+composes the widgets, hands each key to its part and shows what the parts find. What plays next
+is ``moodtui.player.order.PlayOrder``; what the table shows is ``moodtui.library.view.LibraryView``;
+what starts first, ``moodtui.player.session.StartUp``.
 """
 
 from __future__ import annotations
@@ -15,7 +17,6 @@ from __future__ import annotations
 import asyncio
 import gc
 import os
-import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Literal
@@ -26,16 +27,15 @@ from textual.binding import Binding
 from textual.widgets import Footer, Static
 from textual.worker import Worker, WorkerState
 
-from moodtui.config import Settings, load_settings
+from moodtui.config import Settings
 from moodtui.errors import MoodtuiError, display_path
 from moodtui.library.playlist import export_to_playlists
-from moodtui.library.scan import LibraryIndex, resolve_library_dir
+from moodtui.library.scan import LibraryIndex
 from moodtui.library.view import MOOD_FILTERS, LibraryView, TrackRow
 from moodtui.mood.model import MoodModel
 from moodtui.player.caches import PlayerCaches
 from moodtui.player.order import PlayOrder
 from moodtui.player.playback import Player
-from moodtui.player.radio import station_for
 from moodtui.player.session import Session, StartUp, load_session, restore_session, save_session, session_of
 from moodtui.text import plural, short_path
 from moodtui.tui.analysis_runner import AnalysisRunner
@@ -56,6 +56,8 @@ from moodtui.tui.messages import (
 )
 from moodtui.tui.model_keeper import ModelKeeper
 from moodtui.tui.mpris_bridge import MprisBridge
+from moodtui.tui.order_keeper import OrderKeeper
+from moodtui.tui.screens.opener import ScreenOpener
 from moodtui.tui.transport import Transport
 from moodtui.tui.widgets.filter_input import FilterInput
 from moodtui.tui.widgets.now_playing import NowPlaying
@@ -112,6 +114,8 @@ class MoodApp(App[int]):
         self.analysis: AnalysisRunner = AnalysisRunner(self)
         self.label_keeper: LabelKeeper = LabelKeeper(self)
         self.transport: Transport = Transport(self)
+        self.order_keeper: OrderKeeper = OrderKeeper(self)
+        self.screen_opener: ScreenOpener = ScreenOpener(self)
         self.mpris: MprisBridge = MprisBridge(self)
 
     # -- layout -----------------------------------------------------------------------------------
@@ -215,16 +219,6 @@ class MoodApp(App[int]):
         self.play_row(row, start_s=start.start_s, paused=start.resumed and self.settings.resume == "paused")
         self.track_list.move_to(row)
 
-    def _library_known(self) -> bool:
-        """Scan, labels and cached moods are in (without a model: scan and labels)."""
-        moods_in = self.moods_version is not None or self.model_state == "missing"
-        return self.scan_done and self.label_keeper.loaded and moods_in
-
-    def _start_pending_station(self) -> None:
-        """A station asked for before the library and its moods were in (``--radio``)."""
-        if self.start_up.station is not None and self._library_known():
-            self.start_station(self.start_up.station)
-
     def open_caches(self) -> LibraryIndex:
         """The caches, opened by whichever worker asks first; one notice if a damaged one was replaced."""
         index, recovered = self.caches.open()
@@ -243,7 +237,7 @@ class MoodApp(App[int]):
         if message.model is None:
             self.now_playing.model_notice = "no mood model: playing without mood analysis"
             self.now_playing.refresh()
-            self._start_pending_station()  # a station of the listener's labels only
+            self.order_keeper.start_pending_station()  # a station of the listener's labels only
         else:
             self.analysis.load_cached_moods(message.model)
             if self.playing is not None:
@@ -267,7 +261,7 @@ class MoodApp(App[int]):
     def labels_changed(self) -> None:
         """The label keeper has every stored label on the rows."""
         self._moods_changed()
-        self._start_pending_station()
+        self.order_keeper.start_pending_station()
 
     def rows_changed(self, path: str | None = None) -> None:
         """The labels or moods of some rows (of the row at ``path``) changed: redraw."""
@@ -287,7 +281,7 @@ class MoodApp(App[int]):
         self.analysis.start_library()
         if message.done:
             self.label_keeper.look_for_moved()
-            self._start_pending_station()
+            self.order_keeper.start_pending_station()
             self.library_sync.start()
 
     def on_scan_failed(self, message: ScanFailed) -> None:
@@ -311,7 +305,7 @@ class MoodApp(App[int]):
             self.analysis.start_library()
         self._moods_changed()
         if message.complete:
-            self._start_pending_station()
+            self.order_keeper.start_pending_station()
 
     def on_slices_analysed(self, message: SlicesAnalysed) -> None:
         self.now_playing.add_slices(message.starts_s, message.probs)
@@ -479,61 +473,22 @@ class MoodApp(App[int]):
     def action_previous_track(self) -> None:
         self.transport.advance(-1)
 
-    # -- queue, shuffle, repeat, radio ------------------------------------------------------------
+    # -- queue, shuffle, repeat, radio (``OrderKeeper``) ------------------------------------------
 
     def action_queue_add(self) -> None:
-        row = self.track_list.highlighted
-        if row is None:
-            return
-        place = self.order.enqueue(row.path)
-        self.show_notice(f"“{row.track.title}” queued: " + ("plays next" if place == 1 else f"{place} in the queue"))
-        self.update_status()
+        self.order_keeper.queue_add(self.track_list.highlighted)
 
     def action_queue_show(self) -> None:
-        from moodtui.tui.screens.queue import QueueScreen
-
-        self.push_screen(QueueScreen(), lambda _: self.update_status())
+        self.screen_opener.queue()
 
     def action_shuffle(self) -> None:
-        self.order.set_shuffle(not self.order.shuffle)
-        on = "shuffle on: every track of the list once, in random order"
-        self.show_notice(on if self.order.shuffle else "shuffle off: the list in order")
-        self.update_status()
+        self.order_keeper.toggle_shuffle()
 
     def action_repeat(self) -> None:
-        self.order.repeat = self.order.repeat.next()
-        self.show_notice(f"repeat {self.order.repeat.value}")
-        self.update_status()
+        self.order_keeper.next_repeat()
 
     def action_radio(self) -> None:
-        from moodtui.tui.screens.radio import RadioScreen
-
-        self.push_screen(RadioScreen(), self.start_station)
-
-    def start_station(self, choice: str | None) -> None:
-        """Tune in station ``choice`` (a mood or a mood path id; "off" stops it) and play its first song."""
-        if choice is None:
-            return
-        if choice == "off":
-            self.order.station = self.start_up.station = None
-            self.show_notice("station off: the list plays on")
-            self.update_status()
-            return
-        station = station_for(choice, self.view.song_facts)
-        first = station.next()
-        if first is None:
-            if not self._library_known():
-                self.start_up.station = choice  # started when the library and its moods are in
-                return
-            self.show_notice(
-                f"{station.name}: no songs of that mood yet (label some, or let the analysis finish)",
-                severity="warning",
-            )
-            return
-        self.start_up.station = None
-        self.order.station = station
-        self.show_notice(f"{station.name}: on")
-        self.play_row(self.view.by_path[first])
+        self.screen_opener.radio()
 
     # -- analysis, labels, models -----------------------------------------------------------------
 
@@ -545,19 +500,7 @@ class MoodApp(App[int]):
             self.show_notice(f"background analysis paused ({key} resumes)" if paused else "background analysis resumed")
 
     def action_label(self, label: str) -> None:
-        if self.playing is None:
-            keys = " / ".join(self.keys_for_id(f"label_{mood}") for mood in ("positive", "neutral", "negative"))
-            self.show_notice(f"play a song first: {keys} label the playing song")
-            return
-        self.label_row(self.playing, label)
-
-    def label_row(self, row: TrackRow, label: str) -> None:
-        """The listener's ``label`` for ``row``, with the model's song-level probabilities (of the
-        playing song's fresh analysis when it is the one, else the table's)."""
-        version = self.model.version if self.model is not None else None
-        song = self.now_playing.song if row is self.playing else None
-        probs = song.song_probs if song is not None and song.model_version == version else row.predicted
-        self.label_keeper.label(row, label, version, None if probs is None else [float(p) for p in probs])
+        self.label_keeper.label_playing(label)
 
     def action_undo_label(self) -> None:
         self.label_keeper.undo()
@@ -566,47 +509,19 @@ class MoodApp(App[int]):
         self.model_keeper.start_retrain()
 
     def action_mood_changes(self) -> None:
-        """The songs the last model switch changed the mood of (the playing song first)."""
-        from moodtui.tui.screens.changes import ChangesScreen
-
-        screen = ChangesScreen(self.model_keeper.last_changes, self.model.version if self.model else "-")
-        self.push_screen(screen, self._play_chosen)
-
-    def _play_chosen(self, path: str | None, start_s: float = 0.0) -> None:
-        """A screen chose the song at ``path``: play it (unless it plays) and show it in the table."""
-        row = self.view.by_path.get(path) if path else None
-        if row is not None:
-            if self.playing is not row:
-                self.play_row(row, start_s=start_s)
-            self.track_list.move_to(row)
+        self.screen_opener.mood_changes()
 
     def action_label_next(self) -> None:
-        from moodtui.tui.screens.label_next import LabelNextScreen
-
-        if self.model is None:
-            self.show_notice("no mood model: nothing to rank")
-            return
-        screen = LabelNextScreen()
-        self.push_screen(screen, lambda path: self._play_chosen(path, screen.starts.get(path or "", 0.0)))
+        self.screen_opener.label_next()
 
     def action_models(self) -> None:
-        from moodtui.tui.screens.models import ModelsScreen
-
-        def chosen(name: str | None) -> None:
-            if name is not None:
-                self.model_keeper.roll_back(name)
-
-        self.push_screen(ModelsScreen(), chosen)
+        self.screen_opener.models()
 
     def action_errors(self) -> None:
-        from moodtui.tui.screens.errors import ErrorsScreen
-
-        self.push_screen(ErrorsScreen(self.view.error_rows(), list(self.notices)))
+        self.screen_opener.errors()
 
     def action_help(self) -> None:
-        from moodtui.tui.screens.help import HelpScreen
-
-        self.push_screen(HelpScreen())
+        self.screen_opener.help()
 
     def action_export_playlist(self) -> None:
         self.export_playlist([row for row in self.view.visible if row.error is None])
@@ -662,30 +577,3 @@ class MoodApp(App[int]):
         self.unsaved_labels = self.label_keeper.stop()
         self.player.close()
         self.exit(0)
-
-
-def run_app(directory: str | None, *, radio: str | None = None) -> int:
-    """``moodtui [DIR]``: open the player on DIR (default ~/Music, else the demo library);
-    ``moodtui FILE`` opens FILE's folder playing FILE.
-
-    Native libraries that write to file descriptor 2 (where Textual draws) are silenced at the C
-    level instead (ALSA/JACK handlers in moodtui.player.playback, dr_mp3 rather than libsndfile's
-    mpg123 for mp3, onnxruntime's log level): descriptor 2 is never redirected.
-    """
-    settings = load_settings()
-    play_file = None
-    if directory is not None and os.path.isfile(directory):
-        # `moodtui song.ogg`: its folder, with the song selected and playing.
-        play_file, directory = directory, os.path.dirname(os.path.abspath(directory))
-    try:
-        folder, notice = resolve_library_dir(directory or settings.library)
-    except MoodtuiError as error:
-        print(f"moodtui: {error}", file=sys.stderr)
-        return 1
-    app = MoodApp(folder, notice=notice, settings=settings, radio=radio, play_file=play_file)
-    result = app.run()
-    if app.session_error:
-        print(f"moodtui: {app.session_error}", file=sys.stderr)
-    for what in app.unsaved_labels:
-        print(f"moodtui: {what}: NOT saved (the labels database could not be written)", file=sys.stderr)
-    return result if isinstance(result, int) else (app.return_code or 0)

@@ -44,6 +44,7 @@ class PlayerCommands(Provider):
 
     def _commands(self) -> list[tuple[str, str, Callable[[], object]]]:
         app = cast("MoodApp", self.app)  # this provider is the player's (MoodApp.COMMANDS)
+        tune_in = app.order_keeper.start_station
         # (name, help, action, binding id or None): the help text ends with the key in force.
         commands: list[tuple[str, str, Callable[[], object], str | None]] = [
             (
@@ -64,16 +65,16 @@ class PlayerCommands(Provider):
             ("Shuffle on / off", "every track of the list once, in random order", app.action_shuffle, "shuffle"),
             ("Repeat: off / all / one", "what happens at the end of the list", app.action_repeat, "repeat"),
             ("Mood radio", "choose a station", app.action_radio, "radio"),
-            ("Radio: lift me up", "negative -> neutral -> positive", lambda: app.start_station("lift"), None),
-            ("Radio: wind down", "energetic -> calm", lambda: app.start_station("wind-down"), None),
-            ("Radio: calm", "calm songs from the whole library", lambda: app.start_station("calm"), None),
+            ("Radio: lift me up", "negative -> neutral -> positive", lambda: tune_in("lift"), None),
+            ("Radio: wind down", "energetic -> calm", lambda: tune_in("wind-down"), None),
+            ("Radio: calm", "calm songs from the whole library", lambda: tune_in("calm"), None),
             (
                 "Radio: energetic",
                 "energetic songs from the whole library",
-                lambda: app.start_station("energetic"),
+                lambda: tune_in("energetic"),
                 None,
             ),
-            ("Radio: off", "stop the station", lambda: app.start_station("off"), None),
+            ("Radio: off", "stop the station", lambda: tune_in("off"), None),
             (
                 "Retrain on my labels",
                 "adapt the model to your labels (playback continues)",
@@ -116,7 +117,7 @@ class PlayerCommands(Provider):
                 (
                     f"Radio: {mood}",
                     f"{mood} songs from the whole library, shuffled",
-                    partial(app.start_station, mood),
+                    partial(tune_in, mood),
                     None,
                 )
             )

@@ -78,15 +78,31 @@ class LabelKeeper(Controller):
         self._looked_for_moved = True
         self.writer.find_moved([(row.path, row.track.size) for row in app.view.rows])
 
-    def label(self, row: TrackRow, label: str, model_version: str | None, probs: list[float] | None) -> None:
-        """The listener's ``label`` for ``row``: shown at once, written by the label writer."""
+    def label_playing(self, label: str) -> None:
+        """The label keys: ``label`` for the playing song (a hint which keys, when none plays)."""
+        app = self.player_app
+        if app.playing is None:
+            keys = " / ".join(app.keys_for_id(f"label_{mood}") for mood in ("positive", "neutral", "negative"))
+            app.show_notice(f"play a song first: {keys} label the playing song")
+            return
+        self.label(app.playing, label)
+
+    def label(self, row: TrackRow, label: str) -> None:
+        """The listener's ``label`` for ``row``: shown at once, written by the label writer with the
+        model's song-level probabilities (of the playing song's fresh analysis when it is the one,
+        else the table's)."""
         if self.writer is None:
             self._unavailable()
             return
+        app = self.player_app
+        version = app.model.version if app.model is not None else None
+        song = app.now_playing.song if row is app.playing else None
+        probs = song.song_probs if song is not None and song.model_version == version else row.predicted
         # Shown at once; the writer confirms it (or the row goes back to the stored label).
         row.user_label = label
-        self.player_app.rows_changed(row.path)
-        self.writer.label(row.path, label, title=row.track.title, model_version=model_version, probs=probs)
+        app.rows_changed(row.path)
+        probs_list = None if probs is None else [float(p) for p in probs]
+        self.writer.label(row.path, label, title=row.track.title, model_version=version, probs=probs_list)
 
     def undo(self) -> None:
         if self.writer is None:

@@ -142,7 +142,7 @@ class LabelNextScreen(ModalScreen[str | None]):
         row = self.player.view.by_path.get(path) if path else None
         if path is None or row is None:
             return
-        self.player.label_row(row, mood)
+        self.player.label_keeper.label(row, mood)
         table = self.query_one(DataTable)
         table.remove_row(path)
         if table.row_count == 0:
