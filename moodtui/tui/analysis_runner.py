@@ -19,6 +19,7 @@ from moodtui.errors import AudioError
 from moodtui.library.view import TrackRow
 from moodtui.mood.model import MoodModel
 from moodtui.mood.scheduler import AnalysisBatch
+from moodtui.tui.bindings import keys_for_id
 from moodtui.tui.controller import Controller
 from moodtui.tui.messages import (
     AnalysisProgress,
@@ -154,7 +155,7 @@ class AnalysisRunner(Controller):
             return []
         done, total = self.progress
         if self.paused:
-            return [f"analysis paused {done:,}/{total:,} ({self.player_app.keys_for_id('toggle_analysis')})"]
+            return [f"analysis paused {done:,}/{total:,} ({keys_for_id(self.player_app, 'toggle_analysis')})"]
         eta = f" · ETA {format_time(self.eta_s)}" if self.eta_s is not None else ""
         return [f"analysing {done:,}/{total:,}{eta}"]
 
@@ -163,12 +164,16 @@ class AnalysisRunner(Controller):
         scheduler = self.player_app.caches.scheduler
         return scheduler is not None and scheduler.paused
 
-    def toggle_paused(self) -> bool | None:
-        """Pause or resume the background analysis (files in progress finish); the new state, or
-        None when there is no analysis (no model)."""
-        scheduler = self.player_app.caches.scheduler
+    def toggle_paused(self) -> None:
+        """Pause or resume the background analysis (files in progress finish); nothing without a
+        model (there is no analysis)."""
+        app = self.player_app
+        scheduler = app.caches.scheduler
         if scheduler is None:
-            return None
+            return
         scheduler.set_paused(not scheduler.paused)
-        self.player_app.update_status()
-        return scheduler.paused
+        app.update_status()
+        key = keys_for_id(app, "toggle_analysis")
+        app.show_notice(
+            f"background analysis paused ({key} resumes)" if scheduler.paused else "background analysis resumed"
+        )

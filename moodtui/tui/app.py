@@ -5,10 +5,11 @@ worker of one of the App's display-less parts (``moodtui.tui.controller``), whos
 back with messages (``moodtui.tui.messages``): ``Transport`` opens and follows the playing track,
 ``LibrarySync`` scans and follows the music folder, ``ModelKeeper`` loads, retrains and switches the
 model, ``AnalysisRunner`` analyses the playing track first and the library behind it,
-``LabelKeeper`` writes the listener's labels. Two plain helpers take the keys' work too:
-``OrderKeeper`` (queue, shuffle, repeat, radio) and ``ScreenOpener`` (the screens). The App
-composes the widgets, hands each key to its part and shows what the parts find. What plays next
-is ``moodtui.player.order.PlayOrder``; what the table shows is ``moodtui.library.view.LibraryView``;
+``LabelKeeper`` writes the listener's labels. Three plain helpers take work off it too:
+``OrderKeeper`` (queue, shuffle, repeat, radio), ``ScreenOpener`` (the screens) and
+``SessionKeeper`` (the session restored and saved). The App composes the widgets, hands each
+key to its part and shows what the parts find. What plays next is
+``moodtui.player.order.PlayOrder``; what the table shows is ``moodtui.library.view.LibraryView``;
 what starts first, ``moodtui.player.session.StartUp``.
 """
 
@@ -23,8 +24,7 @@ from typing import Literal
 
 from textual import events, on, work
 from textual.app import App, ComposeResult
-from textual.binding import Binding
-from textual.widgets import Footer, Static
+from textual.widgets import Footer
 from textual.worker import Worker, WorkerState
 
 from moodtui.config import Settings
@@ -36,10 +36,10 @@ from moodtui.mood.model import MoodModel
 from moodtui.player.caches import PlayerCaches
 from moodtui.player.order import PlayOrder
 from moodtui.player.playback import Player
-from moodtui.player.session import Session, StartUp, load_session, restore_session, save_session, session_of
-from moodtui.text import plural, short_path
+from moodtui.player.session import StartUp
+from moodtui.text import plural
 from moodtui.tui.analysis_runner import AnalysisRunner
-from moodtui.tui.bindings import PLAYER_BINDINGS, binding_ids, binding_list
+from moodtui.tui.bindings import PLAYER_BINDINGS, binding_ids
 from moodtui.tui.commands import MoodCommandPalette, PlayerCommands
 from moodtui.tui.label_keeper import LabelKeeper
 from moodtui.tui.library_sync import LibrarySync
@@ -58,8 +58,10 @@ from moodtui.tui.model_keeper import ModelKeeper
 from moodtui.tui.mpris_bridge import MprisBridge
 from moodtui.tui.order_keeper import OrderKeeper
 from moodtui.tui.screens.opener import ScreenOpener
+from moodtui.tui.session_keeper import SessionKeeper
 from moodtui.tui.transport import Transport
 from moodtui.tui.widgets.filter_input import FilterInput
+from moodtui.tui.widgets.library_bar import LibraryBar
 from moodtui.tui.widgets.now_playing import NowPlaying
 from moodtui.tui.widgets.status_bar import StatusBar
 from moodtui.tui.widgets.track_list import TrackHeader, TrackList
@@ -97,8 +99,6 @@ class MoodApp(App[int]):
         self.caches: PlayerCaches = PlayerCaches()
         self.unsaved_labels: list[str] = []
         """Labels the writer still could not save when the app quit (printed after it ends)."""
-        self.session_error: str | None = None
-        """Why the session could not be saved at quit (printed after the app ends)."""
         file = os.path.abspath(os.fspath(play_file)) if play_file is not None else None
         self.start_up: StartUp = StartUp(file, radio)
         self.model: MoodModel | None = None
@@ -116,13 +116,14 @@ class MoodApp(App[int]):
         self.transport: Transport = Transport(self)
         self.order_keeper: OrderKeeper = OrderKeeper(self)
         self.screen_opener: ScreenOpener = ScreenOpener(self)
+        self.session_keeper: SessionKeeper = SessionKeeper(self)
         self.mpris: MprisBridge = MprisBridge(self)
 
     # -- layout -----------------------------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
         # Kept as attributes: handlers use them directly (no DOM query, harmless during shutdown).
-        self.library_bar = Static(id="library-bar")
+        self.library_bar = LibraryBar(id="library-bar")
         self.track_header = TrackHeader(id="track-header")
         self.track_list = TrackList(id="tracks")
         self.now_playing = NowPlaying(id="now-playing")
@@ -141,7 +142,7 @@ class MoodApp(App[int]):
         )
         self._apply_settings()
         if self.settings.resume != "off":
-            self._restore_session()
+            self.session_keeper.restore()
         self.track_list.focus()
         self.filter_input.display = False
         if self.start_notice:
@@ -167,17 +168,6 @@ class MoodApp(App[int]):
         for problem in settings.problems:
             self.show_notice(problem, severity="warning")
 
-    def keys_for_id(self, binding_id: str) -> str:
-        binding = next((b for b in binding_list() if b.id == binding_id), None)
-        return self.keys_for(binding) if binding is not None else ""
-
-    def keys_for(self, binding: Binding) -> str:
-        """The key(s) in force for ``binding`` (after the keymap), as the footer writes them."""
-        keys = self._keymap.get(binding.id) if binding.id else None
-        if keys is None and binding.key_display:
-            return binding.key_display
-        return " / ".join(self.get_key_display(Binding(key, "")) for key in (keys or binding.key).split(","))
-
     def show_notice(self, text: str, *, severity: Severity = "information") -> None:
         """Show a one-line notice (a toast) and keep it in the session's notice list."""
         self.notices.append(text)
@@ -185,39 +175,6 @@ class MoodApp(App[int]):
 
     def on_notice(self, message: Notice) -> None:
         self.show_notice(message.text, severity=message.severity)
-
-    # -- the session (resume) and start-up --------------------------------------------------------
-
-    def _restore_session(self) -> None:
-        """Filters, sort, volume, queue and station at once; the track when the scan finds it."""
-        session, notice = load_session()
-        if notice:
-            self.show_notice(notice, severity="warning")
-        if session is None:
-            return
-        restore_session(session, self.view, self.order)
-        self.player.volume = session.volume
-        self.filter_input.value = session.text_filter
-        self.start_up.resume(session)
-
-    def current_session(self) -> Session:
-        track = self.playing.path if self.playing is not None else None
-        return session_of(self.view, self.order, track, self.player.position_s, self.player.volume)
-
-    def _play_when_scanned(self) -> None:
-        """The track to resume, or ``moodtui song.ogg``'s file, once the scan has found it."""
-        start = self.start_up.track_to_start(self.view.by_path, self.scan_done)
-        row = self.view.by_path.get(start.path) if start is not None else None
-        if start is not None and start.missing:
-            self.show_notice(
-                f"{display_path(start.path)} is not in the list (hidden, or not audio)", severity="warning"
-            )
-        if start is None or row is None:
-            return
-        if not start.resumed and row not in self.view.visible:  # a restored filter hides it: it was asked for
-            self._clear_filters()
-        self.play_row(row, start_s=start.start_s, paused=start.resumed and self.settings.resume == "paused")
-        self.track_list.move_to(row)
 
     def open_caches(self) -> LibraryIndex:
         """The caches, opened by whichever worker asks first; one notice if a damaged one was replaced."""
@@ -256,7 +213,7 @@ class MoodApp(App[int]):
             self._analyse_playing(self.playing)
         self.update_status()
         if message.show_changes:
-            self.action_mood_changes()
+            self.screen_opener.mood_changes()
 
     def labels_changed(self) -> None:
         """The label keeper has every stored label on the rows."""
@@ -277,7 +234,7 @@ class MoodApp(App[int]):
             if not self.view.rows:
                 self.show_notice(f"no audio files in {display_path(self.directory)}", severity="warning")
         self._refresh_list()
-        self._play_when_scanned()
+        self.session_keeper.play_when_scanned()
         self.analysis.start_library()
         if message.done:
             self.label_keeper.look_for_moved()
@@ -343,9 +300,8 @@ class MoodApp(App[int]):
             self._update_library_bar()
 
     def _update_library_bar(self) -> None:
-        view = self.view
-        self.library_bar.update(view.summary(self.scan_done, short_path(self.directory)), layout=False)
-        self.track_header.set_sort(view.sort_column, view.sort_reverse)
+        self.library_bar.show(self.view, self.scan_done, self.directory)
+        self.track_header.set_sort(self.view.sort_column, self.view.sort_reverse)
 
     def on_track_list_play_requested(self, message: TrackList.PlayRequested) -> None:
         self.play_row(message.row)
@@ -379,16 +335,12 @@ class MoodApp(App[int]):
         self._refresh_list()
 
     def on_key(self, event: events.Key) -> None:
-        # Keys typed right after "/" (a fast typist, or a paste) were sent to the table before the
-        # filter took the focus; they reach the app unhandled and belong in the filter.
-        if self.focused is self.filter_input and event.is_printable and event.character:
-            event.stop()
-            self.filter_input.insert_text_at_cursor(event.character)
+        self.filter_input.take_stray_key(event)
 
     def on_filter_input_closed(self) -> None:
         self.track_list.focus()
 
-    def _clear_filters(self) -> None:
+    def clear_filters(self) -> None:
         self.view.text_filter, self.view.mood_filter = "", "all"
         self.filter_input.reset()
         self._refresh_list()
@@ -461,11 +413,7 @@ class MoodApp(App[int]):
         self.transport.seek_by(direction * self.settings.seek_step)
 
     def action_volume(self, direction: int) -> None:
-        if direction > 0:
-            self.player.volume_up(self.settings.volume_fraction)
-        else:
-            self.player.volume_down(self.settings.volume_fraction)
-        self.update_status()
+        self.transport.change_volume(direction)
 
     def action_next_track(self) -> None:
         self.transport.advance(+1)
@@ -493,11 +441,7 @@ class MoodApp(App[int]):
     # -- analysis, labels, models -----------------------------------------------------------------
 
     def action_toggle_analysis(self) -> None:
-        """Pause or resume the background analysis (files in progress finish)."""
-        paused = self.analysis.toggle_paused()
-        if paused is not None:
-            key = self.keys_for_id("toggle_analysis")
-            self.show_notice(f"background analysis paused ({key} resumes)" if paused else "background analysis resumed")
+        self.analysis.toggle_paused()
 
     def action_label(self, label: str) -> None:
         self.label_keeper.label_playing(label)
@@ -565,10 +509,7 @@ class MoodApp(App[int]):
 
     async def action_quit(self) -> None:
         """Stop the player and every worker, then exit (thread workers see the cancellation)."""
-        try:
-            save_session(self.current_session())
-        except OSError as error:
-            self.session_error = f"the session was not saved: {error.strerror or error}"
+        self.session_keeper.save()
         self.model_keeper.cancel_retrain()
         self.library_sync.stop()
         self.mpris.close()

@@ -3,6 +3,9 @@ keys through ``App.set_keymap``; the footer, the help screen and the palette sho
 
 from __future__ import annotations
 
+from typing import Any
+
+from textual.app import App
 from textual.binding import Binding, BindingType
 
 from moodtui.listener.retrain import MIN_LABELLED_SONGS
@@ -201,3 +204,17 @@ def binding_list() -> list[Binding]:
 
 def binding_ids() -> set[str]:
     return {binding.id for binding in binding_list() if binding.id}
+
+
+def keys_for(app: App[Any], binding: Binding) -> str:
+    """The key(s) in force for ``binding`` (after ``app``'s keymap), as the footer writes them."""
+    keys = app._keymap.get(binding.id) if binding.id else None
+    if keys is None and binding.key_display:
+        return binding.key_display
+    return " / ".join(app.get_key_display(Binding(key, "")) for key in (keys or binding.key).split(","))
+
+
+def keys_for_id(app: App[Any], binding_id: str) -> str:
+    """The key(s) in force for the binding with id ``binding_id`` ("" when there is none)."""
+    binding = next((b for b in binding_list() if b.id == binding_id), None)
+    return keys_for(app, binding) if binding is not None else ""

@@ -10,6 +10,7 @@ from textual.await_complete import AwaitComplete
 from textual.command import CommandPalette, DiscoveryHit, Hit, Hits, Provider
 
 from moodtui import CLASSES
+from moodtui.tui.bindings import keys_for_id
 
 if TYPE_CHECKING:
     from moodtui.tui.app import MoodApp
@@ -130,7 +131,7 @@ class PlayerCommands(Provider):
                 )
             )
         return [
-            (name, f"{text} · key {app.keys_for_id(binding_id)}" if binding_id else text, action)
+            (name, f"{text} · key {keys_for_id(app, binding_id)}" if binding_id else text, action)
             for name, text, action, binding_id in commands
         ]
 

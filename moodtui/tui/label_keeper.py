@@ -17,6 +17,7 @@ from moodtui.errors import MoodtuiError
 from moodtui.library.view import TrackRow
 from moodtui.listener.label_writer import LabelOutcome, LabelWriter
 from moodtui.listener.labels import LabelStore
+from moodtui.tui.bindings import keys_for_id
 from moodtui.tui.controller import Controller
 from moodtui.tui.messages import LabelsLoaded, LabelWritten
 
@@ -82,7 +83,7 @@ class LabelKeeper(Controller):
         """The label keys: ``label`` for the playing song (a hint which keys, when none plays)."""
         app = self.player_app
         if app.playing is None:
-            keys = " / ".join(app.keys_for_id(f"label_{mood}") for mood in ("positive", "neutral", "negative"))
+            keys = " / ".join(keys_for_id(app, f"label_{mood}") for mood in ("positive", "neutral", "negative"))
             app.show_notice(f"play a song first: {keys} label the playing song")
             return
         self.label(app.playing, label)

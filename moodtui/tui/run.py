@@ -31,8 +31,8 @@ def run_app(directory: str | None, *, radio: str | None = None) -> int:
         return 1
     app = MoodApp(folder, notice=notice, settings=settings, radio=radio, play_file=play_file)
     result = app.run()
-    if app.session_error:
-        print(f"moodtui: {app.session_error}", file=sys.stderr)
+    if app.session_keeper.error:
+        print(f"moodtui: {app.session_keeper.error}", file=sys.stderr)
     for what in app.unsaved_labels:
         print(f"moodtui: {what}: NOT saved (the labels database could not be written)", file=sys.stderr)
     return result if isinstance(result, int) else (app.return_code or 0)

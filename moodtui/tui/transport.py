@@ -171,3 +171,12 @@ class Transport(Controller):
         if self.playing is not None and not self.opening:
             self.player_app.player.seek_relative(seconds)
             self._post_position()
+
+    def change_volume(self, direction: int) -> None:
+        """One ``volume_step`` up (``direction`` > 0) or down."""
+        app = self.player_app
+        if direction > 0:
+            app.player.volume_up(app.settings.volume_fraction)
+        else:
+            app.player.volume_down(app.settings.volume_fraction)
+        app.update_status()

@@ -1,1 +1,1 @@
-"""Modal screens: help, errors, label next, models."""
+"""Modal screens: help, errors, label next, models, queue, radio, mood changes; the opener that opens them."""

@@ -13,6 +13,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from moodtui.mood.palette import YOUR_LABEL_GLYPH
+from moodtui.tui.bindings import keys_for
 from moodtui.tui.screens.label_next import LabelNextScreen
 from moodtui.tui.screens.queue import QueueScreen
 from moodtui.tui.widgets.filter_input import FilterInput
@@ -49,11 +50,11 @@ class HelpScreen(ModalScreen[None]):
         table.add_column("action", ratio=1)
         for entry in (*TrackList.BINDINGS, *self.app.BINDINGS, *FilterInput.BINDINGS):
             binding = entry if isinstance(entry, Binding) else Binding(*entry)
-            table.add_row(self.player.keys_for(binding), binding.tooltip or binding.description)
+            table.add_row(keys_for(self.player, binding), binding.tooltip or binding.description)
         for screen, bindings in (("in the queue", QueueScreen.BINDINGS), ("in label next", LabelNextScreen.BINDINGS)):
             for screen_binding in bindings:
                 if isinstance(screen_binding, Binding) and screen_binding.tooltip:
-                    table.add_row(self.player.keys_for(screen_binding), f"{screen}: {screen_binding.tooltip}")
+                    table.add_row(keys_for(self.player, screen_binding), f"{screen}: {screen_binding.tooltip}")
         for key, action in EXTRA_KEYS:
             table.add_row(key, action)
         with VerticalScroll(id="help-body"):

@@ -20,6 +20,7 @@ from textual.widgets import DataTable, Static
 
 from moodtui import CLASSES
 from moodtui.errors import display_path
+from moodtui.tui.bindings import keys_for_id
 from moodtui.tui.palette import MOOD_STYLES, format_time
 
 if TYPE_CHECKING:
@@ -78,7 +79,7 @@ class LabelNextScreen(ModalScreen[str | None]):
             yield DataTable(cursor_type="row", id="label-next-table")
 
     def on_mount(self) -> None:
-        keys = " / ".join(self.player.keys_for_id(f"label_{mood}") for mood in CLASSES)
+        keys = " / ".join(keys_for_id(self.player, f"label_{mood}") for mood in CLASSES)
         self.query_one("#label-next-intro", Static).update(
             f"Songs the model is least sure about, each playing from its least certain part. {keys} label the "
             "highlighted song and play the next; space plays it; Enter plays it and closes."

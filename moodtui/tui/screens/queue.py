@@ -13,6 +13,7 @@ from textual.widgets import DataTable, Static
 
 from moodtui.errors import display_path
 from moodtui.text import plural
+from moodtui.tui.bindings import keys_for_id
 
 if TYPE_CHECKING:
     from moodtui.tui.app import MoodApp
@@ -62,7 +63,7 @@ class QueueScreen(ModalScreen[None]):
             f"{plural(len(queue), 'track')} play{'s' if len(queue) == 1 else ''} next, in this order, before the list or the station. "
             "shift+up / shift+down move, d removes, c clears, Esc closes."
             if queue
-            else f"The queue is empty: {self.player.keys_for_id('queue_add')} adds the highlighted track."
+            else f"The queue is empty: {keys_for_id(self.player, 'queue_add')} adds the highlighted track."
         )
         self.query_one("#queue-intro", Static).update(intro)
         if queue:

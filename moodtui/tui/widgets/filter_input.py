@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from textual import events
 from textual.binding import Binding
 from textual.message import Message
 from textual.widgets import Input
@@ -26,6 +27,14 @@ class FilterInput(Input):
         """Empty and hidden (the filter was cleared from outside)."""
         self.value = ""
         self.display = False
+
+    def take_stray_key(self, event: events.Key) -> None:
+        """A key the App got unhandled: filter text if the filter has the focus."""
+        # Keys typed right after "/" (a fast typist, or a paste) were sent to the table before the
+        # filter took the focus; they reach the app unhandled and belong in the filter.
+        if self.screen.focused is self and event.is_printable and event.character:
+            event.stop()
+            self.insert_text_at_cursor(event.character)
 
     def action_close(self) -> None:
         self.reset()
