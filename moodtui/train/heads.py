@@ -11,12 +11,12 @@ Candidates, simplest first (a tie goes to the simpler one):
 * ``recut``: the base's own mood score (its positive-minus-negative direction), rescaled (the
   sign too: an opposite-taste listener flips it) with two cut points of the listener's: 3
   parameters.
+* ``ordered``: a 1-d score on the embedding with two cut points (adjacent-category logits:
+  negative < neutral < positive), the score's direction pulled towards the base's: 67 parameters.
 * ``cues``: the re-cut score plus a weighted sum of the slice's musical descriptors
   (``moodtui.mood.descriptors``: mode, key clarity, brightness, pulse, loudness), for a listener
   whose feelings follow mode, tempo or brightness, which the embedding barely carries: 3 + 8.
-* ``ordered``: a 1-d score on the embedding with two cut points (adjacent-category logits:
-  negative < neutral < positive), the score's direction pulled towards the base's: 67 parameters.
-* ``ordered-cues``: the same on the embedding and the descriptors: 75.
+* ``ordered-cues``: the ordered head on the embedding and the descriptors: 75.
 * ``free``: a free softmax layer, pulled towards a rescaled copy of the base's: 195 parameters.
 * ``free-rich``: the same, pulled ten times more weakly (for listeners with many labels).
 
@@ -82,7 +82,7 @@ class HeadData:
         embedding = dim if self.embedding_dim < 0 else self.embedding_dim
         if name == "cues":
             return np.arange(embedding, dim)
-        if name in DESCRIPTOR_HEADS:
+        if name == "ordered-cues":
             return np.arange(dim)
         return np.arange(embedding)
 
@@ -333,13 +333,19 @@ def simplest_not_worse(
     margins = SELECTION_MARGIN if margins is None else margins
     right = {name: held_out[name] == labels for name in candidates}
     best = max(candidates, key=lambda name: (int(right[name].sum()), -candidates.index(name)))
-    margin = margins.get(best, 0.0)
-    for name in candidates[: candidates.index(best)]:
-        gained = int((right[best] & ~right[name]).sum())
-        lost = int((right[name] & ~right[best]).sum())
-        if gained - lost <= margin * np.sqrt(gained + lost):
-            return name
-    return best
+    # The kept head must itself clearly beat every simpler one (by its own margin): a simpler head
+    # not clearly worse than the best is kept only after the same test against the heads simpler
+    # than it, so a many-parameter best never lets a middle head past a margin it did not pass.
+    while True:
+        margin = margins.get(best, 0.0)
+        for name in candidates[: candidates.index(best)]:
+            gained = int((right[best] & ~right[name]).sum())
+            lost = int((right[name] & ~right[best]).sum())
+            if gained - lost <= margin * np.sqrt(gained + lost):
+                best = name
+                break
+        else:
+            return best
 
 
 def training_data(

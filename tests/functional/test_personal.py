@@ -223,7 +223,8 @@ def test_replay_slices_carry_no_descriptor_information():
     )
     np.testing.assert_allclose(data.x[data.song_of == -1][:, DIM:], 0.0, atol=1e-6)
     assert list(data.columns("cues")) == list(range(DIM, DIM + DESCRIPTOR_COUNT))
-    assert list(data.columns("ordered")) == list(range(DIM)) and len(data.columns("ordered-cues")) == DIM + 8
+    assert list(data.columns("ordered")) == list(range(DIM)) and list(data.columns("free")) == list(range(DIM))
+    assert len(data.columns("ordered-cues")) == DIM + DESCRIPTOR_COUNT
 
 
 def test_change_list_puts_the_playing_song_first_and_counts_each_kind():
