@@ -5,10 +5,10 @@ worker of one of the App's display-less parts (``moodtui.tui.controller``), whos
 back with messages (``moodtui.tui.messages``): ``Transport`` opens and follows the playing track,
 ``LibrarySync`` scans and follows the music folder, ``ModelKeeper`` loads, retrains and switches the
 model, ``AnalysisRunner`` analyses the playing track first and the library behind it,
-``LabelKeeper`` writes the listener's labels. Three plain helpers take work off it too:
-``OrderKeeper`` (queue, shuffle, repeat, radio), ``ScreenOpener`` (the screens) and
-``SessionKeeper`` (the session restored and saved). The App composes the widgets, hands each
-key to its part and shows what the parts find. What plays next is
+``LabelKeeper`` writes the listener's labels, ``PlaylistExport`` writes the visible list as a
+playlist. Three plain helpers take work off it too: ``OrderKeeper`` (queue, shuffle, repeat,
+radio), ``ScreenOpener`` (the screens) and ``SessionKeeper`` (the session restored and saved).
+The App composes the widgets, hands each key to its part and shows what the parts find. What plays next is
 ``moodtui.player.order.PlayOrder``; what the table shows is ``moodtui.library.view.LibraryView``;
 what starts first, ``moodtui.player.session.StartUp``.
 """
@@ -22,22 +22,19 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Literal
 
-from textual import events, on, work
+from textual import events, on
 from textual.app import App, ComposeResult
 from textual.widgets import Footer
 from textual.worker import Worker, WorkerState
 
 from moodtui.config import Settings
-from moodtui.errors import MoodtuiError, display_path
-from moodtui.library.playlist import export_to_playlists
-from moodtui.library.scan import LibraryIndex
+from moodtui.errors import display_path
 from moodtui.library.view import MOOD_FILTERS, LibraryView, TrackRow
 from moodtui.mood.model import MoodModel
 from moodtui.player.caches import PlayerCaches
 from moodtui.player.order import PlayOrder
 from moodtui.player.playback import Player
 from moodtui.player.session import StartUp
-from moodtui.text import plural
 from moodtui.tui.analysis_runner import AnalysisRunner
 from moodtui.tui.bindings import PLAYER_BINDINGS, binding_ids
 from moodtui.tui.commands import MoodCommandPalette, PlayerCommands
@@ -57,6 +54,7 @@ from moodtui.tui.messages import (
 from moodtui.tui.model_keeper import ModelKeeper
 from moodtui.tui.mpris_bridge import MprisBridge
 from moodtui.tui.order_keeper import OrderKeeper
+from moodtui.tui.playlist_export import PlaylistExport
 from moodtui.tui.screens.opener import ScreenOpener
 from moodtui.tui.session_keeper import SessionKeeper
 from moodtui.tui.transport import Transport
@@ -114,6 +112,7 @@ class MoodApp(App[int]):
         self.analysis: AnalysisRunner = AnalysisRunner(self)
         self.label_keeper: LabelKeeper = LabelKeeper(self)
         self.transport: Transport = Transport(self)
+        self.playlist_export: PlaylistExport = PlaylistExport(self)
         self.order_keeper: OrderKeeper = OrderKeeper(self)
         self.screen_opener: ScreenOpener = ScreenOpener(self)
         self.session_keeper: SessionKeeper = SessionKeeper(self)
@@ -135,6 +134,7 @@ class MoodApp(App[int]):
         yield self.status_bar
         yield Footer()
         yield from (self.library_sync, self.model_keeper, self.analysis, self.label_keeper, self.transport)
+        yield self.playlist_export
 
     def on_mount(self) -> None:
         asyncio.get_running_loop().set_default_executor(
@@ -175,13 +175,6 @@ class MoodApp(App[int]):
 
     def on_notice(self, message: Notice) -> None:
         self.show_notice(message.text, severity=message.severity)
-
-    def open_caches(self) -> LibraryIndex:
-        """The caches, opened by whichever worker asks first; one notice if a damaged one was replaced."""
-        index, recovered = self.caches.open()
-        if recovered:
-            self.post_message(Notice(recovered, "warning"))
-        return index
 
     # -- what the parts report --------------------------------------------------------------------
 
@@ -468,17 +461,7 @@ class MoodApp(App[int]):
         self.screen_opener.help()
 
     def action_export_playlist(self) -> None:
-        self.export_playlist([row for row in self.view.visible if row.error is None])
-
-    @work(thread=True, exclusive=True, group="export", exit_on_error=False, description="write a playlist")
-    def export_playlist(self, rows: list[TrackRow]) -> None:
-        entries = [(row.track.path, row.duration_s, row.track.title) for row in rows]
-        try:
-            output = export_to_playlists(entries, self.view.mood_filter)
-        except MoodtuiError as error:
-            self.post_message(Notice(str(error), "error"))
-            return
-        self.post_message(Notice(f"wrote {plural(len(rows), 'track')} to {display_path(output)}"))
+        self.playlist_export.export_visible()
 
     # -- the status line --------------------------------------------------------------------------
 

@@ -12,6 +12,9 @@ from typing import TYPE_CHECKING
 from textual.widget import Widget
 from textual.worker import Worker, WorkerState
 
+from moodtui.library.scan import LibraryIndex
+from moodtui.tui.messages import Notice
+
 if TYPE_CHECKING:
     from moodtui.tui.app import MoodApp
 
@@ -25,6 +28,14 @@ class Controller(Widget):
         super().__init__(id=id)
         # Kept, not looked up: thread workers read it too (``self.app`` is a context variable).
         self.player_app = app
+
+    def open_caches(self) -> LibraryIndex:
+        """The caches (``PlayerCaches``), opened by whichever worker asks first; one notice if a
+        damaged one was replaced."""
+        index, recovered = self.player_app.caches.open()
+        if recovered:
+            self.post_message(Notice(recovered, "warning"))
+        return index
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         # Worker messages do not bubble: report a worker's unexpected failure (a bug) here.

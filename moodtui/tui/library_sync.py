@@ -80,7 +80,7 @@ class LibrarySync(Controller):
         pending: list[Track] = []
         last_post = time.monotonic()
         try:
-            index = app.open_caches()
+            index = self.open_caches()
         except MoodtuiError as error:
             self.post_message(Notice(f"{error}: scanning every file's tags", "warning"))
             index = None
@@ -126,7 +126,7 @@ class LibrarySync(Controller):
 
         def changed(paths: list[Path]) -> None:
             try:
-                index = app.open_caches()
+                index = self.open_caches()
             except MoodtuiError:
                 index = None
             tracks, gone = scan_paths(app.directory, paths, index)
@@ -152,7 +152,7 @@ class LibrarySync(Controller):
         app = self.player_app
         worker = get_current_worker()
         try:
-            index = app.open_caches()
+            index = self.open_caches()
         except MoodtuiError:
             index = None
         changed: list[Track] = []

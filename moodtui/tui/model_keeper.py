@@ -62,7 +62,7 @@ class ModelKeeper(Controller):
             return
         warm_up(model)
         try:
-            self.player_app.open_caches()
+            self.open_caches()
         except MoodtuiError as error:
             self.post_message(ModelReady(None, f"{error}: playing without mood analysis"))
             return

@@ -32,7 +32,7 @@ class FilterInput(Input):
         """A key the App got unhandled: filter text if the filter has the focus."""
         # Keys typed right after "/" (a fast typist, or a paste) were sent to the table before the
         # filter took the focus; they reach the app unhandled and belong in the filter.
-        if self.screen.focused is self and event.is_printable and event.character:
+        if self.app.focused is self and event.is_printable and event.character:
             event.stop()
             self.insert_text_at_cursor(event.character)
 
