@@ -63,3 +63,10 @@ def write_song(path: Path, kind: str, seconds: float, seed: int = 0, sr: int = S
             out.write(data[start : start + 65_536])
     os.replace(tmp, path)
     return path
+
+
+def write_noise(path: Path, seconds: float = 8.0, seed: int = 0) -> Path:
+    """A short noise WAV (about 350 KB at 8 s: big enough for the sampled fingerprint)."""
+    rng = np.random.default_rng(seed)
+    soundfile.write(path, rng.uniform(-0.5, 0.5, int(22_050 * seconds)).astype(np.float32), 22_050, subtype="PCM_16")
+    return path

@@ -6,11 +6,16 @@ import fcntl
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from audio_factory import write_song
+
+if TYPE_CHECKING:
+    from moodtui.player.playback import Player
 
 CLASSES = ("positive", "neutral", "negative")
 SONGS_PER_CLASS = 6
@@ -91,6 +96,16 @@ def model_env(home: Path, small_model: Path, monkeypatch: pytest.MonkeyPatch) ->
     """An empty data folder whose base model is the small test model; returns the data folder."""
     monkeypatch.setenv("MOODTUI_BASE_MODEL", str(small_model))
     return home
+
+
+@pytest.fixture
+def player() -> Iterator[Player]:
+    """The real player (miniaudio), closed after the test."""
+    from moodtui.player.playback import Player
+
+    player = Player()
+    yield player
+    player.close()
 
 
 def run_moodtui(

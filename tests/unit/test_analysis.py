@@ -1,10 +1,11 @@
-"""The core pipeline on real audio: decoding, the feature function, slicing, the ONNX model."""
+"""Analysis with the real small ONNX model, in-process: song moods from slices, streaming, refused
+models, bounded memory on a long track, descriptors and the heads that read them.
+"""
 
 from __future__ import annotations
 
 import json
 import shutil
-import subprocess
 import tracemalloc
 from pathlib import Path
 
@@ -12,140 +13,17 @@ import numpy as np
 import pytest
 import soundfile
 
-from audio_factory import SR, synth, write_song
+from audio_factory import write_song
 from moodtui import CLASSES
-from moodtui.audio.decode import SAMPLE_RATE, decode, decode_blocks
+from moodtui.audio.decode import decode, decode_blocks
 from moodtui.errors import AudioError, ModelError
 from moodtui.mood.analysis import analyse_file
 from moodtui.mood.features import (
-    FEATURE_PARAMS,
-    FRAMES_PER_SLICE,
-    N_MELS,
     SLICE_SAMPLES,
-    log_mel,
-    mel_filterbank,
     slice_features,
     track_slices,
 )
 from moodtui.mood.model import MoodModel
-
-
-def test_mel_filterbank_matches_librosa():
-    import librosa
-
-    reference = librosa.filters.mel(
-        sr=SAMPLE_RATE,
-        n_fft=2048,
-        n_mels=N_MELS,
-        fmin=FEATURE_PARAMS["fmin"],
-        fmax=FEATURE_PARAMS["fmax"],
-        htk=False,
-        norm="slaney",
-    )
-    np.testing.assert_allclose(mel_filterbank(), reference, rtol=1e-4, atol=1e-7)
-
-
-def test_log_mel_matches_librosa_melspectrogram():
-    import librosa
-
-    audio = synth("positive", 3.0)
-    ours = log_mel(audio)
-    power = librosa.feature.melspectrogram(
-        y=audio,
-        sr=SAMPLE_RATE,
-        n_fft=2048,
-        hop_length=441,
-        center=False,
-        n_mels=N_MELS,
-        fmin=FEATURE_PARAMS["fmin"],
-        fmax=FEATURE_PARAMS["fmax"],
-        window="hann",
-        power=2.0,
-    )
-    reference = (10 * np.log10(np.maximum(power, 1e-10)) - FEATURE_PARAMS["norm_mean_db"]) / FEATURE_PARAMS[
-        "norm_std_db"
-    ]
-    assert ours.shape == reference.shape == (N_MELS, FRAMES_PER_SLICE)
-    np.testing.assert_allclose(ours, reference, atol=2e-3)
-
-
-def test_slice_features_are_the_log_mel_frames_of_each_slice():
-    # log_mel works in chunks of 146 frames from frame 0 (the last one partial: 7.5 s is 371
-    # frames), slice_features computes only each slice's frames 150k .. 150k+145: the same values.
-    audio = synth("positive", 7.5, seed=2)
-    full = log_mel(audio)
-    assert full.shape == (N_MELS, 1 + (audio.size - 2048) // 441)
-    sliced = slice_features(audio)
-    assert sliced.shape == (2, N_MELS, FRAMES_PER_SLICE, 1)
-    for k in range(2):
-        np.testing.assert_allclose(sliced[k, :, :, 0], full[:, 150 * k : 150 * k + FRAMES_PER_SLICE], atol=1e-5)
-
-
-def test_whole_block_spectrogram_sliced_equals_per_slice_features():
-    audio = synth("negative", 12.0, seed=3)
-    block = slice_features(audio)
-    assert block.shape == (4, N_MELS, FRAMES_PER_SLICE, 1)
-    for k in range(4):
-        alone = slice_features(audio[k * SLICE_SAMPLES : (k + 1) * SLICE_SAMPLES])
-        np.testing.assert_allclose(block[k], alone[0], atol=1e-5)
-
-
-@pytest.mark.parametrize(
-    "seconds, starts",
-    [
-        (9.0, [0.0, 3.0, 6.0]),  # whole slices only
-        (10.5, [0.0, 3.0, 6.0, 7.5]),  # a 1.5 s tail becomes the track's last 3 s
-        (9.5, [0.0, 3.0, 6.0]),  # a 0.5 s tail is dropped
-        (3.0, [0.0]),
-    ],
-)
-def test_slicing_covers_the_track_and_documents_the_tail(seconds, starts):
-    audio = synth("neutral", seconds)
-    blocks = (audio[i : i + 2 * SLICE_SAMPLES] for i in range(0, audio.size, 2 * SLICE_SAMPLES))
-    got = np.concatenate([b.starts_s for b in track_slices(blocks)])
-    np.testing.assert_allclose(got, starts)
-
-
-def test_tail_slice_is_the_last_three_seconds():
-    audio = synth("positive", 10.5, seed=1)
-    batches = list(track_slices(iter([audio[: 3 * SLICE_SAMPLES], audio[3 * SLICE_SAMPLES :]])))
-    tail = batches[-1].features[0]
-    np.testing.assert_allclose(tail, slice_features(audio[-SLICE_SAMPLES:])[0], atol=1e-5)
-
-
-@pytest.mark.parametrize("ext, kwargs", [(".wav", {}), (".flac", {}), (".ogg", {}), (".mp3", {}), (".opus", {})])
-def test_native_formats_decode_to_mono_at_the_model_rate(tmp_path, ext, kwargs):
-    path = write_song(tmp_path / f"song{ext}", "positive", 4.0, sr=44_100 if ext != ".opus" else 48_000, **kwargs)
-    audio = decode(path)
-    assert audio.dtype == np.float32 and audio.ndim == 1
-    # Codecs pad a little (mp3/opus priming); the length must be about 4 s at 22,050 Hz.
-    assert abs(audio.size / SAMPLE_RATE - 4.0) < 0.15
-    assert 0.05 < np.abs(audio).max() < 1.5
-
-
-def test_stereo_is_downmixed(tmp_path):
-    left = synth("positive", 3.5)
-    stereo = np.stack([left, -left * 0 + 0.5 * left], axis=1)
-    soundfile.write(tmp_path / "stereo.wav", stereo, SR)
-    audio = decode(tmp_path / "stereo.wav")
-    np.testing.assert_allclose(audio, 0.75 * left, atol=1e-4)
-
-
-@pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="ffmpeg is not installed")
-def test_m4a_decodes_through_ffmpeg(tmp_path):
-    wav = write_song(tmp_path / "song.wav", "neutral", 4.0)
-    m4a = tmp_path / "song.m4a"
-    subprocess.run(["ffmpeg", "-v", "error", "-i", str(wav), "-c:a", "aac", str(m4a)], check=True)
-    audio = decode(m4a)
-    assert abs(audio.size / SAMPLE_RATE - 4.0) < 0.15
-
-
-def test_m4a_without_ffmpeg_names_ffmpeg(tmp_path, monkeypatch):
-    m4a = tmp_path / "song.m4a"
-    m4a.write_bytes(b"\0\0\0\x20ftypM4A " + b"\0" * 100)
-    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
-    with pytest.raises(AudioError, match=r"song\.m4a: m4a files need ffmpeg to decode; install ffmpeg"):
-        decode(m4a)
 
 
 def test_long_track_is_analysed_in_bounded_memory(tmp_path, small_model):
@@ -162,14 +40,6 @@ def test_long_track_is_analysed_in_bounded_memory(tmp_path, small_model):
     tracemalloc.stop()
     assert len(mood.starts_s) == minutes * 20
     assert peak < 60e6, f"peak {peak / 1e6:.0f} MB"
-
-
-def test_decode_blocks_have_the_requested_size(tmp_path):
-    path = write_song(tmp_path / "song.flac", "negative", 10.0)
-    sizes = [b.size for b in decode_blocks(path, 2 * SLICE_SAMPLES, first_block_samples=SLICE_SAMPLES)]
-    assert sizes[0] == SLICE_SAMPLES
-    assert all(s == 2 * SLICE_SAMPLES for s in sizes[1:-1])
-    assert sum(sizes) == 10 * SAMPLE_RATE
 
 
 def test_analysis_song_level_is_mean_of_slices_with_votes(tmp_path, small_model):
