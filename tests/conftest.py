@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fcntl
+import multiprocessing.util
 import os
 import subprocess
 import sys
@@ -118,3 +119,42 @@ def run_moodtui(
     return subprocess.run(
         [sys.executable, "-m", "moodtui", *args], env=env, capture_output=True, timeout=timeout, **kwargs
     )
+
+
+UNIT_TESTS = Path(__file__).resolve().parent / "unit"
+
+
+@pytest.fixture(autouse=True)
+def unit_tests_start_no_process(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The unit layer's guard: a test under tests/unit/ that starts a process fails, naming it.
+
+    tests/unit/test_layers.py reads the unit tests' imports (no textual, no subprocess, no
+    `run_moodtui`); this catches what no import shows: a core call that starts a process on the
+    test's behalf (ffmpeg tried on a file libsndfile refuses, an analysis pool, a retrain job).
+    Such a test belongs in tests/functional/. Session fixtures (the small model, built by a
+    `moodtui train` process) are set up before this one, so they do not count.
+    """
+    if UNIT_TESTS not in request.node.path.parents:
+        yield
+        return
+    started: list[str] = []
+    execute_child = subprocess.Popen._execute_child  # type: ignore[attr-defined]
+
+    def recording_execute_child(self, args, *rest, **kwargs):  # type: ignore[no-untyped-def]
+        started.append(repr(args))
+        return execute_child(self, args, *rest, **kwargs)
+
+    def recording(name, real):  # type: ignore[no-untyped-def]
+        def call(*args, **kwargs):  # type: ignore[no-untyped-def]
+            started.append(f"{name}{args[:2]!r}")
+            return real(*args, **kwargs)
+
+        return call
+
+    monkeypatch.setattr(subprocess.Popen, "_execute_child", recording_execute_child)
+    for name in ("fork", "posix_spawn", "posix_spawnp"):
+        monkeypatch.setattr(os, name, recording(f"os.{name}", getattr(os, name)))
+    spawn = multiprocessing.util.spawnv_passfds
+    monkeypatch.setattr(multiprocessing.util, "spawnv_passfds", recording("multiprocessing spawn", spawn))
+    yield
+    assert not started, f"a unit test started a process (move it to tests/functional/): {started}"

@@ -4,7 +4,7 @@ Read from the source (ast, so a few milliseconds): every module of tests/unit/ a
 module of tests/ it imports, at any depth (an import inside a test function counts). A unit
 test may decode real audio, read real TinyDB and sqlite files and run the real small ONNX model
 in-process; one that needs the App, Pilot, `run_moodtui` or a process lives in tests/functional/.
-tests/unit/conftest.py catches at run time what no import shows (a core call starting ffmpeg).
+tests/conftest.py's unit_tests_start_no_process catches at run time what no import shows (a core call starting ffmpeg).
 """
 
 from __future__ import annotations
