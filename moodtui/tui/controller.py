@@ -1,8 +1,9 @@
 """The App's parts without a look: widgets that own workers and messages and are never displayed.
 
 Like posting's and harlequin's Apps split into widgets that talk through messages: each part
-(``library_sync``, ``model_keeper``, ``analysis_runner``, ``label_keeper``) owns its workers and
-state; what they find out comes back as messages that bubble up to the App, which shows it.
+(``transport``, ``library_sync``, ``model_keeper``, ``analysis_runner``, ``label_keeper``,
+``playlist_export``) owns its workers and state; what they find out comes back as messages that
+bubble up to the App, which shows it.
 """
 
 from __future__ import annotations
