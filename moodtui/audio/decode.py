@@ -24,7 +24,7 @@ import soundfile
 import soxr
 
 from moodtui.audio import mpg123
-from moodtui.audio.formats import ffmpeg_path, format_of
+from moodtui.audio.formats import NOT_AUDIO_TEXT, AudioFormat, ffmpeg_path, format_of_name, looks_like_text, sniff
 from moodtui.errors import AudioError
 
 SAMPLE_RATE = 22_050
@@ -61,6 +61,17 @@ def check_readable(path: Path) -> None:
         raise AudioError(path, "permission denied")
 
 
+def _content_format(path: Path) -> AudioFormat | None:
+    """The file's format (by content, else by name); AudioError for a text file named like audio."""
+    try:
+        found = sniff(path)
+        if found is None and looks_like_text(path):
+            raise AudioError(path, NOT_AUDIO_TEXT)
+    except OSError as exc:
+        raise AudioError(path, f"cannot read ({exc.strerror or exc})") from None
+    return found or format_of_name(path)
+
+
 def check_audio(path: str | os.PathLike[str]) -> None:
     """Raise a one-line AudioError unless ``path`` is a regular, non-empty file whose start
     decodes as audio (what ``moodtui label`` accepts). Reads about one second of it."""
@@ -86,7 +97,7 @@ def decode_blocks(
     """
     path = Path(path)
     check_readable(path)
-    fmt = format_of(path)
+    fmt = _content_format(path)
     sink = warnings if warnings is not None else []
     if fmt is not None and fmt.decoder == "ffmpeg":
         source = _ffmpeg_chunks(path)

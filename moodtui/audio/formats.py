@@ -133,6 +133,27 @@ def sniff(path: str | os.PathLike[str]) -> AudioFormat | None:
     return sniff_bytes(head)
 
 
+TEXT_SNIFF_BYTES = 512
+NOT_AUDIO_TEXT = "not audio (a text file)"
+"""The reason given for a text file with an audio file's name (notes saved as ``.mp3``)."""
+
+
+def looks_like_text(path: str | os.PathLike[str]) -> bool:
+    """True when the file starts like text (UTF-8, no NUL byte, no control characters but
+    whitespace) and like no audio format: a text file with an audio file's name. Raises OSError."""
+    with open(path, "rb") as handle:
+        head = handle.read(TEXT_SNIFF_BYTES)
+    if not head or b"\0" in head or sniff_bytes(head[:SNIFF_BYTES]) is not None or head[:3] == b"ID3":
+        return False
+    try:
+        text = head.decode("utf-8")
+    except UnicodeDecodeError as error:
+        if error.start < len(head) - 3:  # not just a character cut at the end of the sample
+            return False
+        text = head[: error.start].decode("utf-8")
+    return all(ch.isprintable() or ch in "\t\n\r\f\v" for ch in text)
+
+
 def format_of(path: str | os.PathLike[str]) -> AudioFormat | None:
     """The file's format: from its content, else from its extension; None when neither knows it."""
     try:
@@ -149,6 +170,7 @@ __all__ = [
     "format_of",
     "format_of_name",
     "listed_extensions",
+    "looks_like_text",
     "sniff",
     "sniff_bytes",
 ]

@@ -17,8 +17,9 @@ from pathlib import Path
 
 import mutagen
 
-from moodtui.audio.formats import listed_extensions
-from moodtui.errors import MoodtuiError, display_path
+from moodtui.audio.decode import check_readable
+from moodtui.audio.formats import NOT_AUDIO_TEXT, format_of, listed_extensions, looks_like_text
+from moodtui.errors import AudioError, MoodtuiError, display_path
 from moodtui.paths import demo_library_dir
 from moodtui.sqlite_cache import Cache
 
@@ -350,15 +351,18 @@ _TAG_KEYS = {
 
 
 def read_track(path: Path, size: int, mtime_ns: int) -> Track:
-    """Read one file's tags with mutagen; failures become a Track with ``error`` set."""
-    if size == 0:
-        return _error_track(path, size, mtime_ns, "empty file")
+    """Read one file's tags with mutagen; failures become a Track with ``error`` set, the reason
+    worded as the decoder words it (not a regular file, empty file, not audio, not a readable ...)."""
+    try:
+        check_readable(path)  # before mutagen opens it: a FIFO would block
+    except AudioError as error:
+        return _error_track(path, size, mtime_ns, error.cause)
     try:
         audio = mutagen.File(path, easy=True)
     except Exception as error:  # mutagen raises many kinds on broken files; none may stop a scan
-        return _error_track(path, size, mtime_ns, f"cannot read tags: {_reason(error)}")
+        return _error_track(path, size, mtime_ns, _unreadable(path, error))
     if audio is None:
-        return _error_track(path, size, mtime_ns, "unsupported format")
+        return _error_track(path, size, mtime_ns, _unreadable(path, None))
     tags = audio.tags or {}
     length = getattr(audio.info, "length", None)
     number = _first_tag(tags, _TAG_KEYS["track_number"])
@@ -410,6 +414,22 @@ def _error_track(path: Path, size: int, mtime_ns: int, reason: str) -> Track:
         path=path, title=_title_from_name(path), artist=None, album=None, track_number=None,
         duration_s=None, size=size, mtime_ns=mtime_ns, error=reason,
     )  # fmt: skip
+
+
+def _unreadable(path: Path, error: Exception | None) -> str:
+    """Why mutagen could not read ``path``: "not audio" for text, else "not a readable <format> file"."""
+    try:
+        if looks_like_text(path):
+            return NOT_AUDIO_TEXT
+    except OSError as os_error:
+        return f"cannot read ({_reason(os_error)})"
+    fmt = format_of(path)
+    kind = fmt.name if fmt is not None else (path.suffix.lower().lstrip(".") or "audio")
+    if error is None:
+        return f"not a readable {kind} file (format not recognised)"
+    # A codec error is mutagen reading a damaged header as text: not a cause the listener can use.
+    detail = "damaged header" if isinstance(error, UnicodeError) else _reason(error)
+    return f"not a readable {kind} file ({detail})"
 
 
 def _reason(error: BaseException) -> str:

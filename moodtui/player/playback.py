@@ -33,7 +33,7 @@ from just_playback import Playback
 from just_playback.ma_result import MiniaudioError
 from tinytag import TinyTagException
 
-from moodtui.audio.decode import ffmpeg_input
+from moodtui.audio.decode import check_audio, check_readable, ffmpeg_input
 from moodtui.audio.formats import ffmpeg_path, format_of
 from moodtui.errors import AudioError
 
@@ -132,8 +132,7 @@ class Player:
         May take a moment for files that need transcoding: call it from a worker thread.
         """
         path = Path(path)
-        if not path.is_file():
-            raise AudioError(path, "no such file")
+        check_readable(path)  # a FIFO, an empty file ...: the decoder's words, before anything opens it
         with self._lock:
             self._generation += 1
             generation = self._generation
@@ -141,17 +140,23 @@ class Player:
             if self._playback is not None and self._state != _IDLE:
                 self._playback.stop()
                 self._state = _STOPPED
-        fmt = format_of(path)
-        if fmt is not None and fmt.plays_natively:
-            try:
-                return self._load(generation, path, self._named_for(path, fmt.extensions))
-            except AudioError:
-                if ffmpeg_path() is None:
-                    raise
-        transcoded = self._transcode(generation, path)
-        if transcoded is None:
-            return False
-        return self._load(generation, path, transcoded)
+        try:
+            fmt = format_of(path)
+            if fmt is not None and fmt.plays_natively:
+                try:
+                    return self._load(generation, path, self._named_for(path, fmt.extensions))
+                except AudioError:
+                    if ffmpeg_path() is None:
+                        raise
+            transcoded = self._transcode(generation, path)
+            if transcoded is None:
+                return False
+            return self._load(generation, path, transcoded)
+        except AudioError:
+            # miniaudio's and ffmpeg's messages ("Invalid argument", a codec error) do not say
+            # what is wrong with the file: the decoder does ("not audio (a text file)" ...).
+            check_audio(path)
+            raise
 
     def _named_for(self, path: Path, extensions: tuple[str, ...]) -> Path:
         """``path``, or a symbolic link to it whose extension matches its content.

@@ -485,7 +485,11 @@ def test_label_refuses_a_fifo_an_empty_file_and_text_named_mp3_at_once(home: Pat
     empty.write_bytes(b"")
     text = tmp_path / "notes.mp3"
     text.write_text("these are my notes, not a song\n" * 50)
-    for path, reason in ((fifo, "not a regular file"), (empty, "empty file (0 bytes)"), (text, "not a readable mp3")):
+    for path, reason in (
+        (fifo, "not a regular file"),
+        (empty, "empty file (0 bytes)"),
+        (text, "not audio (a text file)"),
+    ):
         result = run_moodtui("label", str(path), "positive", text=True, timeout=30)
         assert result.returncode == 1, (path, result.stdout)
         assert result.stderr.startswith(f"moodtui: {path}: {reason}"), result.stderr
@@ -686,3 +690,53 @@ def test_the_player_rebuilds_a_damaged_cache_with_one_notice_and_keeps_its_mood_
     assert len(_asides(model_env)) == 1
     with sqlite3.connect(model_env / "cache.sqlite") as conn:
         assert conn.execute("SELECT count(*) FROM analysis_v1").fetchone()[0] == 4
+
+
+# -- 16. the errors screen names the real cause -------------------------------------------------------------
+
+
+def _broken_files(folder: Path) -> dict[str, str]:
+    """Real broken files below ``folder``: name -> the reason the player must give."""
+    folder.mkdir(parents=True, exist_ok=True)
+    os.mkfifo(folder / "pipe.mp3")
+    (folder / "empty.mp3").write_bytes(b"")
+    (folder / "notes.mp3").write_text("these are my notes, not a song\n" * 50)
+    (folder / "bad.wav").write_bytes(b"RIFF\x24\x00\x00\x00WAVEfmt " + bytes(range(256)) * 2)
+    return {
+        "pipe.mp3": "not a regular file",
+        "empty.mp3": "empty file",
+        "notes.mp3": "not audio",
+        "bad.wav": "not a readable wav file",
+    }
+
+
+def test_the_errors_screen_and_notices_name_the_real_cause_of_each_broken_file(model_env: Path, tmp_path: Path) -> None:
+    from moodtui.tui.screens.errors import ErrorsScreen
+
+    library = make_library(tmp_path / "music")
+    expected = _broken_files(library / "Broken")
+
+    async def scenario() -> None:
+        app = MoodApp(library)
+        async with app.run_test(size=SIZE) as pilot:
+            await wait_settled(pilot, app)
+            errors = {row.track.path.name: row.error for row in app.view.error_rows()}
+            assert set(errors) == set(expected), errors
+            for name, reason in expected.items():
+                assert errors[name] is not None and errors[name].startswith(reason), (name, errors[name])
+            for name in expected:  # Enter on each: the notice names the same cause
+                row = next(r for r in app.view.rows if r.track.path.name == name)
+                assert app.track_list.move_to(row)
+                await pilot.press("enter")
+                await pilot.pause(0.3)
+            await pilot.press("e")
+            await wait_until(pilot, lambda: isinstance(app.screen, ErrorsScreen), "the errors screen")
+            shown = {row.track.path.name: row.error for row in app.screen.rows}
+            assert shown == errors
+            texts = " ".join(app.notices)
+            assert "codec" not in texts and "codec" not in str(errors), (app.notices, errors)
+            for name, reason in expected.items():
+                said = [n for n in app.notices if n.startswith(f"cannot play {Path(name).stem}:")]
+                assert said and all(reason in n for n in said), (name, app.notices)
+
+    run(scenario)

@@ -694,7 +694,7 @@ def test_broken_files_show_as_errors_and_playback_skips_them(model_env: Path, tm
             await wait_settled(pilot, app)
             errors = {row.track.path.name: row.error for row in app.view.rows if row.error}
             assert set(errors) == {"a broken.mp3", "b empty.wav", "c text.ogg", "d short.wav"}
-            assert errors["b empty.wav"] == "empty file"
+            assert errors["b empty.wav"] == "empty file (0 bytes)"
             assert "too short" in errors["d short.wav"]
             for name in errors:
                 assert "✗ error" in row_line(app, name.split(".")[0])

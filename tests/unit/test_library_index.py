@@ -103,10 +103,10 @@ def test_scan_reads_tags_and_falls_back_to_the_file_name(library: Path) -> None:
 def test_broken_files_become_tracks_with_a_reason(library: Path) -> None:
     tracks = scan_all(library)
     broken, empty = tracks["broken.mp3"], tracks["empty.mp3"]
-    assert broken.error is not None and broken.error.startswith("cannot read tags:")
+    assert broken.error == "not audio (a text file)"
     assert "\n" not in broken.error
     assert (broken.title, broken.duration_s) == ("broken", None)
-    assert (empty.error, empty.title, empty.size) == ("empty file", "empty", 0)
+    assert (empty.error, empty.title, empty.size) == ("empty file (0 bytes)", "empty", 0)
 
 
 def test_non_utf8_file_name_round_trips_through_the_index(library: Path) -> None:
