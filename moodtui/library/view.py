@@ -72,6 +72,8 @@ class TrackRow:
     """The listener's own label, shown (and filtered on) instead of the prediction."""
     analysis_error: str | None = None
     """Why the file could not be analysed (cached by the analysis cache), or None."""
+    play_error: str | None = None
+    """Why the file could not be played this session, or None."""
     duration_s: float | None = field(default=None)
     energy: float | None = None
     """0 calm .. 1 energetic, when the model gives an energy figure (newer models); else None."""
@@ -84,8 +86,8 @@ class TrackRow:
 
     @property
     def error(self) -> str | None:
-        """Why this file cannot be used: unreadable tags first, then a failed analysis."""
-        return self.track.error or self.analysis_error
+        """Why this file cannot be used: unreadable tags first, then a failed analysis or play."""
+        return self.track.error or self.analysis_error or self.play_error
 
     def set_predicted(self, probs: np.ndarray | None) -> None:
         self.predicted = probs

@@ -12,12 +12,17 @@ Modelled on mopidy's ``core/_tracklist.py`` (the order) kept apart from ``core/_
 from __future__ import annotations
 
 import random
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from enum import Enum
 from typing import Protocol
 
 HISTORY_LIMIT = 500
 """Played songs remembered for "previous" (older ones are forgotten)."""
+FAILURES_BEFORE_GIVING_UP = 3
+"""Songs that fail to play one after the other before the player stops trying the next one (a
+folder of broken files must not become a long chain of failed plays)."""
+STATION_TRIES = 50
+"""Songs a station may offer in one :meth:`PlayOrder.next` before it counts as dry (all broken)."""
 
 
 class Repeat(Enum):
@@ -48,6 +53,10 @@ class PlayOrder:
       (:attr:`shuffle`) without repeats until every song of the list has played once.
     - :attr:`repeat`: ``OFF`` stops at the end, ``ALL`` starts the list again (a new shuffle),
       ``ONE`` plays the same song again when it ends (next still moves on).
+    - Songs known broken are passed over by :meth:`next`: those that failed to play this session
+      (:meth:`failed`) and those the library already knows it cannot read (``set_list(...,
+      broken=...)``). The listener may still choose one (:meth:`play`). After
+      :data:`FAILURES_BEFORE_GIVING_UP` failures in a row :meth:`failed` says to stop.
     """
 
     def __init__(self, rng: random.Random | None = None) -> None:
@@ -61,13 +70,42 @@ class PlayOrder:
         self._history: list[str] = []
         self._position = -1  # index in _history of the song playing now (-1: none)
         self._shuffle_played: set[str] = set()  # songs of this shuffle round already played
+        self.failed_to_play: dict[str, str] = {}
+        """Songs that could not be played this session, with the reason."""
+        self._listed_broken: frozenset[str] = frozenset()  # unreadable songs of the list (the scan says so)
+        self.failures_in_a_row = 0
+        """Songs that failed to play one after the other, since one last started or was chosen."""
 
     # -- the list ---------------------------------------------------------------------------------
 
-    def set_list(self, paths: Sequence[str]) -> None:
-        """The songs to play in order (the table's visible rows, filtered and sorted)."""
+    def set_list(self, paths: Sequence[str], broken: Iterable[str] = ()) -> None:
+        """The songs to play in order (the table's visible rows, filtered and sorted), and those
+        of them known to be unreadable (:meth:`next` passes over them)."""
         self._list = paths
         self._list_index = {path: i for i, path in enumerate(paths)}
+        self._listed_broken = frozenset(broken)
+
+    # -- broken songs -----------------------------------------------------------------------------
+
+    def is_broken(self, path: str) -> bool:
+        """Known not to play: it failed this session, or the library cannot read it."""
+        return path in self.failed_to_play or path in self._listed_broken
+
+    def broken_in_list(self) -> int:
+        """How many songs of the list are known not to play."""
+        return sum(1 for path in self._list if self.is_broken(path))
+
+    def started(self, path: str) -> None:
+        """``path`` plays: it is not broken after all, and the failures in a row end."""
+        self.failed_to_play.pop(path, None)
+        self.failures_in_a_row = 0
+
+    def failed(self, path: str, reason: str) -> bool:
+        """``path`` could not be played (``reason``). True when the player should stop trying
+        further songs: :data:`FAILURES_BEFORE_GIVING_UP` failed in a row."""
+        self.failed_to_play[path] = reason
+        self.failures_in_a_row += 1
+        return self.failures_in_a_row >= FAILURES_BEFORE_GIVING_UP
 
     @property
     def current(self) -> str | None:
@@ -81,7 +119,9 @@ class PlayOrder:
     # -- choosing ---------------------------------------------------------------------------------
 
     def play(self, path: str) -> str:
-        """The listener chose ``path`` (Enter): it becomes the current song."""
+        """The listener chose ``path`` (Enter): it becomes the current song (even a broken one:
+        it is tried again), and the count of failures in a row starts again."""
+        self.failures_in_a_row = 0
         self._record(path)
         return path
 
@@ -95,14 +135,22 @@ class PlayOrder:
         current = self.current
         if at_end and self.repeat is Repeat.ONE and current is not None:
             return current
-        if self._position + 1 < len(self._history):  # after "previous": forward again through history
+        while self._position + 1 < len(self._history):  # after "previous": forward again through history
             self._position += 1
-            return self._history[self._position]
-        if self.queue:
-            return self._record(self.queue.pop(0))
+            if not self.is_broken(self._history[self._position]):
+                return self._history[self._position]
+        while self.queue:
+            queued = self.queue.pop(0)
+            if not self.is_broken(queued):
+                return self._record(queued)
         if self.station is not None:
-            chosen = self.station.next()
-            return self._record(chosen) if chosen is not None else None
+            for _ in range(STATION_TRIES):
+                offered = self.station.next()
+                if offered is None:
+                    return None
+                if not self.is_broken(offered):
+                    return self._record(offered)
+            return None
         chosen = self._next_shuffled() if self.shuffle else self._next_in_order(current, fallback_index)
         return self._record(chosen) if chosen is not None else None
 
@@ -119,20 +167,25 @@ class PlayOrder:
         index = self._list_index.get(current) if current is not None else None
         if index is None:
             index = (fallback_index - 1) if fallback_index is not None else -1
-        index += 1
-        if index >= len(self._list):
-            if self.repeat is not Repeat.ALL:
-                return None
-            index = 0
-        return self._list[max(index, 0)]
+        for _ in range(len(self._list)):
+            index += 1
+            if index >= len(self._list):
+                if self.repeat is not Repeat.ALL:
+                    return None
+                index = 0
+            index = max(index, 0)
+            if not self.is_broken(self._list[index]):
+                return self._list[index]
+        return None  # every song of the list is broken
 
     def _next_shuffled(self) -> str | None:
-        candidates = [path for path in self._list if path not in self._shuffle_played]
+        playable = [path for path in self._list if not self.is_broken(path)]
+        candidates = [path for path in playable if path not in self._shuffle_played]
         if not candidates:
-            if self.repeat is not Repeat.ALL or not self._list:
+            if self.repeat is not Repeat.ALL or not playable:
                 return None
             self._shuffle_played.clear()  # a new round; not the song that just played, if there is a choice
-            candidates = [path for path in self._list if path != self.current] or list(self._list)
+            candidates = [path for path in playable if path != self.current] or playable
         return self._rng.choice(candidates)
 
     def _record(self, path: str) -> str:

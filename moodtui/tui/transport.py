@@ -18,6 +18,8 @@ from textual.worker import get_current_worker
 from moodtui.audio.replaygain import choose_gain, read_replaygain
 from moodtui.errors import AudioError, MoodtuiError
 from moodtui.library.view import TrackRow
+from moodtui.text import plural
+from moodtui.tui.bindings import keys_for_id
 from moodtui.tui.controller import Controller
 from moodtui.tui.messages import TrackFailed, TrackStarted
 from moodtui.tui.palette import format_time
@@ -38,7 +40,6 @@ class Transport(Controller):
         """The play request in force: a worker's report about an earlier one is stale."""
         self._opened: int = -1
         """The play request whose track the player holds."""
-        self._failures_in_a_row: int = 0
         self._shown_second: int = -1
 
     def status_words(self) -> list[str | None]:
@@ -91,7 +92,9 @@ class Transport(Controller):
         if message.token != self._token:
             return
         self._opened = message.token
-        self._failures_in_a_row = 0
+        if self.playing is not None:
+            self.playing.play_error = None
+            self.player_app.order.started(self.playing.path)
         if message.duration_s and self.playing is not None:
             self._post_position()
         if message.notice:
@@ -101,12 +104,23 @@ class Transport(Controller):
     def on_track_failed(self, message: TrackFailed) -> None:
         if message.token != self._token or self.playing is None:
             return
-        self.player_app.show_notice(f"cannot play {self.playing.track.title}: {message.reason}", severity="warning")
-        self._failures_in_a_row += 1
-        if self._failures_in_a_row >= max(len(self.player_app.view.visible), 1):
-            self.stop("none of the tracks in the list can be played")
+        app, row, order = self.player_app, self.playing, self.player_app.order
+        row.play_error = message.reason  # listed by `e`
+        give_up = order.failed(row.path, message.reason)
+        text = f"cannot play {row.track.title}: {message.reason}"
+        if order.failures_in_a_row == 1:
+            app.show_notice(text, severity="warning")
+        else:
+            app.notices.append(text)  # in `e`'s notices, without one more toast
+        if give_up:
+            self.stop(self._unplayable_notice())
         else:
             self.advance(+1)
+
+    def _unplayable_notice(self) -> str:
+        order = self.player_app.order
+        count = max(order.broken_in_list(), order.failures_in_a_row)
+        return f"{plural(count, 'file')} could not be played, see `{keys_for_id(self.player_app, 'errors')}`"
 
     def stop(self, notice: str | None = None) -> None:
         self._token += 1
@@ -142,10 +156,14 @@ class Transport(Controller):
                 self.player_app.show_notice("nothing played before this track")
                 return
         else:
-            order.set_list([row.path for row in app.view.visible])
+            visible = app.view.visible
+            order.set_list([row.path for row in visible], broken=[row.path for row in visible if row.track.error])
             path = order.next(at_end=at_end, fallback_index=app.track_list.cursor)
             if path is None:
-                self.stop("end of the station" if order.station is not None else "end of the list")
+                if order.failures_in_a_row:
+                    self.stop(self._unplayable_notice())
+                else:
+                    self.stop("end of the station" if order.station is not None else "end of the list")
                 return
         row = app.view.by_path.get(path)
         if row is None:  # gone from the library since it was queued or played

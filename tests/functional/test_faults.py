@@ -728,7 +728,9 @@ def test_the_errors_screen_and_notices_name_the_real_cause_of_each_broken_file(m
                 row = next(r for r in app.view.rows if r.track.path.name == name)
                 assert app.track_list.move_to(row)
                 await pilot.press("enter")
-                await pilot.pause(0.3)
+                await wait_until(
+                    pilot, lambda t=row.track.title: any(n.startswith(f"cannot play {t}:") for n in app.notices), name
+                )
             await pilot.press("e")
             await wait_until(pilot, lambda: isinstance(app.screen, ErrorsScreen), "the errors screen")
             shown = {row.track.path.name: row.error for row in app.screen.rows}
@@ -738,5 +740,52 @@ def test_the_errors_screen_and_notices_name_the_real_cause_of_each_broken_file(m
             for name, reason in expected.items():
                 said = [n for n in app.notices if n.startswith(f"cannot play {Path(name).stem}:")]
                 assert said and all(reason in n for n in said), (name, app.notices)
+
+    run(scenario)
+
+
+# -- 11. a folder of files that cannot be played ----------------------------------------------------------
+
+
+def test_one_enter_on_a_folder_of_broken_files_is_not_a_chain_of_failed_plays(model_env: Path, tmp_path: Path) -> None:
+    library = tmp_path / "music"
+    damaged = library / "1 Damaged"  # the scan reads them; only playing them fails
+    damaged.mkdir(parents=True)
+    for k in range(10):
+        (damaged / f"{k} bad.wav").write_bytes(b"RIFF\x24\x00\x00\x00WAVEfmt " + bytes(range(256)) * 2)
+    silent = library / "2 Silent"
+    silent.mkdir()
+    for k in range(200):
+        (silent / f"{k:03d} nothing.mp3").write_bytes(b"")
+
+    def failed_plays(app: MoodApp) -> list[str]:
+        return [n for n in app.notices if n.startswith("cannot play")]
+
+    async def enter_on(pilot, app: MoodApp, title: str) -> None:
+        row = next(r for r in app.view.visible if r.track.title == title)
+        assert app.track_list.move_to(row)
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: app.playing is None, "the player to stop trying")
+        await pilot.pause(1.0)  # and it stays stopped
+        assert app.playing is None
+
+    async def scenario() -> None:
+        app = MoodApp(library)
+        async with app.run_test(size=SIZE) as pilot:
+            await wait_until(pilot, lambda: app.scan_done and len(app.view.rows) == 210, "the scan")
+            await enter_on(pilot, app, "000 nothing")  # the other 199 are known empty: not tried
+            assert failed_plays(app) == ["cannot play 000 nothing: empty file (0 bytes)"]
+            assert app.notices[-1] == "200 files could not be played, see `e`", app.notices
+
+            await enter_on(pilot, app, "0 bad")  # three failures in a row, then it stops
+            assert [n.split(":")[0] for n in failed_plays(app)[1:]] == [f"cannot play {k} bad" for k in range(3)]
+            assert all("not a readable wav file" in n for n in failed_plays(app)[1:])
+            assert app.notices[-1] == "203 files could not be played, see `e`", app.notices
+
+            await enter_on(pilot, app, "0 bad")  # chosen again: tried; 1 and 2 are known broken now
+            assert [n.split(":")[0] for n in failed_plays(app)[4:]] == [f"cannot play {k} bad" for k in (0, 3, 4)]
+            assert len(failed_plays(app)) == 7
+            played = {row.track.title: row.play_error for row in app.view.error_rows() if row.play_error}
+            assert sorted(played) == ["0 bad", "000 nothing", "1 bad", "2 bad", "3 bad", "4 bad"]  # listed by `e`
 
     run(scenario)

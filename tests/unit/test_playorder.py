@@ -234,3 +234,25 @@ def test_the_status_line_words_of_the_order() -> None:
     assert order.status_words() == ["queue 2", "shuffle", "repeat one"]
     order.station = MoodStation("positive", lambda: [SongFacts(SONGS[0], "positive")])
     assert order.status_words()[0] == f"📻 {order.station.name}"
+
+
+def test_next_passes_over_broken_songs_and_failures_in_a_row_say_when_to_stop() -> None:
+    from moodtui.player.order import FAILURES_BEFORE_GIVING_UP
+
+    order = PlayOrder()
+    songs = [f"s{k}" for k in range(8)]
+    order.set_list(songs, broken=["s1", "s2"])  # the library cannot read these
+    assert order.play("s0") == "s0"
+    assert order.next() == "s3"
+    assert [order.failed(path, "bad") for path in ("s3", "s4")] == [False, False]
+    order.queue = ["s4", "s5"]
+    assert order.next() == "s5"  # the queued s4 failed before: passed over
+    assert order.failed("s5", "bad") is (FAILURES_BEFORE_GIVING_UP == 3)
+    order.play("s3")  # chosen again: tried, and the count starts again
+    assert order.failures_in_a_row == 0
+    order.started("s3")  # it played after all
+    assert not order.is_broken("s3") and order.broken_in_list() == 4
+    assert order.next() == "s6"
+    order.shuffle = True
+    order.set_shuffle(True)
+    assert {order.next() for _ in range(3)} <= {"s0", "s3", "s6", "s7"}
