@@ -17,7 +17,7 @@ from typing import Any
 
 from moodtui.errors import ModelError, MoodtuiError, display_path
 from moodtui.fileio import atomic_write_text, fsync_directory
-from moodtui.mood.model import MoodModel, check_metadata, metadata_path, read_metadata
+from moodtui.mood.model import MoodModel, read_metadata
 from moodtui.paths import data_home, shipped_model_path
 
 BASE = "base"
@@ -112,24 +112,26 @@ def current_model_path(home: Path | None = None) -> Path:
 
 def set_current(name: str, home: Path | None = None) -> None:
     """Make ``name`` the model in use (atomic); refuses a version that does not exist."""
-    if name != BASE and (not is_version_name(name) or not version_path(name, home).is_file()):
-        raise MoodtuiError(f"no model version {display_path(name)!r} in {display_path(models_root(home))}")
+    _require_version(name, home)
     atomic_write_text(models_root(home) / "current", name + "\n")
 
 
-def roll_back(name: str, home: Path | None = None) -> None:
-    """Switch to version ``name`` (or ``base``) if its metadata loads; else ``current`` is left
-    as it was and MoodtuiError says why."""
-    if name != BASE:
-        path = version_path(name, home)
-        if is_version_name(name) and path.is_file():
-            try:
-                check_metadata(read_metadata(path), metadata_path(path))
-            except ModelError as error:
-                raise MoodtuiError(
-                    f"model version {name} does not load ({error}); still using {current_name(home)}"
-                ) from None
+def _require_version(name: str, home: Path | None) -> None:
+    if name != BASE and (not is_version_name(name) or not version_path(name, home).is_file()):
+        raise MoodtuiError(f"no model version {display_path(name)!r} in {display_path(models_root(home))}")
+
+
+def roll_back(name: str, home: Path | None = None) -> MoodModel:
+    """Switch to version ``name`` (or ``base``) if it loads (its metadata and its ONNX model: the
+    player's own loading), and return it; else ``current`` is left as it was and MoodtuiError
+    says why (a pointer to a version that does not load would only mean a silent fallback)."""
+    _require_version(name, home)
+    try:
+        model = MoodModel.load(version_path(name, home))
+    except ModelError as error:
+        raise MoodtuiError(f"model version {name} does not load ({error}); still using {current_name(home)}") from None
     set_current(name, home)
+    return model
 
 
 def list_versions(home: Path | None = None) -> list[ModelVersion]:

@@ -165,16 +165,11 @@ class ModelKeeper(Controller):
 
     @work(thread=True, exclusive=True, group="rollback", exit_on_error=False)
     def roll_back(self, name: str) -> None:
-        from moodtui.mood.versions import load_current_model, roll_back
+        from moodtui.mood.versions import roll_back
 
         try:
-            roll_back(name)
-            model, notice = load_current_model()
+            model = roll_back(name)  # loads it first: a version that does not load is never made current
         except MoodtuiError as error:
             self.post_message(Notice(f"cannot switch to model {name}: {error}", "error"))
-            return
-        if notice:  # the chosen version does not load: the shipped base model stands in
-            self.post_message(Notice(notice, "warning"))
-            self.switch_model(model, f"model {name} does not load: using the base model ({model.version})")
             return
         self.switch_model(model, f"now using model {name} ({model.version})")

@@ -789,3 +789,77 @@ def test_one_enter_on_a_folder_of_broken_files_is_not_a_chain_of_failed_plays(mo
             assert sorted(played) == ["0 bad", "000 nothing", "1 bad", "2 bad", "3 bad", "4 bad"]  # listed by `e`
 
     run(scenario)
+
+
+# -- 14. every fallback to the base model says so; a version that does not load is never made current ------
+
+
+def _version_that_does_not_load(home: Path, small_model: Path, name: str = "20300101-000000") -> Path:
+    """A version folder whose metadata loads but whose ONNX model is garbage (a torn copy)."""
+    version = home / "models" / name
+    version.mkdir(parents=True)
+    shutil.copy(small_model.with_suffix(".json"), version / "model.json")
+    (version / "model.onnx").write_bytes(b"\x08\x01garbage, not an ONNX graph" * 40)
+    return version
+
+
+def test_rollback_to_a_version_whose_model_does_not_load_leaves_current_alone(
+    model_env: Path, small_model: Path
+) -> None:
+    version = _version_that_does_not_load(model_env, small_model)
+    result = run_moodtui("rollback", version.name, text=True)
+    assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
+    (line,) = result.stderr.splitlines()
+    assert f"model version {version.name} does not load" in line and "still using base" in line, line
+    assert not (model_env / "models" / "current").exists()
+    listing = run_moodtui("models", text=True)
+    assert listing.returncode == 0 and "models/current" not in listing.stderr
+
+
+def test_the_models_screen_never_makes_current_a_version_that_does_not_load(
+    model_env: Path, small_model: Path, tmp_path: Path
+) -> None:
+    version = _version_that_does_not_load(model_env, small_model)
+    library = make_library(tmp_path / "music")
+
+    async def scenario() -> None:
+        app = MoodApp(library)
+        async with app.run_test(size=SIZE) as pilot:
+            await wait_settled(pilot, app)
+            before = app.model
+            app.model_keeper.roll_back(version.name)  # what Enter on its row in the `m` screen runs
+            await wait_until(pilot, lambda: any("cannot switch to model" in n for n in app.notices), "the refusal")
+            (said,) = [n for n in app.notices if "cannot switch to model" in n]
+            assert "does not load" in said and "still using base" in said, said
+            assert app.model is before
+            assert not any("using the shipped base model" in n for n in app.notices), app.notices
+
+    run(scenario)
+    assert not (model_env / "models" / "current").exists()
+
+
+@pytest.mark.parametrize("problem", ["missing version", "no model file", "model does not load"])
+def test_the_player_says_why_it_fell_back_to_the_base_model_and_how_to_repair_it(
+    model_env: Path, small_model: Path, tmp_path: Path, problem: str
+) -> None:
+    name = "20300101-000000"
+    models = model_env / "models"
+    models.mkdir()
+    (models / "current").write_text(name + "\n")
+    if problem == "no model file":
+        (models / name).mkdir()
+        shutil.copy(small_model.with_suffix(".json"), models / name / "model.json")
+    elif problem == "model does not load":
+        _version_that_does_not_load(model_env, small_model, name)
+    library = make_library(tmp_path / "music")
+
+    async def scenario() -> None:
+        app = MoodApp(library)
+        async with app.run_test(size=SIZE) as pilot:
+            await wait_settled(pilot, app)
+            assert app.model is not None and app.model.version == "test-small"  # the base stands in
+            said = [n for n in app.notices if "using the shipped base model" in n]
+            assert len(said) == 1, app.notices
+            assert name in said[0] and ("rollback" in said[0] and "`m`" in said[0]), said
+
+    run(scenario)
