@@ -51,7 +51,7 @@ def test_bad_inputs_each_get_one_line_and_the_rest_is_processed(bad_files, model
         "missing": "missing.mp3: no such file",
         "directory": "folder.mp3: is a directory",
         "empty": "empty.mp3: empty file (0 bytes)",
-        "text": "notes.mp3: not a readable mp3 file",
+        "text": "notes.mp3: not audio (a text file)",
         "garbage_wav": "garbage.wav: not a readable wav file",
         "short": "short.flac: too short (1.5 s; at least 3 s needed)",
         "fifo": "pipe.ogg: not a regular file",
