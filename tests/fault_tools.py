@@ -87,3 +87,25 @@ def strace_command(log: Path) -> list[str]:
 
 def network_calls(log: Path) -> list[str]:
     return [line for line in log.read_text(errors="replace").splitlines() if any(m in line for m in NETWORK_MARKS)]
+
+
+def without_permission_override() -> list[str]:
+    """A command prefix under which file permissions are enforced: as root (who may read any
+    folder) ``setpriv`` drops the two capabilities that override them (CAP_DAC_OVERRIDE,
+    CAP_DAC_READ_SEARCH: root then reads only what its mode bits allow, like any user; running as
+    ``nobody`` is not possible where the interpreter lives in /root); as any other user, nothing.
+    Skips the test where neither is possible."""
+    if os.geteuid() != 0:
+        return []
+    exe = shutil.which("setpriv")
+    if exe is None:
+        pytest.skip("running as root without setpriv: folder permissions cannot be enforced here")
+    prefix = [exe, "--bounding-set=-dac_override,-dac_read_search", "--"]
+    import tempfile
+
+    with tempfile.NamedTemporaryFile() as closed:
+        os.chmod(closed.name, 0)  # nobody may read it, root neither once the override is gone
+        probe = subprocess.run([*prefix, "test", "-r", closed.name], capture_output=True)
+    if probe.returncode == 0 or probe.stderr:
+        pytest.skip(f"setpriv cannot drop root's permission override here ({probe.stderr.decode()[:200]})")
+    return prefix

@@ -148,13 +148,23 @@ def scan(
     root = Path(directory).expanduser().absolute()
     if not root.is_dir():
         raise MoodtuiError(f"{display_path(root)}: no such folder")
+    try:
+        with os.scandir(root):
+            pass
+    except OSError as error:  # not "no audio files": the listener should know it is unreadable
+        raise MoodtuiError(f"{display_path(root)}: cannot read the folder ({_reason(error).lower()})") from None
     stats = stats if stats is not None else ScanStats()
     known = index._rows_under(root) if index is not None else {}
     seen: set[bytes] = set()
     batch: list[Track] = []
     fresh: list[Track] = []  # read with mutagen in this batch: to store in the index
 
-    for entry in walk_audio_files(root):
+    def unreadable_folder(error: OSError) -> None:
+        # Listed like a broken file (the errors screen, export's failures), never silently skipped.
+        folder = Path(os.fsdecode(error.filename)) if error.filename else root
+        batch.append(_error_track(folder, 0, 0, f"cannot read the folder ({_reason(error).lower()})"))
+
+    for entry in walk_audio_files(root, on_error=unreadable_folder):
         key = os.fsencode(entry.path)
         try:
             info = entry.stat()
@@ -189,21 +199,41 @@ def _flush(batch: list[Track], fresh: list[Track], index: LibraryIndex | None, s
     return batch
 
 
+@dataclass(frozen=True, slots=True)
+class LinkedFile:
+    """A file the walk reached through a symbolic link, named by the path the link resolves to
+    (the same file under two names is one song). Has what the walk's callers use of an
+    ``os.DirEntry``: ``path``, ``name``, ``stat()``."""
+
+    path: str
+    info: os.stat_result
+
+    @property
+    def name(self) -> str:
+        return os.path.basename(self.path)
+
+    def stat(self) -> os.stat_result:
+        return self.info
+
+
 def walk_audio_files(
     root: str | os.PathLike[str],
     *,
     on_error: Callable[[OSError], None] | None = None,
     extensions: frozenset[str] | None = None,
-) -> Iterator[os.DirEntry[str]]:
+) -> Iterator[os.DirEntry[str] | LinkedFile]:
     """THE folder walk of moodtui: every audio file below ``root`` that the library lists.
 
     Depth-first and sorted by name, the files of a folder before its subfolders. Follows symbolic
     links but never enters a folder twice (no loops); skips hidden files and folders (names
     starting with "."). A folder that cannot be read is skipped (``on_error`` is told). Listed
     are the extensions of :func:`moodtui.audio.formats.listed_extensions` (by default: what decodes
-    on this machine).
+    on this machine). Each file is listed once: a symbolically linked file by its resolved path
+    (:class:`LinkedFile`), and not again under another name. A link that leads nowhere (dangling,
+    or a loop of links) is listed as it is, so that ``entry.stat()`` says why.
     """
     wanted = listed_extensions() if extensions is None else extensions
+    files_seen: set[tuple[int, int]] = set()
     visited: set[tuple[int, int]] = set()
     pending = [os.fspath(root)]
     while pending:
@@ -226,11 +256,24 @@ def walk_audio_files(
             try:
                 is_dir = child.is_dir()  # follows symbolic links
             except OSError:
-                continue
+                is_dir = False  # a loop of links: listed below when named like audio, so it is reported
             if is_dir:
                 subfolders.append(child.path)
             elif os.path.splitext(child.name)[1].lower() in wanted:
-                yield child
+                if not child.is_symlink():
+                    identity = (folder_stat.st_dev, child.inode())
+                    if identity not in files_seen:
+                        files_seen.add(identity)
+                        yield child
+                    continue
+                try:
+                    info = child.stat()  # the link's target
+                except OSError:
+                    yield child  # dangling, or a loop: the caller's stat() says so
+                    continue
+                if (info.st_dev, info.st_ino) not in files_seen:
+                    files_seen.add((info.st_dev, info.st_ino))
+                    yield LinkedFile(os.path.realpath(child.path), info)
         pending.extend(reversed(subfolders))
 
 
@@ -476,6 +519,7 @@ __all__ = [
     "resolve_library_dir",
     "scan",
     "scan_paths",
+    "LinkedFile",
     "walk_audio_files",
     "with_folder_layout",
 ]

@@ -863,3 +863,111 @@ def test_the_player_says_why_it_fell_back_to_the_base_model_and_how_to_repair_it
             assert name in said[0] and ("rollback" in said[0] and "`m`" in said[0]), said
 
     run(scenario)
+
+
+# -- 15. unreadable folders, link loops, a file linked twice ----------------------------------------------------
+
+_ERRORS_OF_THE_PLAYER = """
+import asyncio, json, sys
+from moodtui.tui.app import MoodApp
+
+async def main():
+    app = MoodApp(sys.argv[1])
+    async with app.run_test(size=(110, 34)) as pilot:
+        while not app.scan_done and not app.notices:
+            await pilot.pause(0.05)
+        await pilot.pause(0.2)
+        print(json.dumps({"rows": sorted(r.path for r in app.view.rows),
+                          "errors": {r.path: r.error for r in app.view.error_rows()}, "notices": app.notices}))
+
+asyncio.run(main())
+"""
+
+
+def _shared_folder(tmp_path: Path) -> Path:
+    """A folder outside pytest's (root-only) temporary tree, removed by the test's finalizer."""
+    import tempfile
+
+    folder = Path(tempfile.mkdtemp(prefix="moodtui-faults-"))
+    folder.chmod(0o755)
+    (tmp_path / "shared-folder").symlink_to(folder)
+    return folder
+
+
+@pytest.fixture
+def shared(tmp_path: Path) -> Iterator[Path]:
+    folder = _shared_folder(tmp_path)
+    try:
+        yield folder
+    finally:
+        for sub in folder.rglob("*"):
+            if sub.is_dir() and not sub.is_symlink():
+                sub.chmod(0o755)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def test_an_unreadable_library_says_permission_denied_and_export_exits_1(
+    model_env: Path, small_model: Path, shared: Path
+) -> None:
+    from fault_tools import without_permission_override
+
+    prefix = without_permission_override()
+    home = shared / "home"
+    home.mkdir()
+    shutil.copy(small_model, shared / "model.onnx")
+    shutil.copy(small_model.with_suffix(".json"), shared / "model.json")
+    library = shared / "music"
+    write_song(library / "Open" / "a.wav", "positive", 4.0)
+    write_song(library / "Locked" / "b.wav", "positive", 4.0, seed=1)
+    env = dict(os.environ, MOODTUI_HOME=str(home), MOODTUI_BASE_MODEL=str(shared / "model.onnx"))
+    command = [*prefix, sys.executable, "-m", "moodtui", "export", "--mood", "positive", "-o", str(shared / "p.m3u")]
+
+    (library / "Locked").chmod(0)
+    result = subprocess.run([*command, str(library)], env=env, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 1, (result.stdout, result.stderr)
+    assert f"moodtui: {library / 'Locked'}: cannot read the folder (permission denied)" in result.stderr.splitlines()
+    assert (shared / "p.m3u").read_text().splitlines()[1:] == ["#EXTINF:4,a", str(library / "Open" / "a.wav")]
+
+    player = subprocess.run(
+        [*prefix, sys.executable, "-c", _ERRORS_OF_THE_PLAYER, str(library)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert player.returncode == 0, player.stderr[-2000:]
+    seen = json.loads(player.stdout.splitlines()[-1])
+    assert seen["errors"] == {str(library / "Locked"): "cannot read the folder (permission denied)"}, seen
+
+    (library).chmod(0)
+    result = subprocess.run([*command, str(library)], env=env, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 1 and "wrote" not in result.stdout, (result.stdout, result.stderr)
+    assert result.stderr.splitlines() == [f"moodtui: {library}: cannot read the folder (permission denied)"]
+
+
+def test_link_loops_are_listed_like_dangling_links_and_a_linked_file_once(model_env: Path, tmp_path: Path) -> None:
+    library = make_library(tmp_path / "music")
+    links = library / "Links"
+    links.mkdir()
+    (links / "loop1.mp3").symlink_to("loop2.mp3")
+    (links / "loop2.mp3").symlink_to("loop1.mp3")
+    (links / "dangling.flac").symlink_to("gone.flac")
+    target = library / "Beta Crew" / "Hum.ogg"
+    (links / "also hum.ogg").symlink_to(target)  # walked before its target: listed by the target's path
+    (library / "Zed").mkdir()
+    (library / "Zed" / "hum again.ogg").symlink_to(target)
+
+    async def scenario() -> None:
+        app = MoodApp(library)
+        async with app.run_test(size=SIZE) as pilot:
+            await wait_until(pilot, lambda: app.scan_done, "the scan")
+            paths = [row.path for row in app.view.rows]
+            assert paths.count(str(target)) == 1 and len(paths) == 4 + 3, paths
+            errors = {Path(row.path).name: row.error for row in app.view.error_rows()}
+            assert errors == {
+                "loop1.mp3": "Too many levels of symbolic links",
+                "loop2.mp3": "Too many levels of symbolic links",
+                "dangling.flac": "No such file or directory",
+            }, errors
+
+    run(scenario)
