@@ -140,8 +140,8 @@ class Player:
             if self._playback is not None and self._state != _IDLE:
                 self._playback.stop()
                 self._state = _STOPPED
+        fmt = format_of(path)
         try:
-            fmt = format_of(path)
             if fmt is not None and fmt.plays_natively:
                 try:
                     return self._load(generation, path, self._named_for(path, fmt.extensions))
@@ -155,7 +155,8 @@ class Player:
         except AudioError:
             # miniaudio's and ffmpeg's messages ("Invalid argument", a codec error) do not say
             # what is wrong with the file: the decoder does ("not audio (a text file)" ...).
-            check_audio(path)
+            if ffmpeg_path() is not None or (fmt is not None and fmt.plays_natively):
+                check_audio(path)  # (without ffmpeg an m4a's reason is the missing ffmpeg, said already)
             raise
 
     def _named_for(self, path: Path, extensions: tuple[str, ...]) -> Path:
