@@ -13,9 +13,14 @@ Three things that just_playback does not do for us:
 * **Formats miniaudio cannot decode** (m4a/aac/mp4/wma..., from ``moodtui.audio.formats``, which
   recognises a file by its content): :meth:`Player.open` transcodes them
   with ffmpeg to a temporary wav file (deleted when the next track is opened and on close), so
-  ``open`` can take a moment (about a second for a few minutes of AAC): call it from a worker
-  thread. The player's lock is not held while ffmpeg runs, so other calls (pause, position...)
-  from the UI thread stay immediate meanwhile, and a newer ``open`` cancels an older one.
+  ``open`` can take a moment: call it from a worker thread. The player's lock is not held while
+  ffmpeg runs, so other calls (pause, position...) from the UI thread stay immediate meanwhile,
+  and a newer ``open`` cancels an older one. A long file is transcoded in two steps, so that it
+  starts at once whatever its length (a 3-hour m4a took 75 s in one step): its first
+  :data:`HEAD_S` seconds, which play while ffmpeg writes the whole file beside them, then the
+  whole file, swapped in at the same position (:attr:`Player.duration_s` is the file's real
+  length meanwhile, and the end of the first part waits for the rest). A transcode larger than
+  :data:`LARGE_TRANSCODE_BYTES` is said (:meth:`Player.take_notice`): where, and how big.
 """
 
 from __future__ import annotations
@@ -35,11 +40,15 @@ from tinytag import TinyTagException
 
 from moodtui.audio.decode import check_audio, check_readable, ffmpeg_input
 from moodtui.audio.formats import ffmpeg_path, format_of
-from moodtui.errors import AudioError
+from moodtui.errors import AudioError, display_path
 
 NULL_BACKEND_NOTICE = "no sound device: playing silently on the null backend"
 VOLUME_STEP = 0.05
 TRANSCODE_TIMEOUT_S = 300.0
+HEAD_S = 30.0
+"""Seconds of a long transcoded file that play while the rest is transcoded."""
+LARGE_TRANSCODE_BYTES = 512 * 1024 * 1024
+"""A temporary wav larger than this is said (a 3-hour m4a is 1.9 GB of wav)."""
 
 # --- keeping libasound / libjack quiet -----------------------------------------------------------
 
@@ -121,6 +130,9 @@ class Player:
         self._playing_temp: Path | None = None  # the transcoded file being played, if any
         self._temp_dir: Path | None = None
         self._temp_dir_cleanup: weakref.finalize | None = None
+        self._rest_pending = False  # the head of a long file plays; the whole file is being transcoded
+        self._length_s: float | None = None  # the real length of a file whose head plays
+        self._notices: list[str] = []
 
     # -- opening ----------------------------------------------------------------------------------
 
@@ -148,10 +160,15 @@ class Player:
                 except AudioError:
                     if ffmpeg_path() is None:
                         raise
-            transcoded = self._transcode(generation, path)
+            length_s = _length_s(path)
+            head = length_s is not None and length_s > 2 * HEAD_S
+            transcoded = self._transcode(generation, path, HEAD_S if head else None)
             if transcoded is None:
                 return False
-            return self._load(generation, path, transcoded)
+            loaded = self._load(generation, path, transcoded)
+            if loaded and head:
+                self._transcode_rest(generation, path, length_s or 0.0)
+            return loaded
         except AudioError:
             # miniaudio's and ffmpeg's messages ("Invalid argument", a codec error) do not say
             # what is wrong with the file: the decoder does ("not audio (a text file)" ...).
@@ -196,6 +213,7 @@ class Player:
             if self._playing_temp is not None and self._playing_temp != playable:
                 self._playing_temp.unlink(missing_ok=True)
             self._playing_temp = playable if is_temp else None
+            self._rest_pending, self._length_s = False, None  # _transcode_rest sets them for a head
             self._path = path
             self._state = _STOPPED
             if self._backend_is_null is None:
@@ -212,8 +230,51 @@ class Player:
             self._playback.set_volume(self.output_volume)
         return self._playback
 
-    def _transcode(self, generation: int, path: Path) -> Path | None:
-        """Decode ``path`` with ffmpeg into a temporary wav; None if a newer open() cancelled it."""
+    def _transcode_rest(self, generation: int, path: Path, length_s: float) -> None:
+        """While the head plays: the whole file in a thread, swapped in when it is written."""
+        with self._lock:
+            if generation != self._generation:
+                return
+            self._rest_pending, self._length_s = True, length_s
+            size = length_s * 44_100 * 2 * 2  # 16-bit stereo at 44.1 kHz: about what ffmpeg writes
+            if size > LARGE_TRANSCODE_BYTES:
+                self._notices.append(
+                    f"{display_path(path.name)}: transcoding to a {_size_text(size)} temporary wav in "
+                    f"{display_path(self._ensure_temp_dir().parent)} to play it (deleted when the track changes)"
+                )
+
+        def swap_in() -> None:
+            try:
+                whole = self._transcode(generation, path, None)
+            except AudioError:
+                whole = None  # the head plays on; its end is the end
+            with self._lock:
+                if generation != self._generation or self._playback is None:
+                    if whole is not None:
+                        whole.unlink(missing_ok=True)
+                    return
+                self._rest_pending = False
+                if whole is None:
+                    return
+                playback, state = self._playback, self._state
+                position = float(playback.curr_pos) if state in (_PLAYING, _PAUSED) else 0.0
+                head, self._playing_temp = self._playing_temp, whole
+                playback.stop()
+                playback.load_file(os.fspath(whole))
+                if state in (_PLAYING, _PAUSED):
+                    playback.play()
+                    playback.set_volume(self.output_volume)
+                    playback.seek(position)
+                    if state == _PAUSED:
+                        playback.pause()
+                if head is not None and head != whole:
+                    head.unlink(missing_ok=True)
+
+        threading.Thread(target=swap_in, name="moodtui-transcode", daemon=True).start()
+
+    def _transcode(self, generation: int, path: Path, seconds: float | None = None) -> Path | None:
+        """Decode ``path`` (its first ``seconds`` only, when given) with ffmpeg into a temporary
+        wav; None if a newer open() cancelled it."""
         ffmpeg = ffmpeg_path()
         if ffmpeg is None:
             kind = path.suffix.lstrip(".").lower() or "this file"
@@ -226,6 +287,7 @@ class Player:
             output = Path(name)
             # -nostdin and stdin=DEVNULL: ffmpeg must never read the terminal the UI runs in.
             command = [ffmpeg, "-nostdin", "-v", "error", "-y", *ffmpeg_input(path),
+                       *(["-t", f"{seconds:.3f}"] if seconds is not None else []),
                        "-map", "0:a:0", "-c:a", "pcm_s16le", "-f", "wav", "file:" + os.fspath(output)]  # fmt: skip
             process = subprocess.Popen(
                 command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
@@ -371,6 +433,8 @@ class Player:
         with self._lock:
             if self._playback is None or self._state == _IDLE:
                 return None
+            if self._rest_pending and self._length_s is not None:
+                return self._length_s  # the head plays: the file's real length
             return float(self._playback.duration)
 
     @property
@@ -398,6 +462,8 @@ class Player:
         """True once the track has played to its end (the signal to advance to the next one)."""
         with self._lock:
             # We asked it to play and it is no longer active: it reached the end by itself.
+            if self._rest_pending:
+                return False  # the head played out before the rest was transcoded: the rest follows
             return self._playback is not None and self._state == _PLAYING and not self._playback.active
 
     @property
@@ -406,12 +472,12 @@ class Player:
         return self._backend_is_null
 
     def take_notice(self) -> str | None:
-        """The no-sound-device notice, returned once (then None); None while there is a device."""
+        """The no-sound-device notice, returned once, then one about a large transcode, if any."""
         with self._lock:
             if self._backend_is_null and not self._notice_given:
                 self._notice_given = True
-                return NULL_BACKEND_NOTICE
-            return None
+                self._notices.insert(0, NULL_BACKEND_NOTICE)
+            return self._notices.pop(0) if self._notices else None
 
     def close(self) -> None:
         """Release the audio device and delete temporary files. The Player can be opened again."""
@@ -422,9 +488,26 @@ class Player:
                 self._playback.close()
                 self._playback = None
             self._state, self._path, self._playing_temp = _IDLE, None, None
+            self._rest_pending = False
             if self._temp_dir_cleanup is not None:
                 self._temp_dir_cleanup()
             self._temp_dir = self._temp_dir_cleanup = None
+
+
+def _size_text(size: float) -> str:
+    return f"{size / 1e9:.1f} GB" if size >= 1e9 else f"{size / 1e6:.0f} MB"
+
+
+def _length_s(path: Path) -> float | None:
+    """The file's length from its header (mutagen), or None when it does not say."""
+    import mutagen
+
+    try:
+        info = getattr(mutagen.File(path), "info", None)
+    except Exception:  # mutagen raises many kinds on odd files; ffmpeg then decides
+        return None
+    length = getattr(info, "length", None)
+    return float(length) if length else None
 
 
 def _uses_null_backend(playback: Playback) -> bool:

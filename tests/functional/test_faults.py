@@ -971,3 +971,49 @@ def test_link_loops_are_listed_like_dangling_links_and_a_linked_file_once(model_
             }, errors
 
     run(scenario)
+
+
+# -- 13. a long m4a starts at once: its head plays while the rest is transcoded ----------------------------
+
+
+def test_a_long_m4a_plays_its_head_at_once_and_the_whole_file_follows_at_the_same_place(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import soundfile
+
+    from moodtui.player import playback
+
+    if shutil.which("ffmpeg") is None:
+        pytest.skip("ffmpeg is not installed: m4a files are not played")
+    song = tmp_path / "long.m4a"
+    subprocess.run(
+        ["ffmpeg", "-nostdin", "-v", "error", "-f", "lavfi", "-i", "sine=frequency=440:duration=150",
+         "-ac", "2", "-c:a", "aac", str(song)],
+        check=True, stdin=subprocess.DEVNULL,
+    )  # fmt: skip
+    monkeypatch.setattr(playback, "LARGE_TRANSCODE_BYTES", 10 * 1024 * 1024)  # 150 s of wav: 26 MB
+    player = playback.Player()
+    try:
+        assert player.open(song)
+        player.play()
+        head = player._playing_temp
+        assert head is not None
+        # What plays first is only the head, not the whole file.
+        assert soundfile.info(str(head)).duration == pytest.approx(playback.HEAD_S, abs=0.1)
+        assert player.duration_s == pytest.approx(150.0, abs=0.2)  # the file's real length meanwhile
+        notices = [player.take_notice(), player.take_notice()]
+        (said,) = [n for n in notices if n and "temporary wav" in n]
+        assert said.startswith("long.m4a: transcoding to a 26 MB temporary wav in "), said
+        deadline = time.monotonic() + 120
+        while player._playing_temp == head:
+            assert not player.at_end, "the head's end is not the song's end"
+            assert time.monotonic() < deadline, "the whole file was never swapped in"
+            time.sleep(0.05)
+        before = player.position_s
+        whole = player._playing_temp
+        assert soundfile.info(str(whole)).duration == pytest.approx(150.0, abs=0.2) and not head.exists()
+        assert player.is_playing and player.position_s >= before
+        player.seek(140.0)
+        assert player.position_s == pytest.approx(140.0, abs=1.0)
+    finally:
+        player.close()
