@@ -11,6 +11,7 @@ import numpy as np
 from test_tui import SIZE, make_library, run, screen_text, wait_settled, wait_until
 from textual.widgets import DataTable
 
+from moodtui.listener.label_next import changes_summary
 from moodtui.listener.labels import LabelStore
 from moodtui.mood.versions import current_name, list_versions
 from moodtui.tui.app import MoodApp
@@ -67,7 +68,16 @@ def test_retrain_swaps_the_model_in_the_running_app(model_env: Path, tmp_path: P
             assert "the new model agrees with" in new_model_notice and "switched to the new model" in new_model_notice
             # What changed: the summary in the notice, and the screen listing the songs.
             changes = app.model_keeper.last_changes
-            assert changes and f"{len(changes)} songs change mood: " in new_model_notice
+            if not changes:
+                # Seen once in a full CI run: the head the job chose by cross-validation on these 4
+                # songs moved none of them across a class boundary (the guard allows a tie with the
+                # current model). Then the notice must say so and no changes screen may open.
+                head = (app.model.metadata.get("personal") or {}).get("head")
+                assert "no song changes mood" in new_model_notice, (new_model_notice, head)
+                await pilot.pause(0.3)
+                assert not isinstance(app.screen, ChangesScreen), head
+                return
+            assert changes_summary(changes) in new_model_notice  # "1 song changes" or "N songs change"
             await wait_until(pilot, lambda: isinstance(app.screen, ChangesScreen), "the mood changes screen")
             listed = app.screen.query_one(DataTable)
             assert [key.value for key in listed.rows] == [change.path for change in changes]
