@@ -13,6 +13,7 @@ import pytest
 
 from audio_factory import write_song
 from conftest import run_moodtui
+from listener_tools import label_songs, opposite_listener
 from moodtui import CLASSES
 from moodtui.listener.label_next import MoodChange, changes_summary, mood_changes
 from moodtui.listener.retrain import guard_message
@@ -271,24 +272,6 @@ def test_guard_message_says_what_was_kept():
 # --- the real training job ------------------------------------------------------------------------
 
 
-def _label(home: Path, songs: dict[str, str]) -> None:
-    from moodtui.listener.labels import LabelStore
-
-    store = LabelStore(home / "labels.json")
-    for path, label in songs.items():
-        store.add_label(path, label)
-
-
-def _opposite_listener(folder: Path) -> dict[str, str]:
-    """Labels the opposite of the small base model on positive vs negative (the base gets 2 of 6)."""
-    songs = {}
-    for k in range(2):
-        songs[str(write_song(folder / f"bright{k}.wav", "positive", 6.0, seed=20 + k))] = "negative"
-        songs[str(write_song(folder / f"dark{k}.wav", "negative", 6.0, seed=30 + k))] = "positive"
-        songs[str(write_song(folder / f"calm{k}.wav", "neutral", 6.0, seed=40 + k))] = "neutral"
-    return songs
-
-
 def _train(*args: str) -> tuple[dict, str]:
     result = run_moodtui("train", *args, timeout=600)
     assert result.returncode == 0, result.stderr.decode()[-2000:]
@@ -296,7 +279,7 @@ def _train(*args: str) -> tuple[dict, str]:
 
 
 def test_a_worse_retrain_is_kept_as_a_version_but_not_switched_on(tmp_path, model_env):
-    _label(model_env, _opposite_listener(tmp_path))
+    label_songs(model_env, opposite_listener(tmp_path))
     first, _ = _train()
     assert first["switched"] and current_name() == first["version"]
     guard = first["guard"]
@@ -327,7 +310,7 @@ def test_a_head_that_reads_descriptors_is_exported_checked_and_served(tmp_path, 
     from moodtui.mood.analysis import analyse_file
     from moodtui.mood.versions import load_current_model
 
-    _label(model_env, _opposite_listener(tmp_path))
+    label_songs(model_env, opposite_listener(tmp_path))
     done, _ = _train("--heads", "cues")
     assert done["head"] == "cues"
     model, _ = load_current_model()
@@ -335,7 +318,7 @@ def test_a_head_that_reads_descriptors_is_exported_checked_and_served(tmp_path, 
     assert model.uses_descriptors and meta["head"]["descriptors"]["names"] == list(DESCRIPTOR_NAMES)
     assert np.asarray(meta["head"]["descriptors"]["kernel"]).shape == (DESCRIPTOR_COUNT, len(CLASSES))
     assert meta["export_check"]["max_abs_diff"] <= 1e-4 and meta["export_check"]["head_max_abs_diff"] <= 1e-4
-    song = next(iter(_opposite_listener(tmp_path / "again")))
+    song = next(iter(opposite_listener(tmp_path / "again")))
     mood = analyse_file(song, model)
     np.testing.assert_allclose(mood.slice_probs, apply_head(meta["head"], mood.embeddings, mood.descriptors), atol=1e-5)
     predicted = json.loads(run_moodtui("predict", "--json", song).stdout)
@@ -346,8 +329,8 @@ def test_a_head_that_reads_descriptors_is_exported_checked_and_served(tmp_path, 
 
 
 def test_imac_labels_of_owned_songs_are_a_weak_prior_shown_as_such(tmp_path, model_env, monkeypatch):
-    songs = _opposite_listener(tmp_path / "labelled")
-    _label(model_env, songs)
+    songs = opposite_listener(tmp_path / "labelled")
+    label_songs(model_env, songs)
     owned = tmp_path / "owned"
     # Break My Stride, Matthew Wilder: 2_0_0 (positive); Stranger in Paradise, Tony Bennett: 0_1_0 (neutral)
     for name, kind, artist, title in (

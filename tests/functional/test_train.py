@@ -15,6 +15,7 @@ import pytest
 
 from audio_factory import write_song
 from conftest import run_moodtui
+from listener_tools import label_songs, opposite_listener
 from moodtui import CLASSES
 from moodtui.listener.progress import EpochEnded, JobDone, JobStarted, from_line
 from moodtui.mood.analysis import analyse_file
@@ -106,27 +107,9 @@ print(json.dumps([float(np.abs(np.asarray(k["probs"]) - o.probs).max()),
     assert probs_diff <= 1e-4 and emb_diff <= 1e-4
 
 
-def _label(home: Path, songs: dict[str, str]) -> None:
-    from moodtui.listener.labels import LabelStore
-
-    store = LabelStore(home / "labels.json")
-    for path, label in songs.items():
-        store.add_label(path, label)
-
-
-def _labelled_library(tmp_path: Path) -> dict[str, str]:
-    """A listener whose taste is the opposite of the base model on positive vs negative."""
-    songs = {}
-    for k in range(2):
-        songs[str(write_song(tmp_path / f"bright{k}.wav", "positive", 6.0, seed=20 + k))] = "negative"
-        songs[str(write_song(tmp_path / f"dark{k}.wav", "negative", 6.0, seed=30 + k))] = "positive"
-        songs[str(write_song(tmp_path / f"calm{k}.wav", "neutral", 6.0, seed=40 + k))] = "neutral"
-    return songs
-
-
 def test_personal_retrain_swaps_in_a_model_that_learned_the_listener(tmp_path, model_env):
-    songs = _labelled_library(tmp_path)
-    _label(model_env, songs)
+    songs = opposite_listener(tmp_path)
+    label_songs(model_env, songs)
     result = run_moodtui("train", timeout=600)
     assert result.returncode == 0, result.stderr.decode()[-2000:]
     events = [json.loads(line) for line in result.stdout.decode().splitlines()]
@@ -151,7 +134,7 @@ def test_personal_retrain_swaps_in_a_model_that_learned_the_listener(tmp_path, m
 
 
 def test_too_few_labels_is_a_clear_message(tmp_path, model_env):
-    _label(model_env, {str(write_song(tmp_path / "a.wav", "positive", 4.0)): "positive"})
+    label_songs(model_env, {str(write_song(tmp_path / "a.wav", "positive", 4.0)): "positive"})
     result = run_moodtui("train")
     assert result.returncode == 1
     assert "only 1 labelled song(s): label at least 3 songs" in result.stderr.decode()
@@ -173,8 +156,8 @@ def test_failed_training_leaves_the_previous_model(tmp_path, model_env):
 
 
 def test_killed_training_leaves_the_previous_model_and_a_second_job_is_refused(tmp_path, model_env):
-    songs = _labelled_library(tmp_path)
-    _label(model_env, songs)
+    songs = opposite_listener(tmp_path)
+    label_songs(model_env, songs)
     env = dict(os.environ)
     proc = subprocess.Popen(
         [sys.executable, "-m", "moodtui", "train"],
