@@ -157,6 +157,7 @@ def fast_probs(
     descriptors: list[np.ndarray | None] | None,
     chosen: np.ndarray,
     given: np.ndarray,
+    candidates: tuple[str, ...] = HEADS,
 ) -> tuple[np.ndarray, str]:
     """The head the training job would fit, in-process (no subprocess, no export): for tuning."""
     from moodtui.paths import shipped_model_path
@@ -179,6 +180,7 @@ def fast_probs(
         bias,
         folds,
         descriptors=None if descriptors is None else [descriptors[i] for i in chosen],
+        candidates=candidates,
     )
     from moodtui.mood.model import apply_head
 
@@ -198,6 +200,9 @@ def main() -> int:
         "--without-descriptors",
         action="store_true",
         help="leave out the heads that read the slices' musical descriptors (the comparison without them)",
+    )
+    parser.add_argument(
+        "--heads", nargs="+", choices=HEADS, default=list(HEADS), help="the candidate heads (default: all)"
     )
     parser.add_argument(
         "--work", type=Path, default=None, help="folder kept between runs: the pool's analysis and the audio signals"
@@ -271,7 +276,12 @@ def main() -> int:
                         head = "base"
                     elif args.fast:
                         probs, head = fast_probs(
-                            base, embeddings, None if args.without_descriptors else descriptors, chosen, given
+                            base,
+                            embeddings,
+                            None if args.without_descriptors else descriptors,
+                            chosen,
+                            given,
+                            tuple(h for h in HEADS if h in args.heads),
                         )
                     else:
                         home = Path(tmp) / f"{name}-{k}-{r}"
@@ -281,7 +291,11 @@ def main() -> int:
                             files = [os.fspath(paths[i]) for i, label in zip(chosen, given) if label == c]
                             if files:
                                 moodtui("label", *files, CLASSES[c], home=home)
-                        candidates = [h for h in HEADS if not (args.without_descriptors and h in DESCRIPTOR_HEADS)]
+                        candidates = [
+                            h
+                            for h in HEADS
+                            if h in args.heads and not (args.without_descriptors and h in DESCRIPTOR_HEADS)
+                        ]
                         trained = moodtui("train", "--heads", *candidates, home=home)
                         done = json.loads(trained.stdout.strip().splitlines()[-1])
                         head = str(done.get("head"))

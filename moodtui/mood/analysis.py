@@ -20,7 +20,13 @@ import numpy as np
 from moodtui import CLASSES
 from moodtui.audio.decode import SAMPLE_RATE, decode_blocks
 from moodtui.errors import AudioError
-from moodtui.mood.descriptors import DESCRIPTOR_COUNT, DESCRIPTORS_VERSION
+from moodtui.mood.descriptors import (
+    DESCRIPTOR_COUNT,
+    DESCRIPTORS_VERSION,
+    SLICE_DESCRIPTOR_NAMES,
+    SongCues,
+    descriptor_rows,
+)
 from moodtui.mood.features import SLICE_SAMPLES, SLICE_SECONDS, track_slices
 from moodtui.mood.model import UNSURE_BELOW, MoodModel, calibrate
 from moodtui.sqlite_cache import Cache
@@ -144,15 +150,18 @@ def song_probabilities(slice_probs: np.ndarray, temperature: float = 1.0) -> np.
 
 
 class _CountingBlocks:
-    """Passes decoded blocks through while counting samples (the track's true duration)."""
+    """Passes decoded blocks through while counting samples (the track's true duration) and
+    letting the song descriptors hear them."""
 
-    def __init__(self, blocks: Iterator[np.ndarray]) -> None:
+    def __init__(self, blocks: Iterator[np.ndarray], song: SongCues) -> None:
         self._blocks = blocks
+        self._song = song
         self.samples = 0
 
     def __iter__(self) -> Iterator[np.ndarray]:
         for block in self._blocks:
             self.samples += block.size
+            self._song.hear(block)
             yield block
 
 
@@ -172,14 +181,15 @@ def analyse_file(
     """
     path = Path(path)
     warnings: list[str] = []
+    song = SongCues()
     counted = _CountingBlocks(
-        decode_blocks(path, BLOCK_SLICES * SLICE_SAMPLES, first_block_slices * SLICE_SAMPLES, warnings)
+        decode_blocks(path, BLOCK_SLICES * SLICE_SAMPLES, first_block_slices * SLICE_SAMPLES, warnings), song
     )
     starts, probs, embeddings, energy, descriptors = [], [], [], [], []
     for batch in track_slices(iter(counted)):
         if cancelled is not None and cancelled():
             raise AudioError(path, "analysis cancelled")
-        predicted = model.predict(batch.features)
+        predicted = model.predict(batch.features, song)
         starts.append(batch.starts_s)
         probs.append(predicted.probs)
         embeddings.append(predicted.embeddings)
@@ -194,18 +204,27 @@ def analyse_file(
         if counted.samples == 0:
             raise AudioError(path, "no audio data in file")
         raise AudioError(path, f"too short ({duration:.1f} s; at least {SLICE_SECONDS} s needed)")
+    all_embeddings = np.concatenate(embeddings)
+    all_probs = np.concatenate(probs)
+    rows = None
+    if len(descriptors) == len(starts):
+        # The song descriptors of the whole song on every slice (the live ones saw a part of it).
+        slice_part = np.concatenate(descriptors)[:, : len(SLICE_DESCRIPTOR_NAMES)]
+        rows = descriptor_rows(slice_part, song.song())
+        if model.uses_descriptors:
+            all_probs = model.head_probs(all_embeddings, rows)
     return SongMood(
         os.fsdecode(path),
         duration,
         np.concatenate(starts),
-        np.concatenate(probs),
-        np.concatenate(embeddings),
+        all_probs,
+        all_embeddings,
         model.version,
         "; ".join(warnings) or None,
         np.concatenate(energy) if energy else None,
         model.temperature,
         model.unsure_below,
-        np.concatenate(descriptors) if len(descriptors) == len(starts) else None,
+        rows,
     )
 
 

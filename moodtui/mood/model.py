@@ -18,7 +18,7 @@ import numpy as np
 
 from moodtui import CLASSES
 from moodtui.errors import ModelError, display_path
-from moodtui.mood.descriptors import DESCRIPTOR_NAMES, slice_descriptors
+from moodtui.mood.descriptors import DESCRIPTOR_NAMES, SongCues, descriptor_rows, slice_descriptors
 from moodtui.mood.features import FEATURE_PARAMS, INPUT_SHAPE
 
 INPUT_NAME = "mel"
@@ -235,15 +235,26 @@ class MoodModel:
         model._outputs = [PROBS_OUTPUT, EMBEDDING_OUTPUT] + ([ENERGY_OUTPUT] if ENERGY_OUTPUT in outputs else [])
         return model
 
-    def predict(self, features: np.ndarray, batch: int = INFERENCE_BATCH) -> SlicePredictions:
+    def predict(
+        self, features: np.ndarray, song: SongCues | None = None, batch: int = INFERENCE_BATCH
+    ) -> SlicePredictions:
         """Probabilities, embeddings and descriptors for a batch of slice features (n, 128, 146, 1).
 
         The descriptors are computed from the same features (a few ms per song), always, so the
         analysis cache holds them for the next personal retrain; a head that reads them gives
-        the probabilities (the ONNX graph's ``probs`` hold only its embedding part).
+        the probabilities (the ONNX graph's ``probs`` hold only its embedding part). ``song``
+        gathers the song descriptors over a song's batches (pass the same one for each batch of
+        a song, in order); without it the batch is taken as the whole song.
         """
         graph = self.run(features, batch)
-        descriptors = slice_descriptors(features)
+        whole = song is None
+        if song is None:
+            song = SongCues()
+        song.add(features)
+        # The song descriptors so far are only worked out when this model reads them: the
+        # analysis puts the whole song's on every slice once the song is done.
+        song_part = song.song() if whole or self.uses_descriptors else song.placeholder()
+        descriptors = descriptor_rows(slice_descriptors(features), song_part)
         probs = (
             self.head_probs(graph.embeddings, descriptors) if len(features) and self.uses_descriptors else graph.probs
         )

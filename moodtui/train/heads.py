@@ -13,6 +13,9 @@ Candidates, simplest first (a tie goes to the simpler one):
   parameters.
 * ``ordered``: a 1-d score on the embedding with two cut points (adjacent-category logits:
   negative < neutral < positive), the score's direction pulled towards the base's: 67 parameters.
+* ``song-cues``: the re-cut score plus a weighted sum of the three cues music psychology finds
+  strongest for happy and sad, heard over the whole song: its mode and tempo, and brightness
+  (``song_mode``, ``song_tempo``, ``brightness``): 3 + 3. Few enough weights for 3 labels a class.
 * ``cues``: the re-cut score plus a weighted sum of the slice's musical descriptors
   (``moodtui.mood.descriptors``: mode, key clarity, brightness, pulse, loudness), for a listener
   whose feelings follow mode, tempo or brightness, which the embedding barely carries: 3 + 8.
@@ -37,18 +40,23 @@ from scipy.optimize import minimize
 from threadpoolctl import threadpool_limits
 
 from moodtui import CLASSES
+from moodtui.mood.descriptors import DESCRIPTOR_NAMES
 
 POSITIVE, NEUTRAL, NEGATIVE = (CLASSES.index(c) for c in ("positive", "neutral", "negative"))
 
-HEADS = ("base", "recut", "ordered", "cues", "ordered-cues", "free", "free-rich")
+HEADS = ("base", "recut", "song-cues", "ordered", "cues", "ordered-cues", "free", "free-rich")
 """Candidate heads, simplest first."""
 
-DESCRIPTOR_HEADS = frozenset({"cues", "ordered-cues"})
+DESCRIPTOR_HEADS = frozenset({"song-cues", "cues", "ordered-cues"})
 """The candidates that read the descriptors (the others' descriptor weights are zero)."""
+
+SONG_CUES = ("brightness", "song_mode", "song_tempo")
+"""The descriptors the ``song-cues`` head weighs."""
 
 HEAD_DESCRIPTIONS = {
     "base": "the base model as it is",
     "recut": "the base's mood score with your cut points",
+    "song-cues": "the base's mood score and the song's mode, tempo and brightness, with your cut points",
     "cues": "the base's mood score and musical cues (mode, tempo, brightness ...) with your cut points",
     "ordered": "one score with two cut points",
     "ordered-cues": "one score on the embedding and musical cues, with two cut points",
@@ -56,7 +64,7 @@ HEAD_DESCRIPTIONS = {
     "free-rich": "a weakly regularised softmax layer",
 }
 
-PRIOR_STRENGTH = {"cues": 0.1, "ordered": 1.0, "ordered-cues": 1.0, "free": 1.0, "free-rich": 0.1}
+PRIOR_STRENGTH = {"song-cues": 0.1, "cues": 0.1, "ordered": 1.0, "ordered-cues": 1.0, "free": 1.0, "free-rich": 0.1}
 """L2 pull of each fitted head towards its prior (per labelled song, on standardised embeddings)."""
 
 ORDER_STEPS = np.zeros(len(CLASSES))
@@ -82,6 +90,8 @@ class HeadData:
         embedding = dim if self.embedding_dim < 0 else self.embedding_dim
         if name == "cues":
             return np.arange(embedding, dim)
+        if name == "song-cues":
+            return np.array([embedding + DESCRIPTOR_NAMES.index(cue) for cue in SONG_CUES])
         if name == "ordered-cues":
             return np.arange(dim)
         return np.arange(embedding)
@@ -199,7 +209,7 @@ def fit_head(
     direction = mood_direction(base_kernel)
     per_song = 1.0 / max(1, data.songs)
     strength = PRIOR_STRENGTH.get(name, 0.0) * per_song
-    if name in ("recut", "cues", "ordered", "ordered-cues"):
+    if name in ("recut", "song-cues", "cues", "ordered", "ordered-cues"):
         projected = x @ direction
         steps = ORDER_STEPS
         free_delta = name != "recut"
@@ -306,14 +316,16 @@ def _choose_head(
 SELECTION_MARGIN = {
     "base": 0.0,
     "recut": 0.0,
-    "cues": 0.0,
+    "song-cues": 0.0,
+    "cues": 1.0,
     "ordered": 1.0,
     "ordered-cues": 1.0,
     "free": 1.0,
     "free-rich": 1.0,
 }
 """How many standard errors of the paired difference a head must win by to replace a simpler one:
-nothing for the re-cut and the cues (3 and 11 parameters), one for the heads with 64 or more."""
+nothing for the re-cut and the song-cue head (3 and 6 parameters), one for the heads with 14 or more
+(with 9 labelled songs, one song more is no evidence that 14 weights beat 6)."""
 
 
 def simplest_not_worse(

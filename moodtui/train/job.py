@@ -53,7 +53,7 @@ from moodtui.listener.progress import (
     to_line,
 )
 from moodtui.listener.retrain import MIN_LABELLED_SONGS
-from moodtui.mood.descriptors import DESCRIPTOR_COUNT, DESCRIPTOR_NAMES, DESCRIPTORS_VERSION, slice_descriptors
+from moodtui.mood.descriptors import DESCRIPTOR_COUNT, DESCRIPTOR_NAMES, DESCRIPTORS_VERSION, song_descriptors
 from moodtui.mood.features import FEATURE_PARAMS, INPUT_SHAPE
 from moodtui.mood.model import (
     EMBEDDING_OUTPUT,
@@ -673,7 +673,7 @@ def export_checked(
     expected_probs = np.asarray(expected[PROBS_OUTPUT])
     if descriptor_head is not None:
         # What the player shows: the head on Keras's embeddings and the batch's own descriptors.
-        expected_probs = apply_head(metadata["head"], np.asarray(expected[EMBEDDING_OUTPUT]), slice_descriptors(batch))
+        expected_probs = apply_head(metadata["head"], np.asarray(expected[EMBEDDING_OUTPUT]), song_descriptors(batch))
     diff = max(
         float(np.abs(got.probs - expected_probs).max()),
         float(np.abs(graph.probs - np.asarray(expected[PROBS_OUTPUT])).max()),

@@ -108,14 +108,15 @@ def test_too_short_track_is_an_error(tmp_path, small_model):
 
 def test_analysis_gives_each_slice_its_descriptors_and_the_cache_keeps_them(tmp_path, small_model):
     from moodtui.mood.analysis import AnalysisCache, analyse_paths
-    from moodtui.mood.descriptors import DESCRIPTOR_COUNT, slice_descriptors
+    from moodtui.mood.descriptors import DESCRIPTOR_COUNT, song_descriptors
     from moodtui.sqlite_cache import Cache
 
     model = MoodModel.load(small_model)
     path = write_song(tmp_path / "song.wav", "positive", 10.0, seed=4)
     mood = analyse_file(path, model)
-    expected = slice_descriptors(
-        np.concatenate([b.features for b in track_slices(decode_blocks(path, SLICE_SAMPLES * 20))])
+    # Each slice's own descriptors, then the whole song's (its audio and all its slices).
+    expected = song_descriptors(
+        np.concatenate([b.features for b in track_slices(decode_blocks(path, SLICE_SAMPLES * 20))]), decode(path)
     )
     assert mood.descriptors is not None and mood.descriptors.shape == (4, DESCRIPTOR_COUNT)
     np.testing.assert_allclose(mood.descriptors, expected, rtol=1e-5, atol=1e-5)
@@ -152,8 +153,13 @@ def test_a_head_that_reads_descriptors_scores_slices_live_and_from_the_cache(tmp
     meta = json.loads(onnx.with_suffix(".json").read_text())
     weights = np.zeros((DESCRIPTOR_COUNT, 3))
     weights[DESCRIPTOR_NAMES.index("brightness")] = [8.0, 0.0, -8.0]  # brighter: more positive
+    weights[DESCRIPTOR_NAMES.index("song_tempo")] = [2.0, 0.0, -2.0]  # faster: more positive
     meta["version"] = "with-descriptors"
-    meta["head"]["descriptors"] = {"names": list(DESCRIPTOR_NAMES), "kernel": weights.tolist(), "mean": [3.0] * 8}
+    meta["head"]["descriptors"] = {
+        "names": list(DESCRIPTOR_NAMES),
+        "kernel": weights.tolist(),
+        "mean": [3.0] * DESCRIPTOR_COUNT,
+    }
     onnx.with_suffix(".json").write_text(json.dumps(meta))
     model = MoodModel.load(onnx)
     assert model.uses_descriptors and not base.uses_descriptors
@@ -167,9 +173,15 @@ def test_a_head_that_reads_descriptors_scores_slices_live_and_from_the_cache(tmp
     # Without descriptors (an old cache) the head is the graph's: descriptors at their mean.
     np.testing.assert_allclose(model.head_probs(graph.embeddings), graph.probs, atol=1e-5)
     # Another definition of the descriptors is never mixed in: the embedding part alone.
-    meta["head"]["descriptors"]["names"] = ["mode"] * 8
+    meta["head"]["descriptors"]["names"] = ["mode"] * DESCRIPTOR_COUNT
     onnx.with_suffix(".json").write_text(json.dumps(meta))
     assert not MoodModel.load(onnx).uses_descriptors
+
+    # A whole song's analysis scores every slice with the whole song's descriptors (the live
+    # ones, block by block, knew only the part so far).
+    whole = analyse_file(path, model, first_block_slices=1)
+    assert whole.descriptors is not None and (whole.descriptors[:, -3:] == whole.descriptors[0, -3:]).all()
+    np.testing.assert_allclose(whole.slice_probs, model.head_probs(whole.embeddings, whole.descriptors), atol=1e-6)
 
     cache = AnalysisCache(Cache(tmp_path / "cache.sqlite"))
     cache.put(analyse_file(path, base), base)

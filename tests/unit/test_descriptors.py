@@ -6,11 +6,22 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from moodtui.mood.descriptors import DESCRIPTOR_COUNT, DESCRIPTOR_NAMES, chroma_folding, slice_descriptors
+from moodtui.mood.descriptors import (
+    DESCRIPTOR_COUNT,
+    DESCRIPTOR_NAMES,
+    SLICE_DESCRIPTOR_NAMES,
+    SONG_DESCRIPTOR_NAMES,
+    SongCues,
+    chroma_folding,
+    descriptor_rows,
+    slice_descriptors,
+    song_descriptors,
+)
 from moodtui.mood.features import SAMPLE_RATE, mel_band_edges_hz, slice_features
 
 SECONDS = 6.0  # two slices
-MODE, CLARITY, BRIGHTNESS, ONSETS, TEMPO, PULSE, LOUDNESS, SPREAD = range(DESCRIPTOR_COUNT)
+MODE, CLARITY, BRIGHTNESS, ONSETS, TEMPO, PULSE, LOUDNESS, SPREAD = range(len(SLICE_DESCRIPTOR_NAMES))
+SONG_MODE, SONG_CLARITY, SONG_TEMPO = range(len(SLICE_DESCRIPTOR_NAMES), DESCRIPTOR_COUNT)
 
 
 def midi_hz(note: int) -> float:
@@ -24,17 +35,17 @@ def notes(chord: list[int], seconds: float) -> np.ndarray:
     return tone * np.minimum(1.0, t / 0.02) * np.exp(-1.5 * t)
 
 
-def progression(chords: list[list[int]], chord_s: float = 0.75) -> np.ndarray:
-    repeats = int(np.ceil(SECONDS / (chord_s * len(chords)))) + 1
-    audio = np.concatenate([notes(c, chord_s) for c in chords * repeats])[: int(SECONDS * SAMPLE_RATE)]
+def progression(chords: list[list[int]], chord_s: float = 0.75, seconds: float = SECONDS) -> np.ndarray:
+    repeats = int(np.ceil(seconds / (chord_s * len(chords)))) + 1
+    audio = np.concatenate([notes(c, chord_s) for c in chords * repeats])[: int(seconds * SAMPLE_RATE)]
     return (0.1 * audio).astype(np.float32)
 
 
-def clicks(bpm: float, seed: int = 0) -> np.ndarray:
+def clicks(bpm: float, seed: int = 0, seconds: float = SECONDS) -> np.ndarray:
     """Noise bursts on every beat."""
-    audio = np.zeros(int(SECONDS * SAMPLE_RATE), np.float32)
+    audio = np.zeros(int(seconds * SAMPLE_RATE), np.float32)
     rng = np.random.default_rng(seed)
-    for start in np.arange(0.0, SECONDS, 60.0 / bpm):
+    for start in np.arange(0.0, seconds, 60.0 / bpm):
         i = int(start * SAMPLE_RATE)
         n = min(2000, len(audio) - i)
         audio[i : i + n] += 0.3 * rng.standard_normal(n) * np.exp(-np.arange(n) / 300)
@@ -43,7 +54,7 @@ def clicks(bpm: float, seed: int = 0) -> np.ndarray:
 
 def describe(audio: np.ndarray) -> np.ndarray:
     out = slice_descriptors(slice_features(audio))
-    assert out.shape == (2, DESCRIPTOR_COUNT) and out.dtype == np.float32 and np.isfinite(out).all()
+    assert out.shape == (2, len(SLICE_DESCRIPTOR_NAMES)) and out.dtype == np.float32 and np.isfinite(out).all()
     return out
 
 
@@ -95,7 +106,9 @@ def test_loudness_follows_the_level_and_its_spread_the_dynamics():
 def test_silence_and_empty_input_give_finite_descriptors():
     silent = describe(np.zeros(int(SECONDS * SAMPLE_RATE), np.float32))
     assert (silent[:, CLARITY] == 0).all() and (silent[:, MODE] == 0).all()
-    assert slice_descriptors(np.zeros((0, 128, 146, 1), np.float32)).shape == (0, DESCRIPTOR_COUNT)
+    assert slice_descriptors(np.zeros((0, 128, 146, 1), np.float32)).shape == (0, len(SLICE_DESCRIPTOR_NAMES))
+    assert song_descriptors(np.zeros((0, 128, 146, 1), np.float32)).shape == (0, DESCRIPTOR_COUNT)
+    assert np.isfinite(SongCues().song()).all()
     with pytest.raises(ValueError):
         slice_descriptors(np.zeros((2, 64, 146), np.float32))
 
@@ -106,7 +119,49 @@ def test_deterministic_and_per_slice():
     whole = slice_descriptors(features)
     np.testing.assert_array_equal(whole, slice_descriptors(features))
     np.testing.assert_array_equal(whole[1:], slice_descriptors(features[1:]))  # a slice's own, whatever its batch
-    assert len(DESCRIPTOR_NAMES) == DESCRIPTOR_COUNT
+    assert len(DESCRIPTOR_NAMES) == DESCRIPTOR_COUNT == len(SLICE_DESCRIPTOR_NAMES) + len(SONG_DESCRIPTOR_NAMES)
+
+
+SONG_SECONDS = 30.0  # ten slices: longer than the 8-s tempo windows
+
+
+@pytest.mark.parametrize("bpm", [84, 100, 132])
+def test_the_song_tempo_is_found_over_the_whole_song(bpm):
+    rows = song_descriptors(slice_features(clicks(bpm, seed=bpm, seconds=SONG_SECONDS)))
+    assert rows.shape == (10, DESCRIPTOR_COUNT)
+    assert np.allclose(2 ** rows[:, SONG_TEMPO], bpm, rtol=0.04), 2 ** rows[0, SONG_TEMPO]
+    assert (rows[:, SONG_TEMPO] == rows[0, SONG_TEMPO]).all()  # one song, one tempo
+
+
+def song_of(audio: np.ndarray) -> np.ndarray:
+    return song_descriptors(slice_features(audio), audio)
+
+
+def test_the_song_mode_of_a_major_and_a_minor_song():
+    # The same roots; only the thirds differ. Then A minor (with its major V, G#).
+    major = song_of(progression([[60, 64, 67], [65, 69, 72], [67, 71, 74], [60, 64, 67]], seconds=SONG_SECONDS))
+    minor = song_of(progression([[60, 63, 67], [65, 68, 72], [67, 70, 74], [60, 63, 67]], seconds=SONG_SECONDS))
+    a_minor = song_of(progression([[57, 60, 64], [62, 65, 69], [64, 68, 71], [57, 60, 64]], seconds=SONG_SECONDS))
+    assert major[0, SONG_MODE] > 0.1 and minor[0, SONG_MODE] < -0.1, (major[0, SONG_MODE], minor[0, SONG_MODE])
+    assert a_minor[0, SONG_MODE] < 0, a_minor[0, SONG_MODE]
+    assert min(major[0, SONG_CLARITY], minor[0, SONG_CLARITY]) > 0.5
+    noise = (0.1 * np.random.default_rng(3).standard_normal(int(SONG_SECONDS * SAMPLE_RATE))).astype(np.float32)
+    assert song_of(noise)[0, SONG_CLARITY] < major[0, SONG_CLARITY] - 0.2
+    # Without the audio there is no pitch profile: no key rather than a guess.
+    assert (song_descriptors(slice_features(noise))[:, [SONG_MODE, SONG_CLARITY]] == 0).all()
+
+
+def test_song_cues_gathered_block_by_block_equal_the_whole_song_at_once():
+    audio = clicks(120, seconds=SONG_SECONDS) + progression([[60, 63, 67]], seconds=SONG_SECONDS)
+    features = slice_features(audio)
+    cues = SongCues()
+    for start in range(0, len(features), 3):  # as the analysis feeds its blocks
+        block = slice(start * 66_150, (start + 3) * 66_150)
+        cues.hear(audio[block])
+        cues.add(features[start : start + 3])
+    np.testing.assert_allclose(cues.song(), song_of(audio)[0, len(SLICE_DESCRIPTOR_NAMES) :], rtol=1e-4, atol=1e-4)
+    rows = descriptor_rows(slice_descriptors(features), cues.song())
+    np.testing.assert_array_equal(rows[:, : len(SLICE_DESCRIPTOR_NAMES)], slice_descriptors(features))
 
 
 def test_the_chroma_folding_spans_the_narrow_bands_only():
@@ -117,3 +172,16 @@ def test_the_chroma_folding_spans_the_narrow_bands_only():
     centres = mel_band_edges_hz()[1:-1]
     # Bands below 400 Hz (wider than a semitone) and above 5 kHz are left out.
     assert (centres[used] >= 400).all() and (centres[used] <= 5000).all() and 60 < used.sum() < 100
+
+
+def test_the_pitch_folding_hears_the_bass_and_middle_voices_only():
+    from moodtui.mood.descriptors import PITCH_FFT, PITCH_RATE, pitch_folding
+
+    folding = pitch_folding()
+    freqs = np.fft.rfftfreq(PITCH_FFT, 1.0 / PITCH_RATE)
+    used = folding.sum(axis=0) > 0
+    assert folding.shape == (12, PITCH_FFT // 2 + 1)
+    assert (freqs[used] >= 55).all() and (freqs[used] <= 1000).all()
+    # A bin on A (220 Hz) gives most to pitch class A (9), next to nothing a semitone away.
+    a = int(np.argmin(np.abs(freqs - 220.0)))
+    assert folding[:, a].argmax() == 9 and folding[8, a] < 0.1 * folding[9, a]
