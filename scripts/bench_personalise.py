@@ -160,6 +160,7 @@ def fast_probs(
     candidates: tuple[str, ...] = HEADS,
 ) -> tuple[np.ndarray, str]:
     """The head the training job would fit, in-process (no subprocess, no export): for tuning."""
+    from moodtui.mood.model import apply_head, descriptor_part
     from moodtui.paths import shipped_model_path
     from moodtui.train.data import Song, song_folds
     from moodtui.train.job import fit_personal_head
@@ -181,9 +182,8 @@ def fast_probs(
         folds,
         descriptors=None if descriptors is None else [descriptors[i] for i in chosen],
         candidates=candidates,
+        base_descriptors=descriptor_part(base.metadata["head"]),
     )
-    from moodtui.mood.model import apply_head
-
     head = fit.metadata_head
     every = descriptors if descriptors is not None else [None] * len(embeddings)
     return np.stack([apply_head(head, e, d).mean(axis=0) for e, d in zip(embeddings, every)]), fit.head

@@ -242,23 +242,23 @@ def fit_head(
         return ordered_layer(alpha * direction + full_delta, cuts)
 
     classes = len(CLASSES)
-    base_part = base_kernel[cols]
+    # The whole base layer is rescaled (its descriptor rows too, when the base reads them); only
+    # the candidate's own columns get free weights on top.
+    base_logits = x @ base_kernel
 
     def objective(p):
         scale, bias, delta = p[0], p[1 : 1 + classes], p[1 + classes :].reshape(dim, classes)
-        kernel = scale * base_part + delta
-        loss, g = _cross_entropy(fitted @ kernel + bias, y, w)
-        g_kernel = fitted.T @ g
+        loss, g = _cross_entropy(scale * base_logits + fitted @ delta + bias, y, w)
         grad = np.concatenate(
-            [[float((g_kernel * base_part).sum())], g.sum(axis=0), (g_kernel + 2 * strength * delta).ravel()]
+            [[float((g * base_logits).sum())], g.sum(axis=0), (fitted.T @ g + 2 * strength * delta).ravel()]
         )
         return loss + strength * float((delta * delta).sum()), grad
 
     start = np.concatenate([[1.0], base_bias, np.zeros(dim * classes)])
     result = minimize(objective, start, jac=True, method="L-BFGS-B", options={"maxiter": 200, "ftol": 1e-7})
     p = result.x
-    kernel = np.zeros_like(base_kernel)
-    kernel[cols] = p[0] * base_part + p[1 + classes :].reshape(dim, classes)
+    kernel = p[0] * base_kernel
+    kernel[cols] += p[1 + classes :].reshape(dim, classes)
     return kernel, p[1 : 1 + classes]
 
 

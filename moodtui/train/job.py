@@ -63,6 +63,7 @@ from moodtui.mood.model import (
     PROBS_OUTPUT,
     MoodModel,
     apply_head,
+    descriptor_part,
 )
 from moodtui.mood.versions import STAGING_PREFIX, remove_staging
 from moodtui.paths import data_home, shipped_model_path
@@ -74,7 +75,6 @@ from moodtui.train.data import (
     split_by_song,
 )
 from moodtui.train.heads import (
-    DESCRIPTOR_HEADS,
     HEAD_DESCRIPTIONS,
     HEADS,
     Standardiser,
@@ -817,6 +817,7 @@ def train_personal(songs: list[Song], args: argparse.Namespace, version: str) ->
     replay_y = replay["labels"].astype(int)
 
     base_kernel, base_bias = (np.asarray(base_model.metadata["head"][k], np.float32) for k in ("kernel", "bias"))
+    base_descriptors = descriptor_part(base_model.metadata["head"])
     labels = [s.label for s in kept]
     prior = imac_prior_songs(kept, base_model, cache)
     folds = song_folds(kept, min(5, len(kept)), args.seed)
@@ -833,9 +834,12 @@ def train_personal(songs: list[Song], args: argparse.Namespace, version: str) ->
         prior_descriptors=[d for _, _, d in prior],
         prior_labels=[s.label for s, _, _ in prior],
         candidates=tuple(h for h in HEADS if h in args.heads),
+        base_descriptors=base_descriptors,
         progress=lambda done, total: emit(HeadTried(done=done, total=total)),
     )
-    base_agreement = float(np.mean(_song_predictions(embeddings, base_kernel, base_bias) == labels))
+    base_agreement = float(
+        np.mean(_base_song_predictions(embeddings, base_kernel, base_bias, descriptors, base_descriptors) == labels)
+    )
     guard = compare_with_current(kept, fit.held_out, cache)
     emit(GuardCompared(**guard))
 
@@ -999,6 +1003,7 @@ def fit_personal_head(
     prior_labels: list[int] | None = None,
     prior_weight: float = IMAC_PRIOR_WEIGHT,
     candidates: tuple[str, ...] = HEADS,
+    base_descriptors: dict[str, Any] | None = None,
     progress=None,
 ) -> PersonalFit:
     """The listener's last layer (``embeddings[i]``: slice embeddings of labelled song i;
@@ -1015,9 +1020,13 @@ def fit_personal_head(
     embedding weights and the cut points but leave the descriptor weights to the listener's own
     songs (the base's taste says nothing about how mode or tempo feel to this listener).
     Without any descriptors the heads that read them are not tried.
+
+    ``base_descriptors``: the descriptor part of the base's own head (``mood.model.descriptor_part``)
+    when the base reads them: every candidate then starts from the whole base layer (its
+    descriptor weights too), so the ``base`` candidate is the base exactly.
     """
     if replay_share is None:
-        replay_share = personal_replay_share(embeddings, labels, base_kernel, base_bias)
+        replay_share = personal_replay_share(embeddings, labels, base_kernel, base_bias, descriptors, base_descriptors)
     standardiser = Standardiser(replay_x if len(replay_x) else np.concatenate(embeddings))
     embedding_dim = embeddings[0].shape[1]
     known = [d for d in (descriptors or []) if d is not None and len(d)]
@@ -1039,7 +1048,12 @@ def fit_personal_head(
             for e, d in zip(prior_embeddings or [], prior_descriptors or [None] * len(prior_embeddings or []))
         ]
         replay_inputs = joined(replay_x, None) if len(replay_x) else replay_x
-        kernel = np.vstack([base_kernel, np.zeros((DESCRIPTOR_COUNT, base_kernel.shape[1]), base_kernel.dtype)])
+        descriptor_rows = np.zeros((DESCRIPTOR_COUNT, base_kernel.shape[1]), base_kernel.dtype)
+        if base_descriptors is not None:
+            # The base's logit is bias + (d - its mean) @ K: on raw descriptors, K and bias - mean @ K.
+            descriptor_rows = np.asarray(base_descriptors["kernel"], base_kernel.dtype)
+            base_bias = (base_bias - np.asarray(base_descriptors["mean"]) @ descriptor_rows).astype(base_bias.dtype)
+        kernel = np.vstack([base_kernel, descriptor_rows])
     data = training_data(
         inputs,
         labels,
@@ -1055,7 +1069,8 @@ def fit_personal_head(
     choice = choose_head(inputs, labels, folds, kernel, base_bias, data, standardiser, candidates, progress=progress)
     fit_kernel, fit_bias = choice.fit.kernel[:embedding_dim], choice.fit.bias
     descriptor_head = None
-    if descriptor_std is not None and choice.name in DESCRIPTOR_HEADS:
+    if descriptor_std is not None and np.any(choice.fit.kernel[embedding_dim:] != 0):
+        # A cue head's own weights, or the base's (kept, rescaled) when the base reads descriptors.
         weights = choice.fit.kernel[embedding_dim:].astype(np.float64)
         fit_bias = (fit_bias + descriptor_std.mean @ weights).astype(np.float32)
         descriptor_head = {
@@ -1081,7 +1096,12 @@ FULL_REPLAY_AGREEMENT = 2 / 3
 
 
 def personal_replay_share(
-    embeddings: list[np.ndarray], labels: list[int], base_kernel: np.ndarray, base_bias: np.ndarray
+    embeddings: list[np.ndarray],
+    labels: list[int],
+    base_kernel: np.ndarray,
+    base_bias: np.ndarray,
+    descriptors: Sequence[np.ndarray | None] | None = None,
+    base_descriptors: dict[str, Any] | None = None,
 ) -> float:
     """The share of the training weight given to the base's replay sample.
 
@@ -1092,10 +1112,27 @@ def personal_replay_share(
     proportion to how far above chance the base agrees with the listener's own labelled songs
     (full from FULL_REPLAY_AGREEMENT up): nothing for a listener the base gets wrong.
     """
-    base_agreement = float(np.mean(_song_predictions(embeddings, base_kernel, base_bias) == labels))
+    base_agreement = float(
+        np.mean(_base_song_predictions(embeddings, base_kernel, base_bias, descriptors, base_descriptors) == labels)
+    )
     chance = 1.0 / len(CLASSES)
     trust = float(np.clip((base_agreement - chance) / (FULL_REPLAY_AGREEMENT - chance), 0.0, 1.0))
     return min(0.3, 3.0 / len(embeddings)) * trust
 
 
 _song_predictions = song_predictions
+
+
+def _base_song_predictions(
+    embeddings: list[np.ndarray],
+    base_kernel: np.ndarray,
+    base_bias: np.ndarray,
+    descriptors: Sequence[np.ndarray | None] | None,
+    base_descriptors: dict[str, Any] | None,
+) -> np.ndarray:
+    """The base's class for each song, as the player shows it (with its descriptor part, if any)."""
+    if base_descriptors is None:
+        return _song_predictions(embeddings, base_kernel, base_bias)
+    head = {"kernel": base_kernel, "bias": base_bias, "descriptors": base_descriptors}
+    every = descriptors if descriptors is not None else [None] * len(embeddings)
+    return np.array([int(apply_head(head, e, d).mean(axis=0).argmax()) for e, d in zip(embeddings, every)])

@@ -207,6 +207,48 @@ def test_a_listener_who_follows_the_song_tempo_gets_the_song_cue_head():
     assert weights[DESCRIPTOR_NAMES.index("song_tempo")] == weights.max()
 
 
+def test_a_base_that_reads_descriptors_is_kept_whole_by_every_head():
+    """A base whose head weighs the song's tempo: the ``base`` candidate is that base exactly
+    (its descriptor part exported with it), and a head fitted on top keeps the base's cue."""
+    songs, descriptors, labels = _cue_listener(3, 2, follows_cues=True, song_tempo=True)
+    kernel, bias = _unrelated_base()
+    tempo = DESCRIPTOR_NAMES.index("song_tempo")
+    base_part = {
+        "names": list(DESCRIPTOR_NAMES),
+        "kernel": np.zeros((DESCRIPTOR_COUNT, 3)),
+        "mean": np.zeros(DESCRIPTOR_COUNT),
+    }
+    base_part["kernel"][tempo] = [4.0, 0.0, -4.0]  # faster: more positive (the listener's own feeling)
+    base_part["mean"][tempo] = 6.9
+    base_head = {"kernel": kernel, "bias": bias, "descriptors": base_part}
+    folds = song_folds([Song(Path(f"/s{i}"), label) for i, label in enumerate(labels)], 5, 0)
+    replay = np.random.default_rng(5).normal(0, 1, (300, DIM)).astype(np.float32)
+    common = dict(descriptors=descriptors, replay_share=0.3, base_descriptors=base_part)
+    as_is = fit_personal_head(
+        songs, labels, replay, np.zeros(300, int), kernel, bias, folds, candidates=("base",), **common
+    )
+    assert as_is.head == "base" and as_is.descriptor_head is not None
+    for emb, desc in zip(songs, descriptors):
+        np.testing.assert_allclose(
+            apply_head(as_is.metadata_head, emb, desc), apply_head(base_head, emb, desc), atol=1e-5
+        )
+    # The base already agrees with this listener through its cue; a re-cut or free head keeps it.
+    base_right = sum(
+        int(apply_head(base_head, e, d).mean(axis=0).argmax() == c) for e, d, c in zip(songs, descriptors, labels)
+    )
+    for name in ("recut", "free"):
+        fit = fit_personal_head(
+            songs, labels, replay, np.zeros(300, int), kernel, bias, folds, candidates=(name,), **common
+        )
+        weights = np.asarray(fit.descriptor_head["kernel"])
+        assert weights[tempo, 0] - weights[tempo, 2] > 1.0, (name, weights[tempo])
+        right = sum(
+            int(apply_head(fit.metadata_head, e, d).mean(axis=0).argmax() == c)
+            for e, d, c in zip(songs, descriptors, labels)
+        )
+        assert right >= base_right - 1, (name, right, base_right)
+
+
 def test_without_descriptors_a_descriptor_head_is_never_tried_and_at_the_mean_it_is_the_graph():
     songs, descriptors, labels = _cue_listener(3, 1, follows_cues=True)
     plain = _fit_with_descriptors(songs, None, labels)

@@ -1,0 +1,357 @@
+#!/usr/bin/env python3
+"""Refit the base model's mood head on its embedding and the musical descriptors, on the base targets.
+
+Usage::
+
+    python scripts/fit_base_head.py CORPUS [--work DIR] [--output DIR] [--c 0.1] [--install]
+
+Why: the base targets (``moodtui.train.targets``) put mode and tonal clarity into valence, but
+the CNN's embedding barely carries harmony (a probe on it finds major/minor at chance), so the
+base could not follow them: calm major music came out sad. The descriptors
+(``moodtui.mood.descriptors``: per slice, and the song's mode, key clarity and tempo heard at
+2.7 Hz resolution) carry it. This keeps the base network (its embedding, so every cached
+embedding stays valid) and fits only the last layer: a multinomial logistic regression (L2,
+classes balanced) on the standardised embedding + descriptors of every slice of the training
+packages' tracks, each slice labelled with its 30-s window's target class (the mapping refitted
+on every training window, as ``train_base.py`` does).
+
+Steps: analyse the whole corpus with the current base (``moodtui analyse``'s pool and cache, in
+``--work``); fit the temperature on out-of-fold songs (each training track scored by a head
+fitted without it, 5 folds by track), then the head on every training track; score the held-out packages (agreement with the targets, confusion,
+recall, ECE) and the demo library (compared with, never trained on); write the new base to
+``--output`` (default ``WORK/base``): the ONNX graph with the new ``probs`` weights (the head at
+the mean descriptors), its metadata (the head with its descriptor part, the calibration, a new
+version with the same ``embedding_id``), the Keras file with the same weights, a new replay
+sample (the new targets), and the training summary with the figures. ``--install`` copies it
+over ``models/moodtui-base.*``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import shutil
+import sys
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, os.fspath(REPO))
+sys.path.insert(0, os.fspath(REPO / "scripts"))
+
+from train_base import DEMO_INTENDED, HELD_OUT_PACKAGES, corpus_tracks, track_scores, window_scores  # noqa: E402
+
+from moodtui import CLASSES  # noqa: E402
+
+REPLAY_PER_CLASS = 1000
+FOLDS = 5
+
+
+def analyse_corpus(paths: list[Path], work: Path):
+    """Every corpus track analysed under the current base (cached in WORK/home)."""
+    os.environ["MOODTUI_HOME"] = os.fspath(work / "home")
+    from moodtui.mood.analysis import AnalysisCache, analyse_paths
+    from moodtui.mood.model import MoodModel
+    from moodtui.mood.pool import worker_count
+    from moodtui.paths import shipped_model_path
+    from moodtui.sqlite_cache import Cache
+
+    (work / "home").mkdir(parents=True, exist_ok=True)
+    model = MoodModel.load(shipped_model_path())
+    cache = AnalysisCache(Cache(work / "home" / "cache.sqlite"))
+    failed: list[str] = []
+
+    def seen(result) -> None:
+        if result.mood is None:
+            failed.append(f"{result.path}: {result.error}")
+
+    analyse_paths(
+        [os.fspath(p) for p in paths],
+        model,
+        cache,
+        workers=worker_count(playing=False),
+        on_result=seen,
+        need_embeddings=True,
+    )
+    for line in failed:
+        print(f"  not analysed: {line}", flush=True)
+    moods = {}
+    for p in paths:
+        mood = cache.get(p, model)
+        if mood is not None and mood.descriptors is not None and len(mood.embeddings):
+            moods[os.fspath(p)] = mood
+    return model, moods
+
+
+def slice_targets(mood, windows: list[dict[str, float]], mapping) -> np.ndarray:
+    """Each slice's class index: its 30-s window's target (-1: no window, or no class)."""
+    out = np.full(len(mood.starts_s), -1)
+    for i, start in enumerate(mood.starts_s):
+        inside = [w for w in windows if w["start_s"] - 0.5 <= start < w["end_s"]]
+        label = mapping.label(inside[-1]) if inside else None
+        if label is not None:
+            out[i] = CLASSES.index(label)
+    return out
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("corpus", type=Path)
+    parser.add_argument("--work", type=Path, default=Path("/tmp/moodtui-base-head"))
+    parser.add_argument("--output", type=Path, default=None)
+    parser.add_argument("--c", type=float, default=0.1, help="inverse L2 strength on standardised inputs")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--descriptors",
+        nargs="*",
+        default=None,
+        help="the descriptors the head reads (default: all; none for the embedding alone)",
+    )
+    parser.add_argument("--install", action="store_true", help="copy the new base over models/moodtui-base.*")
+    args = parser.parse_args()
+    corpus, work = args.corpus.resolve(), args.work.resolve()
+    output = (args.output or work / "base").resolve()
+
+    from sklearn.linear_model import LogisticRegression
+
+    from moodtui.mood.analysis import analyse_file, song_probabilities
+    from moodtui.mood.descriptors import DESCRIPTOR_NAMES, DESCRIPTORS_VERSION
+    from moodtui.mood.model import MoodModel, apply_head, calibrate
+    from moodtui.paths import shipped_model_path
+    from moodtui.train.job import expected_calibration_error, fit_calibration
+    from moodtui.train.targets import fit_mapping
+
+    if args.descriptors is None:
+        args.descriptors = list(DESCRIPTOR_NAMES)
+
+    tracks = corpus_tracks(corpus)
+    windows = window_scores(corpus)
+    train = [t for t in tracks if t["package"] not in HELD_OUT_PACKAGES]
+    held = [t for t in tracks if t["package"] in HELD_OUT_PACKAGES]
+    mapping = fit_mapping([w for t in train for w in windows.get(str(t["rel"]), [])])
+    print(
+        f"{len(train)} training tracks, {len(held)} held out; target mapping: beta {mapping.beta:.3f}, "
+        f"negative below {mapping.negative_cut:.3f}, calm below {mapping.calm_cut:.3f}",
+        flush=True,
+    )
+    base, moods = analyse_corpus([Path(t["path"]) for t in tracks], work)
+    print(f"analysed: {len(moods)} of {len(tracks)} tracks (model {base.version})", flush=True)
+
+    fitting = [t for t in train if os.fspath(t["path"]) in moods]
+    columns = [DESCRIPTOR_NAMES.index(n) for n in args.descriptors]
+
+    def inputs(mood) -> np.ndarray:
+        return np.hstack([mood.embeddings, mood.descriptors[:, columns]]).astype(np.float64)
+
+    def fit_head(tracks_: list[dict[str, object]]) -> dict[str, object]:
+        """The head fitted on ``tracks_``' labelled slices, as metadata (raw inputs)."""
+        xs, ys = [], []
+        for t in tracks_:
+            mood = moods[os.fspath(t["path"])]
+            y = slice_targets(mood, windows[str(t["rel"])], mapping)
+            xs.append(inputs(mood)[y >= 0])
+            ys.append(y[y >= 0])
+        x, y = np.concatenate(xs), np.concatenate(ys)
+        mean, scale = x.mean(axis=0), x.std(axis=0)
+        scale[scale < 1e-6] = 1.0
+        fit = LogisticRegression(C=args.c, max_iter=5000, class_weight="balanced").fit((x - mean) / scale, y)
+        # Back to raw inputs: logits = x @ kernel + bias, classes in CLASSES order (labels are indices).
+        weights = fit.coef_.T / scale[:, None]
+        raw_bias = fit.intercept_ - mean @ weights
+        dim = x.shape[1] - len(columns)
+        descriptor_kernel = np.zeros((len(DESCRIPTOR_NAMES), len(CLASSES)))
+        descriptor_kernel[columns] = weights[dim:]
+        descriptor_mean = np.zeros(len(DESCRIPTOR_NAMES))
+        for t in tracks_:  # every descriptor's mean (those without weight too: the metadata holds all)
+            descriptor_mean += moods[os.fspath(t["path"])].descriptors.sum(axis=0)
+        descriptor_mean /= sum(len(moods[os.fspath(t["path"])].descriptors) for t in tracks_)
+        return {
+            "kernel": weights[:dim].astype(float).tolist(),
+            # The logit at the mean descriptors: what the ONNX graph computes from the embedding alone.
+            "bias": (raw_bias + descriptor_mean @ descriptor_kernel).astype(float).tolist(),
+            "descriptors": {
+                "names": list(DESCRIPTOR_NAMES),
+                "version": DESCRIPTORS_VERSION,
+                "kernel": descriptor_kernel.astype(float).tolist(),
+                "mean": descriptor_mean.astype(float).tolist(),
+            },
+            "slices": len(x),
+        }
+
+    def song_raw(head_, mood) -> np.ndarray:
+        return apply_head(head_, mood.embeddings, mood.descriptors).mean(axis=0)
+
+    # The temperature from out-of-fold songs: each training track scored by a head fitted
+    # without it (5 folds by track), then the head itself is fitted on every training track.
+    rng = np.random.default_rng(args.seed)
+    fold_of = rng.permutation(len(fitting)) % FOLDS
+    val_probs, val_labels = [], []
+    for k in range(FOLDS):
+        head_k = fit_head([t for t, f in zip(fitting, fold_of) if f != k])
+        for t in (t for t, f in zip(fitting, fold_of) if f == k):
+            target = mapping.label(track_scores(windows[str(t["rel"])]))
+            if target is not None:
+                val_probs.append(song_raw(head_k, moods[os.fspath(t["path"])]))
+                val_labels.append(CLASSES.index(target))
+    head = fit_head(fitting)
+    slices = int(head.pop("slices"))
+    print(
+        f"head fitted on {slices} slices of {len(fitting)} tracks (C {args.c}; descriptors {', '.join(args.descriptors) or 'none'})",
+        flush=True,
+    )
+    calibration = fit_calibration(np.array(val_probs), np.array(val_labels))
+    calibration["method"] = (
+        f"temperature scaling of whole-track mean slice probabilities, NLL on the {len(val_labels)} "
+        f"training tracks, each scored by a head fitted without it ({FOLDS} folds by track)"
+    )
+    temperature = float(calibration["temperature"])
+
+    confusion = np.zeros((3, 3), int)
+    raw, calibrated, truth = [], [], []
+    for t in held:
+        mood = moods.get(os.fspath(t["path"]))
+        target = mapping.label(track_scores(windows[str(t["rel"])]))
+        if mood is None or target is None:
+            continue
+        p = song_raw(head, mood)
+        confusion[CLASSES.index(target), int(p.argmax())] += 1
+        raw.append(p)
+        calibrated.append(calibrate(p, temperature))
+        truth.append(CLASSES.index(target))
+    total = int(confusion.sum())
+    truth_arr = np.array(truth)
+    report = {
+        "held_out_tracks_scored": total,
+        "held_out_target_agreement": round(float(np.trace(confusion) / max(1, total)), 4),
+        "held_out_confusion_rows_target_cols_predicted": confusion.tolist(),
+        "held_out_recall": {
+            c: round(float(confusion[i, i] / max(1, confusion[i].sum())), 3) for i, c in enumerate(CLASSES)
+        },
+        "held_out_target_distribution": dict(zip(CLASSES, confusion.sum(axis=1).tolist())),
+        "held_out_ece_raw": round(expected_calibration_error(np.array(raw), truth_arr), 4),
+        "held_out_ece_calibrated": round(expected_calibration_error(np.array(calibrated), truth_arr), 4),
+    }
+    # The base as shipped, on the same tracks and targets (the comparison).
+    before = np.zeros((3, 3), int)
+    for t in held:
+        mood = moods.get(os.fspath(t["path"]))
+        target = mapping.label(track_scores(windows[str(t["rel"])]))
+        if mood is not None and target is not None:
+            before[CLASSES.index(target), int(mood.slice_probs.mean(axis=0).argmax())] += 1
+    report["previous_head_held_out_agreement"] = round(float(np.trace(before) / max(1, before.sum())), 4)
+    report["previous_head_held_out_recall"] = {
+        c: round(float(before[i, i] / max(1, before[i].sum())), 3) for i, c in enumerate(CLASSES)
+    }
+
+    demo = {}
+    for name, intended in DEMO_INTENDED.items():
+        mood = analyse_file(REPO / "library" / name, base)
+        p = song_probabilities(apply_head(head, mood.embeddings, mood.descriptors), temperature)
+        demo[name] = {"intended": intended, "label": CLASSES[int(p.argmax())], "confidence": round(float(p.max()), 3)}
+    report["demo_library"] = demo
+    report["demo_library_right"] = sum(v["label"] == v["intended"] for v in demo.values())
+    print(json.dumps({k: v for k, v in report.items() if k != "demo_library"}, indent=1), flush=True)
+    print(
+        "demo: "
+        + ", ".join(f"{n[:2]} {v['label']}{'' if v['label'] == v['intended'] else ' (WRONG)'}" for n, v in demo.items())
+    )
+
+    write_base(output, head, calibration, report, mapping, args, moods, fitting, windows, slices)
+    check = MoodModel.load(output / "moodtui-base.onnx")
+    sample = next(iter(moods.values()))
+    # The graph is the head at the mean descriptors; the metadata head with descriptors is what the player serves.
+    graph_diff = float(np.abs(check.head_probs(sample.embeddings) - apply_head(head, sample.embeddings)).max())
+    print(f"new base {check.version} in {output} (graph vs metadata head: {graph_diff:.2e})", flush=True)
+    if args.install:
+        for f in output.iterdir():
+            shutil.copy2(f, shipped_model_path().parent / f.name)
+        print(f"installed into {shipped_model_path().parent}", flush=True)
+    return 0
+
+
+def write_base(output: Path, head, calibration, report, mapping, args, moods, fitting, windows, slices: int) -> None:
+    """The new base files in ``output``: ONNX with the new probs weights, metadata, Keras, replay, summary."""
+    import onnx
+    from onnx import numpy_helper
+
+    from moodtui.fileio import atomic_write_bytes
+    from moodtui.paths import shipped_model_path
+
+    shipped = shipped_model_path()
+    output.mkdir(parents=True, exist_ok=True)
+    kernel = np.asarray(head["kernel"], np.float32)
+    bias = np.asarray(head["bias"], np.float32)
+
+    graph = onnx.load(os.fspath(shipped))
+    inits = {t.name: t for t in graph.graph.initializer}
+    matmul = next(n for n in graph.graph.node if n.op_type == "MatMul" and "probs" in n.name)
+    add = next(n for n in graph.graph.node if n.op_type == "Add" and "probs" in n.name)
+    for name, value in ((matmul.input[1], kernel), (add.input[1], bias)):
+        if inits[name].dims != list(value.shape):
+            raise SystemExit(f"{shipped}: probs weights {name} have shape {inits[name].dims}, not {value.shape}")
+        inits[name].CopyFrom(numpy_helper.from_array(value, name))
+    atomic_write_bytes(output / "moodtui-base.onnx", graph.SerializeToString())
+
+    meta = json.loads(shipped.with_suffix(".json").read_text(encoding="utf-8"))
+    now = dt.datetime.now(dt.UTC)
+    previous = meta["version"]
+    meta["version"] = f"base-{now:%Y%m%d-%H%M}"
+    meta["created"] = now.isoformat(timespec="seconds")
+    meta["head"] = head
+    meta["calibration"] = calibration
+    meta["head_fit"] = {
+        "from": previous,
+        "method": "multinomial logistic regression on the embedding + musical descriptors (standardised, L2, classes balanced)",
+        "c": args.c,
+        "descriptors": list(args.descriptors),
+        "tracks": len(fitting),
+        "slices": slices,
+        "script": "scripts/fit_base_head.py",
+    }
+    atomic_write_bytes(output / "moodtui-base.json", json.dumps(meta, indent=1).encode("utf-8"))
+
+    rng = np.random.default_rng(args.seed)
+    rows, labels = [], []
+    pool_x, pool_y = [], []
+    for t in fitting:
+        mood = moods[os.fspath(t["path"])]
+        y = slice_targets(mood, windows[str(t["rel"])], mapping)
+        pool_x.append(mood.embeddings[y >= 0])
+        pool_y.append(y[y >= 0])
+    px, py = np.concatenate(pool_x), np.concatenate(pool_y)
+    for c in range(len(CLASSES)):
+        idx = np.flatnonzero(py == c)
+        chosen = rng.choice(idx, size=min(REPLAY_PER_CLASS, len(idx)), replace=False)
+        rows.append(px[chosen])
+        labels.append(py[chosen])
+    replay = output / "moodtui-base-replay.npz"
+    with open(replay, "wb") as handle:
+        np.savez_compressed(
+            handle, embeddings=np.concatenate(rows).astype(np.float16), labels=np.concatenate(labels).astype(np.int8)
+        )
+
+    summary_path = shipped.parent / "moodtui-base-training.json"
+    summary = json.loads(summary_path.read_text(encoding="utf-8"))
+    summary.update({k: v for k, v in report.items()})
+    summary["temperature"] = calibration["temperature"]
+    summary["calibration"] = calibration
+    summary["target_mapping"] = mapping.to_json()
+    summary["head_fit"] = meta["head_fit"]
+    atomic_write_bytes(output / "moodtui-base-training.json", json.dumps(summary, indent=1).encode("utf-8"))
+
+    keras_path = shipped.with_suffix(".keras")
+    if keras_path.is_file():
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+        import keras
+
+        network = keras.saving.load_model(os.fspath(keras_path), compile=False)
+        layer = network.get_layer("probs")
+        layer.set_weights([kernel, bias])
+        network.save(os.fspath(output / "moodtui-base.keras"))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
