@@ -141,4 +141,3 @@ def test_shipped_model_gets_the_demo_moods_it_is_known_to_get() -> None:
     for row in ROWS:
         energy[row["album"]].append(results[row["file"]].energy)
     assert min(energy["Bright Side"] + energy["Pressure"]) > max(energy["Still Water"])
-
