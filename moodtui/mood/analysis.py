@@ -189,7 +189,8 @@ def analyse_file(
     for batch in track_slices(iter(counted)):
         if cancelled is not None and cancelled():
             raise AudioError(path, "analysis cancelled")
-        predicted = model.predict(batch.features, song)
+        # Without a live display the whole song is scored once it is done (below).
+        predicted = model.predict(batch.features, song, live=on_slices is not None)
         starts.append(batch.starts_s)
         probs.append(predicted.probs)
         embeddings.append(predicted.embeddings)

@@ -236,7 +236,12 @@ class MoodModel:
         return model
 
     def predict(
-        self, features: np.ndarray, song: SongCues | None = None, batch: int = INFERENCE_BATCH
+        self,
+        features: np.ndarray,
+        song: SongCues | None = None,
+        batch: int = INFERENCE_BATCH,
+        *,
+        live: bool = True,
     ) -> SlicePredictions:
         """Probabilities, embeddings and descriptors for a batch of slice features (n, 128, 146, 1).
 
@@ -244,20 +249,20 @@ class MoodModel:
         analysis cache holds them for the next personal retrain; a head that reads them gives
         the probabilities (the ONNX graph's ``probs`` hold only its embedding part). ``song``
         gathers the song descriptors over a song's batches (pass the same one for each batch of
-        a song, in order); without it the batch is taken as the whole song.
+        a song, in order); without it the batch is taken as the whole song. ``live=False``: the
+        caller re-scores the whole song once it is done (``mood.analysis.analyse_file``), so a
+        head that reads the descriptors is not applied here and the song descriptors so far are
+        not worked out (the returned ``probs`` are then the graph's).
         """
         graph = self.run(features, batch)
         whole = song is None
         if song is None:
             song = SongCues()
         song.add(features)
-        # The song descriptors so far are only worked out when this model reads them: the
-        # analysis puts the whole song's on every slice once the song is done.
-        song_part = song.song() if whole or self.uses_descriptors else song.placeholder()
+        scored = self.uses_descriptors and (live or whole)
+        song_part = song.song() if whole or scored else song.placeholder()
         descriptors = descriptor_rows(slice_descriptors(features), song_part)
-        probs = (
-            self.head_probs(graph.embeddings, descriptors) if len(features) and self.uses_descriptors else graph.probs
-        )
+        probs = self.head_probs(graph.embeddings, descriptors) if len(features) and scored else graph.probs
         return SlicePredictions(probs, graph.embeddings, graph.energy, descriptors)
 
     def run(self, features: np.ndarray, batch: int = INFERENCE_BATCH) -> SlicePredictions:
