@@ -38,7 +38,10 @@ def _add_workers(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
+    """The command line. Given ``argv``, the training job's options are only added when it names
+    the ``train`` command: they live with the job, whose imports (scipy.optimize ...) cost every
+    other command about half a second of start-up."""
     from moodtui.player.radio import STATION_IDS
 
     parser = argparse.ArgumentParser(
@@ -82,10 +85,11 @@ def build_parser() -> argparse.ArgumentParser:
     _add_workers(analyse)
     _add_home(analyse)
 
-    from moodtui.train.job import add_arguments
-
     train = sub.add_parser("train", help="train or fine-tune the model (TensorFlow, its own process)")
-    add_arguments(train)
+    if argv is None or "train" in argv:
+        from moodtui.train.job import add_arguments
+
+        add_arguments(train)
     _add_home(train)
 
     label = sub.add_parser(
@@ -132,7 +136,7 @@ def main(argv: list[str] | None = None) -> int:
     # `moodtui`, `moodtui DIR` and `moodtui --home X DIR` open the player.
     if not any(a in COMMANDS for a in argv) and not any(a in ("-h", "--help", "--version") for a in argv):
         argv = ["play", *argv]
-    args = build_parser().parse_args(argv)
+    args = build_parser(argv).parse_args(argv)
     if getattr(args, "home", None) is not None:
         # An environment variable, so the training job and other child processes share the folder.
         os.environ["MOODTUI_HOME"] = os.fspath(args.home.expanduser().resolve())

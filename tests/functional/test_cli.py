@@ -150,3 +150,20 @@ def test_export_writes_a_playlist_of_one_mood_with_the_listeners_labels_first(tm
     assert sorted(entries) == sorted({str(dark)} | by_model)
     assert "broken.mp3" in result.stderr.decode()
     assert "1 by your labels" in result.stdout.decode()
+
+
+def test_only_the_train_command_loads_the_training_job():
+    """The job's options (and its scipy.optimize, heads ...) are built only for `moodtui train`:
+    every other command starts half a second sooner."""
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys; from moodtui.cli.main import build_parser; build_parser({argv}).parse_args({argv}); "
+        "print('moodtui.train.job' in sys.modules)"
+    )
+    for argv, loaded in ((["predict", "song.ogg"], "False"), (["train", "--json"], "True")):
+        out = subprocess.run(
+            [sys.executable, "-c", probe.format(argv=argv)], capture_output=True, text=True, check=True
+        )
+        assert out.stdout.strip() == loaded, (argv, out.stdout, out.stderr[-500:])
