@@ -192,9 +192,9 @@ def _onset_flux(x: np.ndarray) -> np.ndarray:
     return rise.mean(axis=1, dtype=np.float64) * NORM_STD_DB
 
 
-def _pulse(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Onset rate (per second), log2 tempo (BPM) and pulse clarity of each slice (normalised log-mel)."""
-    flux = _onset_flux(x)
+def _pulse(x: np.ndarray, flux: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Onset rate (per second), log2 tempo (BPM) and pulse clarity of each slice (normalised log-mel
+    ``x`` and its onset flux)."""
     frames = flux.shape[1]
     seconds = frames / FRAME_RATE
     threshold = flux.mean(axis=1, keepdims=True) + 0.5 * flux.std(axis=1, keepdims=True)
@@ -231,8 +231,11 @@ def _slices(features: np.ndarray) -> np.ndarray:
     return x
 
 
-def slice_descriptors(features: np.ndarray) -> np.ndarray:
-    """(n, len(SLICE_DESCRIPTOR_NAMES)) float32 descriptors of model inputs (n, N_MELS, frames[, 1])."""
+def slice_descriptors(features: np.ndarray, song: SongCues | None = None) -> np.ndarray:
+    """(n, len(SLICE_DESCRIPTOR_NAMES)) float32 descriptors of model inputs (n, N_MELS, frames[, 1]).
+
+    ``song``: the song these slices come next in, given their onset flux on the way (computed once
+    for both)."""
     x = _slices(features)
     if not len(x) or x.shape[2] < 4:
         return np.zeros((len(x), len(SLICE_DESCRIPTOR_NAMES)), np.float32)
@@ -247,7 +250,10 @@ def slice_descriptors(features: np.ndarray) -> np.ndarray:
     mode, clarity = _key_strengths(_slice_chroma(x))
     np.square(amplitude, out=amplitude)  # power
     frame_db = 10.0 * np.log10(np.maximum(np.einsum("nbt,b->nt", amplitude, widths).astype(np.float64), 1e-30))
-    onset_rate, tempo, pulse_clarity = _pulse(x)
+    flux = _onset_flux(x)
+    if song is not None:
+        song.add_flux(flux)
+    onset_rate, tempo, pulse_clarity = _pulse(x, flux)
     out = np.stack(
         [mode, clarity, brightness, onset_rate, tempo, pulse_clarity, frame_db.mean(axis=1), frame_db.std(axis=1)],
         axis=1,
@@ -261,11 +267,12 @@ def song_tempo(flux: np.ndarray) -> float:
         return float(np.log2(PREFERRED_BPM))
     window = int(min(TEMPOGRAM_WINDOW_S * FRAME_RATE, flux.size))
     half = window // 2
-    padded = np.pad(flux, (half, half), mode="linear_ramp")
+    padded = np.pad(flux, (half, half), mode="linear_ramp").astype(np.float32)
     frames = np.lib.stride_tricks.sliding_window_view(padded, window)[:: int(TEMPOGRAM_HOP_S * FRAME_RATE)]
-    frames = frames * (0.5 - 0.5 * np.cos(2 * np.pi * np.arange(window) / window))
-    spectrum = np.fft.rfft(frames, n=2 * window, axis=1)
-    ac = np.fft.irfft(spectrum.real**2 + spectrum.imag**2, axis=1)[:, :window]
+    frames = frames * (0.5 - 0.5 * np.cos(2 * np.pi * np.arange(window) / window)).astype(np.float32)
+    # float32 through scipy's FFT: numpy's float64 inverse transform cost 3 ms a song.
+    spectrum = scipy.fft.rfft(frames, n=2 * window, axis=1, workers=1)
+    ac = scipy.fft.irfft(spectrum.real**2 + spectrum.imag**2, axis=1, workers=1)[:, :window]
     ac /= np.maximum(np.abs(ac).max(axis=1, keepdims=True), 1e-12)
     lags = np.arange(1, window)
     bpm = 60 * FRAME_RATE / lags
@@ -309,7 +316,11 @@ class SongCues:
         """Take a batch of the song's next slices (model inputs, in order)."""
         x = _slices(features)
         if len(x) and x.shape[2] >= 4:
-            self._flux.extend(_onset_flux(x))
+            self.add_flux(_onset_flux(x))
+
+    def add_flux(self, flux: np.ndarray) -> None:
+        """Take the next slices' onset flux (n, frames - 1), as ``slice_descriptors`` computes it."""
+        self._flux.extend(flux)
 
     @staticmethod
     def placeholder() -> np.ndarray:

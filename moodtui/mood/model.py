@@ -258,10 +258,10 @@ class MoodModel:
         whole = song is None
         if song is None:
             song = SongCues()
-        song.add(features)
+        slice_part = slice_descriptors(features, song)  # gives the song the slices' onsets too
         scored = self.uses_descriptors and (live or whole)
         song_part = song.song() if whole or scored else song.placeholder()
-        descriptors = descriptor_rows(slice_descriptors(features), song_part)
+        descriptors = descriptor_rows(slice_part, song_part)
         probs = self.head_probs(graph.embeddings, descriptors) if len(features) and scored else graph.probs
         return SlicePredictions(probs, graph.embeddings, graph.energy, descriptors)
 

@@ -162,6 +162,12 @@ def test_song_cues_gathered_block_by_block_equal_the_whole_song_at_once():
     np.testing.assert_allclose(cues.song(), song_of(audio)[0, len(SLICE_DESCRIPTOR_NAMES) :], rtol=1e-4, atol=1e-4)
     rows = descriptor_rows(slice_descriptors(features), cues.song())
     np.testing.assert_array_equal(rows[:, : len(SLICE_DESCRIPTOR_NAMES)], slice_descriptors(features))
+    # The analysis hands the onsets over from the slice descriptors (computed once): the same song.
+    handed = SongCues()
+    handed.hear(audio)
+    for start in range(0, len(features), 3):
+        slice_descriptors(features[start : start + 3], handed)
+    np.testing.assert_allclose(handed.song(), cues.song(), rtol=1e-4, atol=1e-4)
 
 
 def test_the_chroma_folding_spans_the_narrow_bands_only():
