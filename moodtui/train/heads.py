@@ -13,6 +13,9 @@ Candidates, simplest first (a tie goes to the simpler one):
   parameters.
 * ``ordered``: a 1-d score on the embedding with two cut points (adjacent-category logits:
   negative < neutral < positive), the score's direction pulled towards the base's: 67 parameters.
+* ``energy``: the base's energy score (its calm <-> energetic output, a dense layer on the
+  embedding) with two cut points of the listener's: 3 parameters, for a listener whose moods
+  follow energy rather than the base's moods.
 * ``song-cues``: the re-cut score plus a weighted sum of the three cues music psychology finds
   strongest for happy and sad, heard over the whole song: its mode and tempo, and brightness
   (``song_mode``, ``song_tempo``, ``brightness``): 3 + 3. Few enough weights for 3 labels a class.
@@ -44,7 +47,7 @@ from moodtui.mood.descriptors import DESCRIPTOR_NAMES
 
 POSITIVE, NEUTRAL, NEGATIVE = (CLASSES.index(c) for c in ("positive", "neutral", "negative"))
 
-HEADS = ("base", "recut", "song-cues", "ordered", "cues", "ordered-cues", "free", "free-rich")
+HEADS = ("base", "recut", "energy", "song-cues", "ordered", "cues", "ordered-cues", "free", "free-rich")
 """Candidate heads, simplest first."""
 
 DESCRIPTOR_HEADS = frozenset({"song-cues", "cues", "ordered-cues"})
@@ -56,6 +59,7 @@ SONG_CUES = ("brightness", "song_mode", "song_tempo")
 HEAD_DESCRIPTIONS = {
     "base": "the base model as it is",
     "recut": "the base's mood score with your cut points",
+    "energy": "the base's energy score with your cut points",
     "song-cues": "the base's mood score and the song's mode, tempo and brightness, with your cut points",
     "cues": "the base's mood score and musical cues (mode, tempo, brightness ...) with your cut points",
     "ordered": "one score with two cut points",
@@ -83,6 +87,7 @@ class HeadData:
     song_of: np.ndarray
     songs: int
     embedding_dim: int = -1  # columns of x that are the embedding (-1: all of them, no descriptors)
+    energy_direction: np.ndarray | None = None  # the base's energy score on standardised inputs, if any
 
     def columns(self, name: str) -> np.ndarray:
         """The columns of ``x`` a candidate's fitted weights may use."""
@@ -209,10 +214,14 @@ def fit_head(
     direction = mood_direction(base_kernel)
     per_song = 1.0 / max(1, data.songs)
     strength = PRIOR_STRENGTH.get(name, 0.0) * per_song
-    if name in ("recut", "song-cues", "cues", "ordered", "ordered-cues"):
+    if name == "energy":
+        if data.energy_direction is None:
+            raise ValueError("the energy head needs the base's energy direction")
+        direction = data.energy_direction
+    if name in ("recut", "energy", "song-cues", "cues", "ordered", "ordered-cues"):
         projected = x @ direction
         steps = ORDER_STEPS
-        free_delta = name != "recut"
+        free_delta = name not in ("recut", "energy")
 
         def unpack(p):
             return p[0], p[1:3], p[3:] if free_delta else np.zeros(dim)
@@ -293,6 +302,8 @@ def _choose_head(
 ) -> HeadChoice:
     if not 0 <= data.embedding_dim < data.x.shape[1]:  # no descriptors: the heads that read them are not tried
         candidates = tuple(name for name in candidates if name not in DESCRIPTOR_HEADS)
+    if data.energy_direction is None:  # a base without an energy output
+        candidates = tuple(name for name in candidates if name != "energy")
     std_kernel, std_bias = standardiser.to_standard(base_kernel.astype(np.float64), base_bias.astype(np.float64))
     std_songs = [standardiser(e.astype(np.float64)) for e in song_embeddings]
     labels_arr = np.asarray(labels)
@@ -316,6 +327,7 @@ def _choose_head(
 SELECTION_MARGIN = {
     "base": 0.0,
     "recut": 0.0,
+    "energy": 0.0,
     "song-cues": 0.0,
     "cues": 1.0,
     "ordered": 1.0,
@@ -324,7 +336,7 @@ SELECTION_MARGIN = {
     "free-rich": 1.0,
 }
 """How many standard errors of the paired difference a head must win by to replace a simpler one:
-nothing for the re-cut and the song-cue head (3 and 6 parameters), one for the heads with 14 or more
+nothing for the re-cut heads and the song-cue head (3 and 6 parameters), one for the heads with 14 or more
 (with 9 labelled songs, one song more is no evidence that 14 weights beat 6)."""
 
 

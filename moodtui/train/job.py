@@ -835,6 +835,7 @@ def train_personal(songs: list[Song], args: argparse.Namespace, version: str) ->
         prior_labels=[s.label for s, _, _ in prior],
         candidates=tuple(h for h in HEADS if h in args.heads),
         base_descriptors=base_descriptors,
+        energy_kernel=energy_kernel_of(base_model),
         progress=lambda done, total: emit(HeadTried(done=done, total=total)),
     )
     base_agreement = float(
@@ -1004,6 +1005,7 @@ def fit_personal_head(
     prior_weight: float = IMAC_PRIOR_WEIGHT,
     candidates: tuple[str, ...] = HEADS,
     base_descriptors: dict[str, Any] | None = None,
+    energy_kernel: np.ndarray | None = None,
     progress=None,
 ) -> PersonalFit:
     """The listener's last layer (``embeddings[i]``: slice embeddings of labelled song i;
@@ -1023,7 +1025,8 @@ def fit_personal_head(
 
     ``base_descriptors``: the descriptor part of the base's own head (``mood.model.descriptor_part``)
     when the base reads them: every candidate then starts from the whole base layer (its
-    descriptor weights too), so the ``base`` candidate is the base exactly.
+    descriptor weights too), so the ``base`` candidate is the base exactly. ``energy_kernel``:
+    the base's energy head (embedding -> energy logit), for the ``energy`` candidate.
     """
     if replay_share is None:
         replay_share = personal_replay_share(embeddings, labels, base_kernel, base_bias, descriptors, base_descriptors)
@@ -1066,6 +1069,12 @@ def fit_personal_head(
         prior_weight,
         embedding_dim=embedding_dim if known else -1,
     )
+    if energy_kernel is not None and len(energy_kernel) == embedding_dim:
+        # The energy score on standardised inputs (as Standardiser.to_standard maps a kernel).
+        data.energy_direction = np.zeros(data.x.shape[1])
+        data.energy_direction[:embedding_dim] = (
+            np.asarray(energy_kernel, np.float64) * standardiser.scale[:embedding_dim]
+        )
     choice = choose_head(inputs, labels, folds, kernel, base_bias, data, standardiser, candidates, progress=progress)
     fit_kernel, fit_bias = choice.fit.kernel[:embedding_dim], choice.fit.bias
     descriptor_head = None
@@ -1121,6 +1130,14 @@ def personal_replay_share(
 
 
 _song_predictions = song_predictions
+
+
+def energy_kernel_of(model: MoodModel) -> np.ndarray | None:
+    """The base's energy head as a vector on the embedding (None without an energy output)."""
+    head = model.metadata.get("energy_head")
+    if not isinstance(head, dict) or "kernel" not in head:
+        return None
+    return np.asarray(head["kernel"], np.float64).reshape(-1)
 
 
 def _base_song_predictions(

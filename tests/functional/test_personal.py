@@ -449,3 +449,38 @@ def test_a_model_switch_rescores_the_cached_songs_and_lists_what_changed(small_m
     for path, probs in shown.items():
         assert CLASSES[int(np.argmax(first.moods[path]))] == CLASSES[int(np.argmax(probs))]
     assert switch_model(cache, model, model, os.fsdecode(paths[1])).changes == []  # the same model: no change
+
+
+def test_a_listener_whose_moods_follow_energy_gets_the_base_energy_score_with_their_cuts():
+    """Classes along the base's energy direction, which its mood layer does not read: the
+    3-parameter energy head wins, and without an energy output it is never tried."""
+    axes = np.linalg.qr(np.random.default_rng(99).normal(size=(DIM, 2)))[0].T
+    energy_kernel = axes[0] * 2.0  # the listener's score is the base's energy score
+    mood_kernel = np.outer(axes[1], [4.0, 0.0, -4.0]).astype(np.float32)  # the base's moods: another axis
+    chosen = []
+    for seed in range(1, 5):
+        songs, labels = _listener("ordered", 3, seed)
+        folds = song_folds([Song(Path(f"/s{i}"), label) for i, label in enumerate(labels)], 5, 0)
+        replay = np.random.default_rng(5).normal(0, 1, (300, DIM)).astype(np.float32)
+        fit = fit_personal_head(
+            songs,
+            labels,
+            replay,
+            np.zeros(300, int),
+            mood_kernel,
+            np.zeros(3, np.float32),
+            folds,
+            replay_share=0.0,
+            energy_kernel=energy_kernel,
+        )
+        chosen.append(fit.head)
+        assert fit.hits["energy"] >= fit.hits["recut"] + 3, fit.hits
+    assert chosen.count("energy") >= 3, chosen
+    # The exported layer is an ordered layer along the energy direction: new songs fall in place.
+    new_songs, new_labels = _listener("ordered", 4, 50)
+    predicted = [apply_head(fit.metadata_head, e).mean(axis=0).argmax() for e in new_songs]
+    assert np.mean(np.array(predicted) == new_labels) >= 0.75
+    without = fit_personal_head(
+        songs, labels, replay, np.zeros(300, int), mood_kernel, np.zeros(3, np.float32), folds, replay_share=0.0
+    )
+    assert "energy" not in without.hits
