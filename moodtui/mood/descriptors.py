@@ -43,9 +43,9 @@ of the tempi within 4 % of librosa's, measured on the 134 held-out corpus record
   own 1,024-point STFT (2.7 Hz bins, a frame every 186 ms); each frame's pitch classes are
   scaled to their peak and averaged (as ``librosa.feature.chroma_cqt`` does). About 8 ms a song.
 * ``song_tempo``: log2 BPM from the song's onset envelope (the slices' spectral flux end to
-  end) the way ``librosa.feature.tempo`` finds it: the autocorrelation of 8-s Hann windows every
-  second, each scaled to its peak, averaged, weighted by the log-normal preference around
-  120 BPM, the best lag between 30 and 320 BPM.
+  end, its first ``TEMPO_SECONDS``) the way ``librosa.feature.tempo`` finds it: the
+  autocorrelation of 8-s Hann windows every second, each scaled to its peak, averaged,
+  weighted by the log-normal preference around 120 BPM, the best lag between 30 and 320 BPM.
 
 :class:`SongCues` gathers what the song descriptors need while a song is analysed (the decoded
 blocks, and 145 flux values a slice), in the same single pass; while a song is still being
@@ -97,6 +97,7 @@ PITCH_HOP = 512
 PITCH_LOW_HZ, PITCH_HIGH_HZ = 55.0, 1000.0
 PITCH_SIGMA_SEMITONES = 0.3
 PITCH_SECONDS = 120.0  # the key is heard over a song's first two minutes (as the cost is bounded)
+TEMPO_SECONDS = 900.0  # and the tempo over its first 15 minutes (a 3-hour mix costs no more)
 
 # Krumhansl-Kessler probe-tone ratings, C major and C minor (pitch classes C, C#, ..., B).
 MAJOR_PROFILE = np.array([6.35, 2.23, 3.48, 2.33, 4.38, 4.09, 2.52, 5.19, 2.39, 3.66, 2.29, 2.88])
@@ -319,7 +320,9 @@ class SongCues:
 
     def add_flux(self, flux: np.ndarray) -> None:
         """Take the next slices' onset flux (n, frames - 1), as ``slice_descriptors`` computes it."""
-        self._flux.extend(flux)
+        kept = sum(len(row) for row in self._flux)
+        if kept < TEMPO_SECONDS * FRAME_RATE:
+            self._flux.extend(flux)
 
     @staticmethod
     def placeholder() -> np.ndarray:

@@ -191,3 +191,18 @@ def test_the_pitch_folding_hears_the_bass_and_middle_voices_only():
     # A bin on A (220 Hz) gives most to pitch class A (9), next to nothing a semitone away.
     a = int(np.argmin(np.abs(freqs - 220.0)))
     assert folding[:, a].argmax() == 9 and folding[8, a] < 0.1 * folding[9, a]
+
+
+def test_a_long_mix_costs_no_more_than_its_first_minutes():
+    from moodtui.mood.descriptors import FRAME_RATE, PITCH_SECONDS, TEMPO_SECONDS
+
+    cues = SongCues()
+    block = np.zeros(20 * 66_150, np.float32)  # 60 s
+    flux = np.zeros((20, 145))
+    for _ in range(int(TEMPO_SECONDS / 60) + 10):
+        cues.hear(block)
+        cues.add_flux(flux)
+    kept = sum(len(row) for row in cues._flux)
+    assert kept <= TEMPO_SECONDS * FRAME_RATE + 20 * 145
+    assert cues._pitch_frames * 512 / 2756.25 <= PITCH_SECONDS + 60
+    assert np.isfinite(cues.song()).all()
