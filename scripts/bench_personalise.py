@@ -184,6 +184,7 @@ def fast_probs(
         candidates=candidates,
         base_descriptors=descriptor_part(base.metadata["head"]),
         energy_kernel=energy_kernel_of(base),
+        valence_head=base.metadata.get("valence_head"),
     )
     head = fit.metadata_head
     every = descriptors if descriptors is not None else [None] * len(embeddings)

@@ -22,7 +22,8 @@ recall, ECE) and the demo library (compared with, never trained on); write the n
 ``--output`` (default ``WORK/base``): the ONNX graph with the new ``probs`` weights (the head at
 the mean descriptors), its metadata (the head with its descriptor part, the calibration, a new
 version with the same ``embedding_id``), the Keras file with the same weights, a new replay
-sample (the new targets), and the training summary with the figures. ``--install`` copies it
+sample (the new targets), the training summary with the figures, and a valence score (VibeNet's
+valence as a ridge regression on the same inputs: ``valence_head``, the base's second axis). ``--install`` copies it
 over ``models/moodtui-base.*``.
 """
 
@@ -48,6 +49,7 @@ from moodtui import CLASSES  # noqa: E402
 
 REPLAY_PER_CLASS = 1000
 FOLDS = 5
+VALENCE_RIDGE = 1e-3  # L2 per slice on standardised inputs
 
 
 def analyse_corpus(paths: list[Path], work: Path):
@@ -259,7 +261,10 @@ def main() -> int:
         + ", ".join(f"{n[:2]} {v['label']}{'' if v['label'] == v['intended'] else ' (WRONG)'}" for n, v in demo.items())
     )
 
-    write_base(output, head, calibration, report, mapping, args, moods, fitting, windows, slices)
+    valence = fit_valence_score(moods, fitting, windows, held)
+    report["valence_score"] = valence.pop("report")
+    print(f"valence score: {report['valence_score']}", flush=True)
+    write_base(output, head, calibration, report, mapping, args, moods, fitting, windows, slices, valence)
     check = MoodModel.load(output / "moodtui-base.onnx")
     sample = next(iter(moods.values()))
     # The graph is the head at the mean descriptors; the metadata head with descriptors is what the player serves.
@@ -272,7 +277,59 @@ def main() -> int:
     return 0
 
 
-def write_base(output: Path, head, calibration, report, mapping, args, moods, fitting, windows, slices: int) -> None:
+def fit_valence_score(moods, fitting, windows, held) -> dict[str, object]:
+    """The teacher's valence (VibeNet's, per 30-s window) as a linear score on the embedding and
+    the descriptors: a ridge regression on every training slice, standardised inputs.
+
+    The base's second axis beside the exported energy: the ``valence`` personal head re-cuts it
+    for a listener whose moods follow valence alone (the mood classes mix in arousal). Scored on
+    the held-out packages as the rank correlation of song means with VibeNet's track valence.
+    """
+    from scipy.stats import spearmanr
+    from sklearn.linear_model import Ridge
+
+    from moodtui.mood.descriptors import DESCRIPTOR_NAMES, DESCRIPTORS_VERSION
+
+    xs, ys = [], []
+    for t in fitting:
+        mood = moods[os.fspath(t["path"])]
+        wins = windows[str(t["rel"])]
+        for i, start in enumerate(mood.starts_s):
+            inside = [w for w in wins if w["start_s"] - 0.5 <= start < w["end_s"] and "valence" in w]
+            if inside:
+                xs.append(np.hstack([mood.embeddings[i], mood.descriptors[i]]))
+                ys.append(inside[-1]["valence"])
+    x, y = np.asarray(xs, np.float64), np.asarray(ys, np.float64)
+    mean, scale = x.mean(axis=0), x.std(axis=0)
+    scale[scale < 1e-6] = 1.0
+    fit = Ridge(alpha=VALENCE_RIDGE * len(x)).fit((x - mean) / scale, y)
+    weights = fit.coef_ / scale
+    bias = float(fit.intercept_ - mean @ weights)
+    dim = x.shape[1] - len(DESCRIPTOR_NAMES)
+    scored = [
+        (float((np.hstack([m.embeddings, m.descriptors]) @ weights + bias).mean()), float(t["scores"]["valence"]))
+        for t in held
+        if (m := moods.get(os.fspath(t["path"]))) is not None
+    ]
+    rho = spearmanr([a for a, _ in scored], [b for _, b in scored])[0]
+    descriptor_mean = mean[dim:]
+    return {
+        "kernel": weights[:dim].astype(float).tolist(),
+        "bias": bias + float(descriptor_mean @ weights[dim:]),
+        "descriptors": {
+            "names": list(DESCRIPTOR_NAMES),
+            "version": DESCRIPTORS_VERSION,
+            "kernel": weights[dim:].astype(float).tolist(),
+            "mean": descriptor_mean.astype(float).tolist(),
+        },
+        "target": "VibeNet valence of the slice's 30-s window (0..1)",
+        "report": {"slices": len(x), "held_out_rank_correlation": round(float(rho), 3), "tracks": len(scored)},
+    }
+
+
+def write_base(
+    output: Path, head, calibration, report, mapping, args, moods, fitting, windows, slices: int, valence
+) -> None:
     """The new base files in ``output``: ONNX with the new probs weights, metadata, Keras, replay, summary."""
     import onnx
     from onnx import numpy_helper
@@ -301,9 +358,11 @@ def write_base(output: Path, head, calibration, report, mapping, args, moods, fi
     meta["version"] = f"base-{now:%Y%m%d-%H%M}"
     meta["created"] = now.isoformat(timespec="seconds")
     meta["head"] = head
+    meta["valence_head"] = valence
     meta["calibration"] = calibration
     meta["head_fit"] = {
         "from": previous,
+        "network": meta["embedding_id"],  # the trunk and embedding, unchanged by a head refit
         "method": "multinomial logistic regression on the embedding + musical descriptors (standardised, L2, classes balanced)",
         "c": args.c,
         "descriptors": list(args.descriptors),
@@ -335,7 +394,11 @@ def write_base(output: Path, head, calibration, report, mapping, args, moods, fi
 
     summary_path = shipped.parent / "moodtui-base-training.json"
     summary = json.loads(summary_path.read_text(encoding="utf-8"))
-    summary.update({k: v for k, v in report.items()})
+    previous_fit = json.loads(shipped.with_suffix(".json").read_text(encoding="utf-8")).get("head_fit")
+    if previous_fit is not None and previous_fit.get("network") == meta["head_fit"]["network"]:
+        # A refit of a refit: the comparison stays with the network's own (embedding-only) head.
+        report = {k: v for k, v in report.items() if not k.startswith("previous_head")}
+    summary.update(report)
     summary["temperature"] = calibration["temperature"]
     summary["calibration"] = calibration
     summary["target_mapping"] = mapping.to_json()

@@ -13,6 +13,9 @@ Candidates, simplest first (a tie goes to the simpler one):
   parameters.
 * ``ordered``: a 1-d score on the embedding with two cut points (adjacent-category logits:
   negative < neutral < positive), the score's direction pulled towards the base's: 67 parameters.
+* ``valence``: the base's valence score (the teacher's valence, regressed on the embedding and
+  the descriptors when the base was made) with two cut points of the listener's: 3 parameters,
+  for a listener whose moods follow valence alone (the mood classes mix in arousal).
 * ``energy``: the base's energy score (its calm <-> energetic output, a dense layer on the
   embedding) with two cut points of the listener's: 3 parameters, for a listener whose moods
   follow energy rather than the base's moods.
@@ -47,7 +50,7 @@ from moodtui.mood.descriptors import DESCRIPTOR_NAMES
 
 POSITIVE, NEUTRAL, NEGATIVE = (CLASSES.index(c) for c in ("positive", "neutral", "negative"))
 
-HEADS = ("base", "recut", "energy", "song-cues", "ordered", "cues", "ordered-cues", "free", "free-rich")
+HEADS = ("base", "recut", "valence", "energy", "song-cues", "ordered", "cues", "ordered-cues", "free", "free-rich")
 """Candidate heads, simplest first."""
 
 DESCRIPTOR_HEADS = frozenset({"song-cues", "cues", "ordered-cues"})
@@ -59,6 +62,7 @@ SONG_CUES = ("brightness", "song_mode", "song_tempo")
 HEAD_DESCRIPTIONS = {
     "base": "the base model as it is",
     "recut": "the base's mood score with your cut points",
+    "valence": "the base's valence score with your cut points",
     "energy": "the base's energy score with your cut points",
     "song-cues": "the base's mood score and the song's mode, tempo and brightness, with your cut points",
     "cues": "the base's mood score and musical cues (mode, tempo, brightness ...) with your cut points",
@@ -88,6 +92,7 @@ class HeadData:
     songs: int
     embedding_dim: int = -1  # columns of x that are the embedding (-1: all of them, no descriptors)
     energy_direction: np.ndarray | None = None  # the base's energy score on standardised inputs, if any
+    valence_direction: np.ndarray | None = None  # the base's valence score on standardised inputs, if any
 
     def columns(self, name: str) -> np.ndarray:
         """The columns of ``x`` a candidate's fitted weights may use."""
@@ -214,14 +219,15 @@ def fit_head(
     direction = mood_direction(base_kernel)
     per_song = 1.0 / max(1, data.songs)
     strength = PRIOR_STRENGTH.get(name, 0.0) * per_song
-    if name == "energy":
-        if data.energy_direction is None:
-            raise ValueError("the energy head needs the base's energy direction")
-        direction = data.energy_direction
-    if name in ("recut", "energy", "song-cues", "cues", "ordered", "ordered-cues"):
+    if name in ("energy", "valence"):
+        axis = data.energy_direction if name == "energy" else data.valence_direction
+        if axis is None:
+            raise ValueError(f"the {name} head needs the base's {name} direction")
+        direction = axis
+    if name in ("recut", "valence", "energy", "song-cues", "cues", "ordered", "ordered-cues"):
         projected = x @ direction
         steps = ORDER_STEPS
-        free_delta = name not in ("recut", "energy")
+        free_delta = name not in ("recut", "valence", "energy")
 
         def unpack(p):
             return p[0], p[1:3], p[3:] if free_delta else np.zeros(dim)
@@ -304,6 +310,8 @@ def _choose_head(
         candidates = tuple(name for name in candidates if name not in DESCRIPTOR_HEADS)
     if data.energy_direction is None:  # a base without an energy output
         candidates = tuple(name for name in candidates if name != "energy")
+    if data.valence_direction is None:  # a base without a valence score
+        candidates = tuple(name for name in candidates if name != "valence")
     std_kernel, std_bias = standardiser.to_standard(base_kernel.astype(np.float64), base_bias.astype(np.float64))
     std_songs = [standardiser(e.astype(np.float64)) for e in song_embeddings]
     labels_arr = np.asarray(labels)
@@ -327,6 +335,7 @@ def _choose_head(
 SELECTION_MARGIN = {
     "base": 0.0,
     "recut": 0.0,
+    "valence": 0.0,
     "energy": 0.0,
     "song-cues": 0.0,
     "cues": 1.0,

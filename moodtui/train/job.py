@@ -836,6 +836,7 @@ def train_personal(songs: list[Song], args: argparse.Namespace, version: str) ->
         candidates=tuple(h for h in HEADS if h in args.heads),
         base_descriptors=base_descriptors,
         energy_kernel=energy_kernel_of(base_model),
+        valence_head=base_model.metadata.get("valence_head"),
         progress=lambda done, total: emit(HeadTried(done=done, total=total)),
     )
     base_agreement = float(
@@ -1006,6 +1007,7 @@ def fit_personal_head(
     candidates: tuple[str, ...] = HEADS,
     base_descriptors: dict[str, Any] | None = None,
     energy_kernel: np.ndarray | None = None,
+    valence_head: dict[str, Any] | None = None,
     progress=None,
 ) -> PersonalFit:
     """The listener's last layer (``embeddings[i]``: slice embeddings of labelled song i;
@@ -1026,7 +1028,9 @@ def fit_personal_head(
     ``base_descriptors``: the descriptor part of the base's own head (``mood.model.descriptor_part``)
     when the base reads them: every candidate then starts from the whole base layer (its
     descriptor weights too), so the ``base`` candidate is the base exactly. ``energy_kernel``:
-    the base's energy head (embedding -> energy logit), for the ``energy`` candidate.
+    the base's energy head (embedding -> energy logit), for the ``energy`` candidate;
+    ``valence_head``: the base's valence score (metadata ``valence_head``: embedding and
+    descriptor weights), for the ``valence`` candidate.
     """
     if replay_share is None:
         replay_share = personal_replay_share(embeddings, labels, base_kernel, base_bias, descriptors, base_descriptors)
@@ -1075,6 +1079,12 @@ def fit_personal_head(
         data.energy_direction[:embedding_dim] = (
             np.asarray(energy_kernel, np.float64) * standardiser.scale[:embedding_dim]
         )
+    if valence_head is not None and len(valence_head["kernel"]) == embedding_dim:
+        data.valence_direction = np.zeros(data.x.shape[1])
+        data.valence_direction[:embedding_dim] = np.asarray(valence_head["kernel"]) * standardiser.scale[:embedding_dim]
+        part = valence_head.get("descriptors")
+        if known and isinstance(part, dict) and list(part.get("names", [])) == list(DESCRIPTOR_NAMES):
+            data.valence_direction[embedding_dim:] = np.asarray(part["kernel"]) * standardiser.scale[embedding_dim:]
     choice = choose_head(inputs, labels, folds, kernel, base_bias, data, standardiser, candidates, progress=progress)
     fit_kernel, fit_bias = choice.fit.kernel[:embedding_dim], choice.fit.bias
     descriptor_head = None

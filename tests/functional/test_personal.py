@@ -484,3 +484,60 @@ def test_a_listener_whose_moods_follow_energy_gets_the_base_energy_score_with_th
         songs, labels, replay, np.zeros(300, int), mood_kernel, np.zeros(3, np.float32), folds, replay_share=0.0
     )
     assert "energy" not in without.hits
+
+
+def test_a_listener_whose_moods_follow_valence_gets_the_base_valence_score_with_their_cuts():
+    """Classes along the base's valence score (embedding and a descriptor), which its mood layer
+    does not read: the 3-parameter valence head wins; without a valence score it is never tried."""
+    axes = np.linalg.qr(np.random.default_rng(99).normal(size=(DIM, 2)))[0].T
+    mood_kernel = np.outer(axes[1], [4.0, 0.0, -4.0]).astype(np.float32)
+    valence = {
+        "kernel": (axes[0] * 2.0).tolist(),
+        "bias": 0.0,
+        "descriptors": {
+            "names": list(DESCRIPTOR_NAMES),
+            "kernel": [0.0] * DESCRIPTOR_COUNT,
+            "mean": [0.0] * DESCRIPTOR_COUNT,
+        },
+    }
+    chosen = []
+    for seed in range(1, 5):
+        songs, labels = _listener("ordered", 3, seed)
+        descriptors = [
+            np.random.default_rng(seed + i).normal(0, 1, (10, DESCRIPTOR_COUNT)).astype(np.float32)
+            for i in range(len(songs))
+        ]
+        folds = song_folds([Song(Path(f"/s{i}"), label) for i, label in enumerate(labels)], 5, 0)
+        replay = np.random.default_rng(5).normal(0, 1, (300, DIM)).astype(np.float32)
+        args = (songs, labels, replay, np.zeros(300, int), mood_kernel, np.zeros(3, np.float32), folds)
+        fit = fit_personal_head(*args, descriptors=descriptors, replay_share=0.0, valence_head=valence)
+        chosen.append(fit.head)
+        assert fit.hits["valence"] >= fit.hits["recut"] + 3, fit.hits
+    assert chosen.count("valence") >= 3, chosen
+    new_songs, new_labels = _listener("ordered", 4, 50)
+    predicted = [apply_head(fit.metadata_head, e).mean(axis=0).argmax() for e in new_songs]
+    assert np.mean(np.array(predicted) == new_labels) >= 0.75
+    assert "valence" not in fit_personal_head(*args, descriptors=descriptors, replay_share=0.0).hits
+
+
+def test_the_shipped_base_has_a_valence_score_that_ranks_valence():
+    """The base's valence score (metadata ``valence_head``) is a real score: on the demo it puts
+    the bright pieces above the dark ones."""
+    from moodtui.mood.analysis import analyse_file
+    from moodtui.mood.model import MoodModel
+    from moodtui.paths import demo_library_dir, shipped_model_path
+
+    model = MoodModel.load(shipped_model_path())
+    head = model.metadata["valence_head"]
+    assert len(head["kernel"]) == 64 and head["descriptors"]["names"] == list(DESCRIPTOR_NAMES)
+
+    def score(name: str) -> float:
+        mood = analyse_file(demo_library_dir() / name, model)
+        k = np.asarray(head["kernel"])
+        part = head["descriptors"]
+        d = (mood.descriptors - np.asarray(part["mean"])) @ np.asarray(part["kernel"])
+        return float((mood.embeddings @ k + head["bias"] + d).mean())
+
+    bright = [score(n) for n in ("01-sunny-pluck.ogg", "03-kite-day.mp3")]
+    dark = [score(n) for n in ("06-lantern-out.flac", "07-cold-harbour.ogg")]
+    assert min(bright) > max(dark), (bright, dark)
