@@ -88,12 +88,19 @@ def analyse_corpus(paths: list[Path], work: Path):
     return model, moods
 
 
+def window_at(windows: list[dict[str, float]], start_s: float, key: str | None = None) -> dict[str, float] | None:
+    """The 30-s teacher window a slice starting at ``start_s`` belongs to (the last that holds it:
+    a track's final window overlaps the one before), with ``key`` among its scores if given."""
+    inside = [w for w in windows if w["start_s"] - 0.5 <= start_s < w["end_s"] and (key is None or key in w)]
+    return inside[-1] if inside else None
+
+
 def slice_targets(mood, windows: list[dict[str, float]], mapping) -> np.ndarray:
     """Each slice's class index: its 30-s window's target (-1: no window, or no class)."""
     out = np.full(len(mood.starts_s), -1)
     for i, start in enumerate(mood.starts_s):
-        inside = [w for w in windows if w["start_s"] - 0.5 <= start < w["end_s"]]
-        label = mapping.label(inside[-1]) if inside else None
+        window = window_at(windows, start)
+        label = mapping.label(window) if window is not None else None
         if label is not None:
             out[i] = CLASSES.index(label)
     return out
@@ -143,6 +150,11 @@ def main() -> int:
     print(f"analysed: {len(moods)} of {len(tracks)} tracks (model {base.version})", flush=True)
 
     fitting = [t for t in train if os.fspath(t["path"]) in moods]
+    # Each fitting track's slice classes, once (every fold, the final fit and the replay use them).
+    targets = {
+        os.fspath(t["path"]): slice_targets(moods[os.fspath(t["path"])], windows[str(t["rel"])], mapping)
+        for t in fitting
+    }
     columns = [DESCRIPTOR_NAMES.index(n) for n in args.descriptors]
 
     def inputs(mood) -> np.ndarray:
@@ -153,7 +165,7 @@ def main() -> int:
         xs, ys = [], []
         for t in tracks_:
             mood = moods[os.fspath(t["path"])]
-            y = slice_targets(mood, windows[str(t["rel"])], mapping)
+            y = targets[os.fspath(t["path"])]
             xs.append(inputs(mood)[y >= 0])
             ys.append(y[y >= 0])
         x, y = np.concatenate(xs), np.concatenate(ys)
@@ -264,7 +276,7 @@ def main() -> int:
     valence = fit_valence_score(moods, fitting, windows, held)
     report["valence_score"] = valence.pop("report")
     print(f"valence score: {report['valence_score']}", flush=True)
-    write_base(output, head, calibration, report, mapping, args, moods, fitting, windows, slices, valence)
+    write_base(output, head, calibration, report, mapping, args, moods, targets, slices, valence)
     check = MoodModel.load(output / "moodtui-base.onnx")
     sample = next(iter(moods.values()))
     # The graph is the head at the mean descriptors; the metadata head with descriptors is what the player serves.
@@ -295,10 +307,10 @@ def fit_valence_score(moods, fitting, windows, held) -> dict[str, object]:
         mood = moods[os.fspath(t["path"])]
         wins = windows[str(t["rel"])]
         for i, start in enumerate(mood.starts_s):
-            inside = [w for w in wins if w["start_s"] - 0.5 <= start < w["end_s"] and "valence" in w]
-            if inside:
+            window = window_at(wins, start, "valence")
+            if window is not None:
                 xs.append(np.hstack([mood.embeddings[i], mood.descriptors[i]]))
-                ys.append(inside[-1]["valence"])
+                ys.append(window["valence"])
     x, y = np.asarray(xs, np.float64), np.asarray(ys, np.float64)
     mean, scale = x.mean(axis=0), x.std(axis=0)
     scale[scale < 1e-6] = 1.0
@@ -327,9 +339,7 @@ def fit_valence_score(moods, fitting, windows, held) -> dict[str, object]:
     }
 
 
-def write_base(
-    output: Path, head, calibration, report, mapping, args, moods, fitting, windows, slices: int, valence
-) -> None:
+def write_base(output: Path, head, calibration, report, mapping, args, moods, targets, slices: int, valence) -> None:
     """The new base files in ``output``: ONNX with the new probs weights, metadata, Keras, replay, summary."""
     import onnx
     from onnx import numpy_helper
@@ -366,7 +376,7 @@ def write_base(
         "method": "multinomial logistic regression on the embedding + musical descriptors (standardised, L2, classes balanced)",
         "c": args.c,
         "descriptors": list(args.descriptors),
-        "tracks": len(fitting),
+        "tracks": len(targets),
         "slices": slices,
         "script": "scripts/fit_base_head.py",
     }
@@ -375,10 +385,8 @@ def write_base(
     rng = np.random.default_rng(args.seed)
     rows, labels = [], []
     pool_x, pool_y = [], []
-    for t in fitting:
-        mood = moods[os.fspath(t["path"])]
-        y = slice_targets(mood, windows[str(t["rel"])], mapping)
-        pool_x.append(mood.embeddings[y >= 0])
+    for path, y in targets.items():
+        pool_x.append(moods[path].embeddings[y >= 0])
         pool_y.append(y[y >= 0])
     px, py = np.concatenate(pool_x), np.concatenate(pool_y)
     for c in range(len(CLASSES)):

@@ -54,6 +54,9 @@ HEADS = ("base", "recut", "valence", "energy", "song-cues", "ordered", "cues", "
 """Candidate heads, simplest first."""
 
 DESCRIPTOR_HEADS = frozenset({"song-cues", "cues", "ordered-cues"})
+
+SCORE_HEADS = ("valence", "energy")
+"""The candidates that re-cut one of the base's own 1-d scores (``HeadData.score_axes``)."""
 """The candidates that read the descriptors (the others' descriptor weights are zero)."""
 
 SONG_CUES = ("brightness", "song_mode", "song_tempo")
@@ -91,8 +94,8 @@ class HeadData:
     song_of: np.ndarray
     songs: int
     embedding_dim: int = -1  # columns of x that are the embedding (-1: all of them, no descriptors)
-    energy_direction: np.ndarray | None = None  # the base's energy score on standardised inputs, if any
-    valence_direction: np.ndarray | None = None  # the base's valence score on standardised inputs, if any
+    # The base's own 1-d scores (SCORE_HEADS: "valence", "energy") on standardised inputs, those it has.
+    score_axes: dict[str, np.ndarray] = field(default_factory=dict)
 
     def columns(self, name: str) -> np.ndarray:
         """The columns of ``x`` a candidate's fitted weights may use."""
@@ -219,15 +222,14 @@ def fit_head(
     direction = mood_direction(base_kernel)
     per_song = 1.0 / max(1, data.songs)
     strength = PRIOR_STRENGTH.get(name, 0.0) * per_song
-    if name in ("energy", "valence"):
-        axis = data.energy_direction if name == "energy" else data.valence_direction
-        if axis is None:
-            raise ValueError(f"the {name} head needs the base's {name} direction")
-        direction = axis
-    if name in ("recut", "valence", "energy", "song-cues", "cues", "ordered", "ordered-cues"):
+    if name in SCORE_HEADS:
+        if name not in data.score_axes:
+            raise ValueError(f"the {name} head needs the base's {name} score")
+        direction = data.score_axes[name]
+    if name in ("recut", *SCORE_HEADS, "song-cues", "cues", "ordered", "ordered-cues"):
         projected = x @ direction
         steps = ORDER_STEPS
-        free_delta = name not in ("recut", "valence", "energy")
+        free_delta = name not in ("recut", *SCORE_HEADS)
 
         def unpack(p):
             return p[0], p[1:3], p[3:] if free_delta else np.zeros(dim)
@@ -308,10 +310,8 @@ def _choose_head(
 ) -> HeadChoice:
     if not 0 <= data.embedding_dim < data.x.shape[1]:  # no descriptors: the heads that read them are not tried
         candidates = tuple(name for name in candidates if name not in DESCRIPTOR_HEADS)
-    if data.energy_direction is None:  # a base without an energy output
-        candidates = tuple(name for name in candidates if name != "energy")
-    if data.valence_direction is None:  # a base without a valence score
-        candidates = tuple(name for name in candidates if name != "valence")
+    # A base without an energy output or a valence score: those re-cuts are not tried.
+    candidates = tuple(name for name in candidates if name not in SCORE_HEADS or name in data.score_axes)
     std_kernel, std_bias = standardiser.to_standard(base_kernel.astype(np.float64), base_bias.astype(np.float64))
     std_songs = [standardiser(e.astype(np.float64)) for e in song_embeddings]
     labels_arr = np.asarray(labels)

@@ -1073,18 +1073,10 @@ def fit_personal_head(
         prior_weight,
         embedding_dim=embedding_dim if known else -1,
     )
-    if energy_kernel is not None and len(energy_kernel) == embedding_dim:
-        # The energy score on standardised inputs (as Standardiser.to_standard maps a kernel).
-        data.energy_direction = np.zeros(data.x.shape[1])
-        data.energy_direction[:embedding_dim] = (
-            np.asarray(energy_kernel, np.float64) * standardiser.scale[:embedding_dim]
-        )
-    if valence_head is not None and len(valence_head["kernel"]) == embedding_dim:
-        data.valence_direction = np.zeros(data.x.shape[1])
-        data.valence_direction[:embedding_dim] = np.asarray(valence_head["kernel"]) * standardiser.scale[:embedding_dim]
-        part = valence_head.get("descriptors")
-        if known and isinstance(part, dict) and list(part.get("names", [])) == list(DESCRIPTOR_NAMES):
-            data.valence_direction[embedding_dim:] = np.asarray(part["kernel"]) * standardiser.scale[embedding_dim:]
+    scores = {"energy": {"kernel": energy_kernel} if energy_kernel is not None else None, "valence": valence_head}
+    for name, score in scores.items():
+        if score is not None and len(np.asarray(score["kernel"]).reshape(-1)) == embedding_dim:
+            data.score_axes[name] = _standardised_axis(score, standardiser, data.x.shape[1], embedding_dim, bool(known))
     choice = choose_head(inputs, labels, folds, kernel, base_bias, data, standardiser, candidates, progress=progress)
     fit_kernel, fit_bias = choice.fit.kernel[:embedding_dim], choice.fit.bias
     descriptor_head = None
@@ -1140,6 +1132,19 @@ def personal_replay_share(
 
 
 _song_predictions = song_predictions
+
+
+def _standardised_axis(
+    score: dict[str, Any], standardiser: Standardiser, width: int, embedding_dim: int, with_descriptors: bool
+) -> np.ndarray:
+    """A base score's weights (metadata: ``kernel`` on the embedding, optionally a ``descriptors``
+    part) as a direction on the standardised inputs, as ``Standardiser.to_standard`` maps a kernel."""
+    axis = np.zeros(width)
+    axis[:embedding_dim] = np.asarray(score["kernel"], np.float64).reshape(-1) * standardiser.scale[:embedding_dim]
+    part = score.get("descriptors")
+    if with_descriptors and isinstance(part, dict) and list(part.get("names", [])) == list(DESCRIPTOR_NAMES):
+        axis[embedding_dim:] = np.asarray(part["kernel"], np.float64) * standardiser.scale[embedding_dim:]
+    return axis
 
 
 def energy_kernel_of(model: MoodModel) -> np.ndarray | None:

@@ -451,28 +451,38 @@ def test_a_model_switch_rescores_the_cached_songs_and_lists_what_changed(small_m
     assert switch_model(cache, model, model, os.fsdecode(paths[1])).changes == []  # the same model: no change
 
 
+def _listener_axes() -> np.ndarray:
+    """The two unit axes ``_listener`` builds its songs on (the first carries the classes)."""
+    return np.linalg.qr(np.random.default_rng(99).normal(size=(DIM, 2)))[0].T
+
+
+def _score_listener(seed: int, with_descriptors: bool, **score):
+    """A listener whose classes lie along the first of two axes (``_listener("ordered")``), with a
+    base whose mood layer reads the second: the fitting arguments, the songs' descriptors (or
+    None), and the fit given the base's ``score`` (``energy_kernel=`` or ``valence_head=``)."""
+    mood_kernel = np.outer(_listener_axes()[1], [4.0, 0.0, -4.0]).astype(np.float32)  # the base's moods
+    songs, labels = _listener("ordered", 3, seed)
+    descriptors = (
+        [
+            np.random.default_rng(seed + i).normal(0, 1, (10, DESCRIPTOR_COUNT)).astype(np.float32)
+            for i in range(len(songs))
+        ]
+        if with_descriptors
+        else None
+    )
+    folds = song_folds([Song(Path(f"/s{i}"), label) for i, label in enumerate(labels)], 5, 0)
+    replay = np.random.default_rng(5).normal(0, 1, (300, DIM)).astype(np.float32)
+    args = (songs, labels, replay, np.zeros(300, int), mood_kernel, np.zeros(3, np.float32), folds)
+    return args, descriptors, fit_personal_head(*args, descriptors=descriptors, replay_share=0.0, **score)
+
+
 def test_a_listener_whose_moods_follow_energy_gets_the_base_energy_score_with_their_cuts():
     """Classes along the base's energy direction, which its mood layer does not read: the
     3-parameter energy head wins, and without an energy output it is never tried."""
-    axes = np.linalg.qr(np.random.default_rng(99).normal(size=(DIM, 2)))[0].T
-    energy_kernel = axes[0] * 2.0  # the listener's score is the base's energy score
-    mood_kernel = np.outer(axes[1], [4.0, 0.0, -4.0]).astype(np.float32)  # the base's moods: another axis
+    energy_kernel = _listener_axes()[0] * 2.0  # the listener's score is the base's energy score
     chosen = []
     for seed in range(1, 5):
-        songs, labels = _listener("ordered", 3, seed)
-        folds = song_folds([Song(Path(f"/s{i}"), label) for i, label in enumerate(labels)], 5, 0)
-        replay = np.random.default_rng(5).normal(0, 1, (300, DIM)).astype(np.float32)
-        fit = fit_personal_head(
-            songs,
-            labels,
-            replay,
-            np.zeros(300, int),
-            mood_kernel,
-            np.zeros(3, np.float32),
-            folds,
-            replay_share=0.0,
-            energy_kernel=energy_kernel,
-        )
+        args, _, fit = _score_listener(seed, False, energy_kernel=energy_kernel)
         chosen.append(fit.head)
         assert fit.hits["energy"] >= fit.hits["recut"] + 3, fit.hits
     assert chosen.count("energy") >= 3, chosen
@@ -480,19 +490,15 @@ def test_a_listener_whose_moods_follow_energy_gets_the_base_energy_score_with_th
     new_songs, new_labels = _listener("ordered", 4, 50)
     predicted = [apply_head(fit.metadata_head, e).mean(axis=0).argmax() for e in new_songs]
     assert np.mean(np.array(predicted) == new_labels) >= 0.75
-    without = fit_personal_head(
-        songs, labels, replay, np.zeros(300, int), mood_kernel, np.zeros(3, np.float32), folds, replay_share=0.0
-    )
+    without = fit_personal_head(*args, replay_share=0.0)
     assert "energy" not in without.hits
 
 
 def test_a_listener_whose_moods_follow_valence_gets_the_base_valence_score_with_their_cuts():
     """Classes along the base's valence score (embedding and a descriptor), which its mood layer
     does not read: the 3-parameter valence head wins; without a valence score it is never tried."""
-    axes = np.linalg.qr(np.random.default_rng(99).normal(size=(DIM, 2)))[0].T
-    mood_kernel = np.outer(axes[1], [4.0, 0.0, -4.0]).astype(np.float32)
     valence = {
-        "kernel": (axes[0] * 2.0).tolist(),
+        "kernel": (_listener_axes()[0] * 2.0).tolist(),
         "bias": 0.0,
         "descriptors": {
             "names": list(DESCRIPTOR_NAMES),
@@ -502,15 +508,7 @@ def test_a_listener_whose_moods_follow_valence_gets_the_base_valence_score_with_
     }
     chosen = []
     for seed in range(1, 5):
-        songs, labels = _listener("ordered", 3, seed)
-        descriptors = [
-            np.random.default_rng(seed + i).normal(0, 1, (10, DESCRIPTOR_COUNT)).astype(np.float32)
-            for i in range(len(songs))
-        ]
-        folds = song_folds([Song(Path(f"/s{i}"), label) for i, label in enumerate(labels)], 5, 0)
-        replay = np.random.default_rng(5).normal(0, 1, (300, DIM)).astype(np.float32)
-        args = (songs, labels, replay, np.zeros(300, int), mood_kernel, np.zeros(3, np.float32), folds)
-        fit = fit_personal_head(*args, descriptors=descriptors, replay_share=0.0, valence_head=valence)
+        args, descriptors, fit = _score_listener(seed, True, valence_head=valence)
         chosen.append(fit.head)
         assert fit.hits["valence"] >= fit.hits["recut"] + 3, fit.hits
     assert chosen.count("valence") >= 3, chosen
