@@ -163,7 +163,7 @@ def fast_probs(
     from moodtui.mood.model import apply_head, descriptor_part
     from moodtui.paths import shipped_model_path
     from moodtui.train.data import Song, song_folds
-    from moodtui.train.job import energy_kernel_of, fit_personal_head
+    from moodtui.train.job import base_scores_of, fit_personal_head
 
     replay_path = shipped_model_path().with_name(shipped_model_path().stem + "-replay.npz")
     if not replay_path.is_file():
@@ -183,8 +183,7 @@ def fast_probs(
         descriptors=None if descriptors is None else [descriptors[i] for i in chosen],
         candidates=candidates,
         base_descriptors=descriptor_part(base.metadata["head"]),
-        energy_kernel=energy_kernel_of(base),
-        valence_head=base.metadata.get("valence_head"),
+        base_scores=base_scores_of(base),
     )
     head = fit.metadata_head
     every = descriptors if descriptors is not None else [None] * len(embeddings)

@@ -77,6 +77,7 @@ from moodtui.train.data import (
 from moodtui.train.heads import (
     HEAD_DESCRIPTIONS,
     HEADS,
+    SCORE_HEADS,
     Standardiser,
     choose_head,
     song_predictions,
@@ -835,8 +836,7 @@ def train_personal(songs: list[Song], args: argparse.Namespace, version: str) ->
         prior_labels=[s.label for s, _, _ in prior],
         candidates=tuple(h for h in HEADS if h in args.heads),
         base_descriptors=base_descriptors,
-        energy_kernel=energy_kernel_of(base_model),
-        valence_head=base_model.metadata.get("valence_head"),
+        base_scores=base_scores_of(base_model),
         progress=lambda done, total: emit(HeadTried(done=done, total=total)),
     )
     base_agreement = float(
@@ -1006,8 +1006,7 @@ def fit_personal_head(
     prior_weight: float = IMAC_PRIOR_WEIGHT,
     candidates: tuple[str, ...] = HEADS,
     base_descriptors: dict[str, Any] | None = None,
-    energy_kernel: np.ndarray | None = None,
-    valence_head: dict[str, Any] | None = None,
+    base_scores: dict[str, dict[str, Any]] | None = None,
     progress=None,
 ) -> PersonalFit:
     """The listener's last layer (``embeddings[i]``: slice embeddings of labelled song i;
@@ -1027,10 +1026,9 @@ def fit_personal_head(
 
     ``base_descriptors``: the descriptor part of the base's own head (``mood.model.descriptor_part``)
     when the base reads them: every candidate then starts from the whole base layer (its
-    descriptor weights too), so the ``base`` candidate is the base exactly. ``energy_kernel``:
-    the base's energy head (embedding -> energy logit), for the ``energy`` candidate;
-    ``valence_head``: the base's valence score (metadata ``valence_head``: embedding and
-    descriptor weights), for the ``valence`` candidate.
+    descriptor weights too), so the ``base`` candidate is the base exactly. ``base_scores``:
+    the base's own 1-d scores (``base_scores_of``: name -> embedding ``kernel`` and optionally a
+    ``descriptors`` part), for the candidates that re-cut them (``heads.SCORE_HEADS``).
     """
     if replay_share is None:
         replay_share = personal_replay_share(embeddings, labels, base_kernel, base_bias, descriptors, base_descriptors)
@@ -1073,9 +1071,8 @@ def fit_personal_head(
         prior_weight,
         embedding_dim=embedding_dim if known else -1,
     )
-    scores = {"energy": {"kernel": energy_kernel} if energy_kernel is not None else None, "valence": valence_head}
-    for name, score in scores.items():
-        if score is not None and len(np.asarray(score["kernel"]).reshape(-1)) == embedding_dim:
+    for name, score in (base_scores or {}).items():
+        if name in SCORE_HEADS and len(np.asarray(score["kernel"]).reshape(-1)) == embedding_dim:
             data.score_axes[name] = _standardised_axis(score, standardiser, data.x.shape[1], embedding_dim, bool(known))
     choice = choose_head(inputs, labels, folds, kernel, base_bias, data, standardiser, candidates, progress=progress)
     fit_kernel, fit_bias = choice.fit.kernel[:embedding_dim], choice.fit.bias
@@ -1147,12 +1144,19 @@ def _standardised_axis(
     return axis
 
 
-def energy_kernel_of(model: MoodModel) -> np.ndarray | None:
-    """The base's energy head as a vector on the embedding (None without an energy output)."""
+def base_scores_of(model: MoodModel) -> dict[str, dict[str, Any]]:
+    """The base's own 1-d scores, for the personal heads that re-cut them (``heads.SCORE_HEADS``):
+    its teacher scores (metadata ``score_heads``: VibeNet's valence and energy regressed on the
+    embedding and descriptors), and, for a base without an energy score, its energy output's head
+    (the arousal composite, on the embedding alone)."""
+    scores: dict[str, dict[str, Any]] = {}
     head = model.metadata.get("energy_head")
-    if not isinstance(head, dict) or "kernel" not in head:
-        return None
-    return np.asarray(head["kernel"], np.float64).reshape(-1)
+    if isinstance(head, dict) and "kernel" in head:
+        scores["energy"] = {"kernel": np.asarray(head["kernel"], np.float64).reshape(-1)}
+    teacher = model.metadata.get("score_heads")
+    if isinstance(teacher, dict):
+        scores.update({name: score for name, score in teacher.items() if isinstance(score, dict) and "kernel" in score})
+    return scores
 
 
 def _base_song_predictions(

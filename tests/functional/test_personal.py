@@ -459,7 +459,7 @@ def _listener_axes() -> np.ndarray:
 def _score_listener(seed: int, with_descriptors: bool, **score):
     """A listener whose classes lie along the first of two axes (``_listener("ordered")``), with a
     base whose mood layer reads the second: the fitting arguments, the songs' descriptors (or
-    None), and the fit given the base's ``score`` (``energy_kernel=`` or ``valence_head=``)."""
+    None), and the fit given the base's ``score`` (``base_scores=``)."""
     mood_kernel = np.outer(_listener_axes()[1], [4.0, 0.0, -4.0]).astype(np.float32)  # the base's moods
     songs, labels = _listener("ordered", 3, seed)
     descriptors = (
@@ -482,7 +482,7 @@ def test_a_listener_whose_moods_follow_energy_gets_the_base_energy_score_with_th
     energy_kernel = _listener_axes()[0] * 2.0  # the listener's score is the base's energy score
     chosen = []
     for seed in range(1, 5):
-        args, _, fit = _score_listener(seed, False, energy_kernel=energy_kernel)
+        args, _, fit = _score_listener(seed, False, base_scores={"energy": {"kernel": energy_kernel}})
         chosen.append(fit.head)
         assert fit.hits["energy"] >= fit.hits["recut"] + 3, fit.hits
     assert chosen.count("energy") >= 3, chosen
@@ -508,7 +508,7 @@ def test_a_listener_whose_moods_follow_valence_gets_the_base_valence_score_with_
     }
     chosen = []
     for seed in range(1, 5):
-        args, descriptors, fit = _score_listener(seed, True, valence_head=valence)
+        args, descriptors, fit = _score_listener(seed, True, base_scores={"valence": valence})
         chosen.append(fit.head)
         assert fit.hits["valence"] >= fit.hits["recut"] + 3, fit.hits
     assert chosen.count("valence") >= 3, chosen
@@ -518,24 +518,35 @@ def test_a_listener_whose_moods_follow_valence_gets_the_base_valence_score_with_
     assert "valence" not in fit_personal_head(*args, descriptors=descriptors, replay_share=0.0).hits
 
 
-def test_the_shipped_base_has_a_valence_score_that_ranks_valence():
-    """The base's valence score (metadata ``valence_head``) is a real score: on the demo it puts
-    the bright pieces above the dark ones."""
+def test_the_shipped_base_has_teacher_scores_that_rank_valence_and_energy():
+    """The base's own scores (metadata ``score_heads``, what ``base_scores_of`` hands the personal
+    heads) are real scores: on the demo the valence score puts the bright pieces above the dark
+    ones, the energy score the driven "Pressure" pieces above the calm "Still Water" ones. The
+    energy score replaces the energy output's head for the ``energy`` candidate."""
     from moodtui.mood.analysis import analyse_file
     from moodtui.mood.model import MoodModel
     from moodtui.paths import demo_library_dir, shipped_model_path
+    from moodtui.train.job import base_scores_of
 
     model = MoodModel.load(shipped_model_path())
-    head = model.metadata["valence_head"]
-    assert len(head["kernel"]) == 64 and head["descriptors"]["names"] == list(DESCRIPTOR_NAMES)
+    scores = base_scores_of(model)
+    assert set(scores) == {"valence", "energy"}
+    assert scores["energy"] is model.metadata["score_heads"]["energy"]  # not the arousal output's head
+    moods = {}
 
-    def score(name: str) -> float:
-        mood = analyse_file(demo_library_dir() / name, model)
-        k = np.asarray(head["kernel"])
+    def score(axis: str, name: str) -> float:
+        head = scores[axis]
+        if name not in moods:
+            moods[name] = analyse_file(demo_library_dir() / name, model)
+        mood = moods[name]
+        assert len(head["kernel"]) == 64 and head["descriptors"]["names"] == list(DESCRIPTOR_NAMES)
         part = head["descriptors"]
         d = (mood.descriptors - np.asarray(part["mean"])) @ np.asarray(part["kernel"])
-        return float((mood.embeddings @ k + head["bias"] + d).mean())
+        return float((mood.embeddings @ np.asarray(head["kernel"]) + head["bias"] + d).mean())
 
-    bright = [score(n) for n in ("01-sunny-pluck.ogg", "03-kite-day.mp3")]
-    dark = [score(n) for n in ("06-lantern-out.flac", "07-cold-harbour.ogg")]
+    bright = [score("valence", n) for n in ("01-sunny-pluck.ogg", "03-kite-day.mp3")]
+    dark = [score("valence", n) for n in ("06-lantern-out.flac", "07-cold-harbour.ogg")]
     assert min(bright) > max(dark), (bright, dark)
+    driven = [score("energy", n) for n in ("11-red-line.ogg", "12-static-storm.ogg")]
+    calm = [score("energy", n) for n in ("08-tide-pools.ogg", "09-slow-clouds.wav")]
+    assert min(driven) > max(calm), (driven, calm)
