@@ -28,6 +28,7 @@ from moodtui.train.heads import (
     Standardiser,
     choose_head,
     fit_head,
+    simplest_not_worse,
     training_data,
 )
 from moodtui.train.job import fit_personal_head
@@ -102,6 +103,27 @@ def test_a_listener_the_base_already_gets_right_keeps_the_base_and_ties_go_to_th
     assert choice.hits["base"] == len(labels)
     assert choice.name == "base"
     np.testing.assert_allclose(choice.fit.kernel, kernel, atol=1e-4)
+
+
+def test_the_head_kept_is_the_one_surest_of_the_held_out_songs_and_many_parameters_must_win_clearly():
+    """Selection by held-out log-probability of the labels: two heads right about the same 8 of
+    12 songs are told apart by how sure they were; a 64-parameter head needs a gain of more than
+    one standard error of the per-song differences to replace a simpler one."""
+    right, wrong = np.log(0.9), np.log(0.2)
+    unsure_right = np.log(0.4)
+    sure = np.array([right] * 8 + [wrong] * 4)
+    unsure = np.array([unsure_right] * 8 + [wrong] * 4)  # the same 8 songs right (argmax), barely
+    assert simplest_not_worse(("base", "recut"), {"base": unsure, "recut": sure}) == "recut"
+    assert simplest_not_worse(("base", "recut"), {"base": sure, "recut": sure}) == "base"  # a tie: the simpler
+    # "free" (margin 1) gains a little on a few songs and loses on others: not clearly better.
+    rng = np.random.default_rng(3)
+    noisy = sure + rng.normal(0.0, 1.0, 12)
+    noisy += 0.1 - (noisy - sure).mean()  # a mean gain of 0.1 a song, per-song spread 1
+    assert simplest_not_worse(("recut", "free"), {"recut": sure, "free": noisy}) == "recut"
+    clearly = sure + 1.0 + rng.normal(0.0, 0.1, 12)  # better on every song
+    assert simplest_not_worse(("recut", "free"), {"recut": sure, "free": clearly}) == "free"
+    # A margin-free head between them is tested against the simpler ones too.
+    assert simplest_not_worse(("base", "recut", "free"), {"base": unsure, "recut": sure, "free": noisy}) == "recut"
 
 
 def test_an_opposite_listener_is_one_sign_flip_of_the_base_score():
