@@ -13,6 +13,10 @@ train_base.py holds out of base training). Families (each cut at the pool's terc
                 (spectral centroid); the score is the mean of their z-scores
 * inconsistent: valence, with 15 % of the given labels replaced by a random other class (scored
                 against the clean bands)
+* tags:         a Last.fm-tag listener, as IMAC made its classes: musicnn's tags (its 50 Last.fm
+                tags, averaged over the song's 30-s windows) grouped by IMAC's word lists (positive:
+                happy, party, dance; neutral: Mellow, chill, chillout, easy listening; negative:
+                sad), each group's mean z-scored over the pool, the strongest group wins
 
 Per family and k: agreement on the held-out songs, and the precision of each mood list (of the 20
 held-out songs the model ranks most positive, the share the listener calls positive; the same for
@@ -47,13 +51,18 @@ import numpy as np
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, os.fspath(REPO / "scripts"))
 
-from train_base import HELD_OUT_PACKAGES, corpus_tracks  # noqa: E402
+from train_base import HELD_OUT_PACKAGES, corpus_tracks, window_scores  # noqa: E402
 
 from moodtui import CLASSES  # noqa: E402
 from moodtui.train.heads import DESCRIPTOR_HEADS, HEADS  # noqa: E402
 
 POSITIVE, NEUTRAL, NEGATIVE = (CLASSES.index(c) for c in ("positive", "neutral", "negative"))
-FAMILIES = ("valence", "swapped", "energy", "signals", "inconsistent")
+FAMILIES = ("valence", "swapped", "energy", "signals", "inconsistent", "tags")
+TAG_GROUPS = {  # IMAC's word lists, in the tags musicnn has (CLASSES order)
+    "positive": ("happy", "party", "dance"),
+    "neutral": ("Mellow", "chill", "chillout", "easy listening"),
+    "negative": ("sad",),
+}
 NOISE = 0.15
 TOP = 20
 
@@ -66,6 +75,20 @@ def bands(values: np.ndarray) -> np.ndarray:
     """Class per song (CLASSES order) by terciles of the pool: high = positive."""
     cuts = np.quantile(values, [1 / 3, 2 / 3])
     return np.where(values >= cuts[1], POSITIVE, np.where(values >= cuts[0], NEUTRAL, NEGATIVE))
+
+
+def tag_classes(pool: list[dict], windows: dict[str, list[dict[str, float]]]) -> np.ndarray:
+    """The tags family's class per song: the strongest of its IMAC tag groups (z-scored over the pool)."""
+    groups = np.array(
+        [
+            [
+                np.mean([np.mean([w[f"mn_{tag}"] for tag in TAG_GROUPS[c]]) for w in windows[str(t["rel"])]])
+                for c in CLASSES
+            ]
+            for t in pool
+        ]
+    )
+    return ((groups - groups.mean(axis=0)) / groups.std(axis=0)).argmax(axis=1)
 
 
 def audio_signals(path: Path) -> dict[str, float]:
@@ -235,6 +258,8 @@ def main() -> int:
             )
         elif name == "energy":
             families[name] = bands(np.array([t["scores"]["energy"] for t in pool]))
+        elif name == "tags":
+            families[name] = tag_classes(pool, window_scores(args.corpus))
         else:
             families[name] = bands(signals_score([known[os.fspath(p)] for p in paths]))
 
