@@ -55,14 +55,11 @@ from train_base import HELD_OUT_PACKAGES, corpus_tracks, window_scores  # noqa: 
 
 from moodtui import CLASSES  # noqa: E402
 from moodtui.train.heads import DESCRIPTOR_HEADS, HEADS  # noqa: E402
+from moodtui.train.targets import tag_group_score  # noqa: E402
 
 POSITIVE, NEUTRAL, NEGATIVE = (CLASSES.index(c) for c in ("positive", "neutral", "negative"))
 FAMILIES = ("valence", "swapped", "energy", "signals", "inconsistent", "tags")
-TAG_GROUPS = {  # IMAC's word lists, in the tags musicnn has (CLASSES order)
-    "positive": ("happy", "party", "dance"),
-    "neutral": ("Mellow", "chill", "chillout", "easy listening"),
-    "negative": ("sad",),
-}
+
 NOISE = 0.15
 TOP = 20
 
@@ -80,13 +77,7 @@ def bands(values: np.ndarray) -> np.ndarray:
 def tag_classes(pool: list[dict], windows: dict[str, list[dict[str, float]]]) -> np.ndarray:
     """The tags family's class per song: the strongest of its IMAC tag groups (z-scored over the pool)."""
     groups = np.array(
-        [
-            [
-                np.mean([np.mean([w[f"mn_{tag}"] for tag in TAG_GROUPS[c]]) for w in windows[str(t["rel"])]])
-                for c in CLASSES
-            ]
-            for t in pool
-        ]
+        [[np.mean([tag_group_score(w, c) for w in windows[str(t["rel"])]]) for c in CLASSES] for t in pool]
     )
     return ((groups - groups.mean(axis=0)) / groups.std(axis=0)).argmax(axis=1)
 

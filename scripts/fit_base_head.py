@@ -46,6 +46,7 @@ sys.path.insert(0, os.fspath(REPO / "scripts"))
 from train_base import DEMO_INTENDED, HELD_OUT_PACKAGES, corpus_tracks, track_scores, window_scores  # noqa: E402
 
 from moodtui import CLASSES  # noqa: E402
+from moodtui.train.targets import IMAC_TAG_GROUPS, tag_group_score  # noqa: E402
 
 REPLAY_PER_CLASS = 1000
 FOLDS = 5
@@ -291,15 +292,28 @@ def main() -> int:
 
 
 TEACHER_SCORES = {
-    # name in the metadata's ``score_heads``: (key of the 30-s window's score, key of the track's
-    # score, fitted on "slices" or "songs", what it is)
-    "valence": ("valence", "valence", "slices", "VibeNet valence of the slice's 30-s window (0..1)"),
-    "energy": ("vn_energy", "energy", "songs", "VibeNet energy of the song (0..1)"),
+    # name in the metadata's ``score_heads``: (the score of a 30-s window's teacher scores, the
+    # track's key in the corpus manifest's VibeNet scores or None for the mean of its windows,
+    # fitted on "slices" or "songs", what it is)
+    "valence": (lambda w: w.get("valence"), "valence", "slices", "VibeNet valence of the slice's 30-s window (0..1)"),
+    "energy": (lambda w: w.get("vn_energy"), "energy", "songs", "VibeNet energy of the song (0..1)"),
+    **{
+        f"tags_{mood}": (
+            lambda w, mood=mood: tag_group_score(w, mood),
+            None,
+            "songs",
+            f"the song's mean musicnn probability of the Last.fm tags {', '.join(IMAC_TAG_GROUPS[mood])} "
+            f"(IMAC's {mood} word list)",
+        )
+        for mood in CLASSES
+    },
 }
 """The teachers' own 1-d scores the base learns to give (``score_heads``): a personal head re-cuts
-one for a listener whose moods follow it alone (the mood classes mix valence and arousal, and the
-exported energy is the arousal composite of three teachers, rank correlation 0.78 with VibeNet's
-energy on the held-out recordings, against 0.89 for this score)."""
+valence or energy for a listener whose moods follow it alone (the mood classes mix valence and
+arousal, and the exported energy is the arousal composite of three teachers, rank correlation
+0.78 with VibeNet's energy on the held-out recordings, against 0.88 for this score), and the
+three tag scores make the ``tags`` head: moods as the Last.fm crowd's tags place them, the way
+IMAC itself labelled its songs."""
 
 
 def fit_teacher_score(moods, fitting, windows, held, name: str) -> dict[str, object]:
@@ -323,24 +337,24 @@ def fit_teacher_score(moods, fitting, windows, held, name: str) -> dict[str, obj
 
     from moodtui.mood.descriptors import DESCRIPTOR_NAMES, DESCRIPTORS_VERSION
 
-    window_key, track_key, by, target = TEACHER_SCORES[name]
+    value, track_key, by, target = TEACHER_SCORES[name]
     xs, ys, packages = [], [], []
     for t in fitting:
         mood = moods[os.fspath(t["path"])]
         wins = windows[str(t["rel"])]
         inputs = np.hstack([mood.embeddings, mood.descriptors])
         if by == "songs":
-            values = [w[window_key] for w in wins if w.get(window_key) is not None]
+            values = [v for w in wins if (v := value(w)) is not None]
             if values:
                 xs.append(inputs.mean(axis=0))
                 ys.append(float(np.mean(values)))
                 packages.append(t["package"])
             continue
         for i, start in enumerate(mood.starts_s):
-            window = window_at(wins, start, window_key)
-            if window is not None:
+            window = window_at(wins, start)
+            if window is not None and (v := value(window)) is not None:
                 xs.append(inputs[i])
-                ys.append(window[window_key])
+                ys.append(v)
     x, y, package = np.asarray(xs, np.float64), np.asarray(ys, np.float64), np.asarray(packages)
     mean, scale = x.mean(axis=0), x.std(axis=0)
     scale[scale < 1e-6] = 1.0
@@ -362,10 +376,17 @@ def fit_teacher_score(moods, fitting, windows, held, name: str) -> dict[str, obj
     weights = fit.coef_ / scale
     bias = float(fit.intercept_ - mean @ weights)
     dim = x.shape[1] - len(DESCRIPTOR_NAMES)
+
+    def truth(t) -> float | None:
+        if track_key is not None:
+            return (t["scores"] or {}).get(track_key)
+        values = [v for w in windows.get(str(t["rel"]), []) if (v := value(w)) is not None]
+        return float(np.mean(values)) if values else None
+
     scored = [
-        (float((np.hstack([m.embeddings, m.descriptors]) @ weights + bias).mean()), float(t["scores"][track_key]))
+        (float((np.hstack([m.embeddings, m.descriptors]) @ weights + bias).mean()), float(known))
         for t in held
-        if (m := moods.get(os.fspath(t["path"]))) is not None and t["scores"] and t["scores"].get(track_key) is not None
+        if (m := moods.get(os.fspath(t["path"]))) is not None and (known := truth(t)) is not None
     ]
     rho = spearmanr([a for a, _ in scored], [b for _, b in scored])[0]
     descriptor_mean = mean[dim:]

@@ -50,13 +50,30 @@ from moodtui.mood.descriptors import DESCRIPTOR_NAMES
 
 POSITIVE, NEUTRAL, NEGATIVE = (CLASSES.index(c) for c in ("positive", "neutral", "negative"))
 
-HEADS = ("base", "recut", "valence", "energy", "song-cues", "ordered", "cues", "ordered-cues", "free", "free-rich")
+HEADS = (
+    "base",
+    "recut",
+    "valence",
+    "energy",
+    "tags",
+    "song-cues",
+    "ordered",
+    "cues",
+    "ordered-cues",
+    "free",
+    "free-rich",
+)
 """Candidate heads, simplest first."""
 
 DESCRIPTOR_HEADS = frozenset({"song-cues", "cues", "ordered-cues"})
 
 SCORE_HEADS = ("valence", "energy")
 """The candidates that re-cut one of the base's own 1-d scores (``HeadData.score_axes``)."""
+TAG_SCORES = tuple(f"tags_{mood}" for mood in CLASSES)
+"""The base's scores the ``tags`` head reads, one per class (CLASSES order): how strongly musicnn
+hears the Last.fm tags of that class's IMAC word list (``train.targets.IMAC_TAG_GROUPS``)."""
+BASE_SCORES = SCORE_HEADS + TAG_SCORES
+"""Every base score a candidate may read (``HeadData.score_axes``)."""
 """The candidates that read the descriptors (the others' descriptor weights are zero)."""
 
 SONG_CUES = ("brightness", "song_mode", "song_tempo")
@@ -67,6 +84,7 @@ HEAD_DESCRIPTIONS = {
     "recut": "the base's mood score with your cut points",
     "valence": "the base's valence score with your cut points",
     "energy": "the base's energy score with your cut points",
+    "tags": "the base's hearing of the Last.fm tags of IMAC's word lists, weighed for you",
     "song-cues": "the base's mood score and the song's mode, tempo and brightness, with your cut points",
     "cues": "the base's mood score and musical cues (mode, tempo, brightness ...) with your cut points",
     "ordered": "one score with two cut points",
@@ -94,7 +112,7 @@ class HeadData:
     song_of: np.ndarray
     songs: int
     embedding_dim: int = -1  # columns of x that are the embedding (-1: all of them, no descriptors)
-    # The base's own 1-d scores (SCORE_HEADS: "valence", "energy") on standardised inputs, those it has.
+    # The base's own 1-d scores (BASE_SCORES) as directions on the standardised inputs, those it has.
     score_axes: dict[str, np.ndarray] = field(default_factory=dict)
 
     def columns(self, name: str) -> np.ndarray:
@@ -264,6 +282,24 @@ def fit_head(
         return ordered_layer(alpha * direction + full_delta, cuts)
 
     classes = len(CLASSES)
+    if name == "tags":
+        # Each class's logit is its own tag score, scaled and shifted for the listener (6 parameters):
+        # IMAC's rule (the strongest word list wins) with the listener's weights.
+        if any(score not in data.score_axes for score in TAG_SCORES):
+            raise ValueError("the tags head needs the base's tag scores")
+        axes = np.stack([data.score_axes[score] for score in TAG_SCORES], axis=1)
+        spread = (x @ axes).std(axis=0)
+        axes = axes / np.where(spread > 1e-9, spread, 1.0)
+        heard = x @ axes
+
+        def tags_objective(p):
+            loss, g = _cross_entropy(heard * p[:classes] + p[classes:], y, w)
+            return loss, np.concatenate([(g * heard).sum(axis=0), g.sum(axis=0)])
+
+        start = np.concatenate([np.ones(classes), np.zeros(classes)])
+        result = minimize(tags_objective, start, jac=True, method="L-BFGS-B", options={"maxiter": 200})
+        return axes * result.x[None, :classes], result.x[classes:]
+
     # The whole base layer is rescaled (its descriptor rows too, when the base reads them); only
     # the candidate's own columns get free weights on top.
     base_logits = x @ base_kernel
@@ -315,8 +351,10 @@ def _choose_head(
 ) -> HeadChoice:
     if not 0 <= data.embedding_dim < data.x.shape[1]:  # no descriptors: the heads that read them are not tried
         candidates = tuple(name for name in candidates if name not in DESCRIPTOR_HEADS)
-    # A base without an energy output or a valence score: those re-cuts are not tried.
+    # A base without an energy output, a valence score or the tag scores: those heads are not tried.
     candidates = tuple(name for name in candidates if name not in SCORE_HEADS or name in data.score_axes)
+    if any(score not in data.score_axes for score in TAG_SCORES):
+        candidates = tuple(name for name in candidates if name != "tags")
     std_kernel, std_bias = standardiser.to_standard(base_kernel.astype(np.float64), base_bias.astype(np.float64))
     std_songs = [standardiser(e.astype(np.float64)) for e in song_embeddings]
     labels_arr = np.asarray(labels)
@@ -348,6 +386,7 @@ SELECTION_MARGIN = {
     "recut": 0.0,
     "valence": 0.0,
     "energy": 0.0,
+    "tags": 0.0,
     "song-cues": 0.0,
     "cues": 1.0,
     "ordered": 1.0,

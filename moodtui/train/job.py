@@ -75,9 +75,9 @@ from moodtui.train.data import (
     split_by_song,
 )
 from moodtui.train.heads import (
+    BASE_SCORES,
     HEAD_DESCRIPTIONS,
     HEADS,
-    SCORE_HEADS,
     Standardiser,
     choose_head,
     song_predictions,
@@ -1028,7 +1028,7 @@ def fit_personal_head(
     when the base reads them: every candidate then starts from the whole base layer (its
     descriptor weights too), so the ``base`` candidate is the base exactly. ``base_scores``:
     the base's own 1-d scores (``base_scores_of``: name -> embedding ``kernel`` and optionally a
-    ``descriptors`` part), for the candidates that re-cut them (``heads.SCORE_HEADS``).
+    ``descriptors`` part), for the candidates that read them (``heads.BASE_SCORES``).
     """
     if replay_share is None:
         replay_share = personal_replay_share(embeddings, labels, base_kernel, base_bias, descriptors, base_descriptors)
@@ -1072,7 +1072,7 @@ def fit_personal_head(
         embedding_dim=embedding_dim if known else -1,
     )
     for name, score in (base_scores or {}).items():
-        if name in SCORE_HEADS and len(np.asarray(score["kernel"]).reshape(-1)) == embedding_dim:
+        if name in BASE_SCORES and len(np.asarray(score["kernel"]).reshape(-1)) == embedding_dim:
             data.score_axes[name] = _standardised_axis(score, standardiser, data.x.shape[1], embedding_dim, bool(known))
     choice = choose_head(inputs, labels, folds, kernel, base_bias, data, standardiser, candidates, progress=progress)
     fit_kernel, fit_bias = choice.fit.kernel[:embedding_dim], choice.fit.bias
@@ -1145,10 +1145,10 @@ def _standardised_axis(
 
 
 def base_scores_of(model: MoodModel) -> dict[str, dict[str, Any]]:
-    """The base's own 1-d scores, for the personal heads that re-cut them (``heads.SCORE_HEADS``):
-    its teacher scores (metadata ``score_heads``: VibeNet's valence and energy regressed on the
-    embedding and descriptors), and, for a base without an energy score, its energy output's head
-    (the arousal composite, on the embedding alone)."""
+    """The base's own 1-d scores, for the personal heads that read them (``heads.BASE_SCORES``):
+    its teacher scores (metadata ``score_heads``: VibeNet's valence and energy, and musicnn's tag
+    scores, regressed on the embedding and descriptors), and, for a base without an energy score,
+    its energy output's head (the arousal composite, on the embedding alone)."""
     scores: dict[str, dict[str, Any]] = {}
     head = model.metadata.get("energy_head")
     if isinstance(head, dict) and "kernel" in head:

@@ -47,6 +47,21 @@ from moodtui import CLASSES
 VALENCE_CUES: dict[str, float] = {"valence": 1.0, "mn_happy_minus_sad": 1.0, "sig_mode": 0.5, "sig_key_clarity": 1.0}
 AROUSAL_CUES: dict[str, float] = {"vn_energy": 1.0, "mn_lively_minus_mellow": 1.0, "sig_onset_rate": 1.0}
 NEGATIVE_SHARE = 1 / 3
+IMAC_TAG_GROUPS: dict[str, tuple[str, ...]] = {
+    "positive": ("happy", "party", "dance"),
+    "neutral": ("Mellow", "chill", "chillout", "easy listening"),
+    "negative": ("sad",),
+}
+"""IMAC's word lists (positive = happy, joyous, energetic; neutral = soothing, relaxed, calm;
+negative = sad, painful) in the tags musicnn has (its 50 Last.fm tags: the tag source of IMAC)."""
+
+
+def tag_group_score(scores: Mapping[str, float], mood: str) -> float | None:
+    """The mean musicnn probability of the tags of one IMAC word list (None: no musicnn scores)."""
+    keys = [f"mn_{tag}" for tag in IMAC_TAG_GROUPS[mood]]
+    if not all(key in scores for key in keys):
+        return None
+    return float(np.mean([scores[key] for key in keys]))
 
 
 def derived_cues(scores: Mapping[str, float]) -> dict[str, float]:

@@ -540,11 +540,52 @@ def test_a_listener_whose_moods_follow_valence_gets_the_base_valence_score_with_
     assert "valence" not in fit_personal_head(*args, descriptors=descriptors, replay_share=0.0).hits
 
 
+def test_a_listener_who_feels_as_the_tag_lists_say_gets_the_tags_head():
+    """Three tag scores, one per class, along three directions the base's mood layer does not
+    read; each song's class is its strongest score (IMAC's rule), offset by the listener's own
+    taste. The 6-parameter tags head wins and places new songs; without the tag scores it is
+    never tried."""
+    rng = np.random.default_rng(11)
+    directions = np.linalg.qr(np.random.default_rng(98).normal(size=(DIM, 4)))[0].T
+    axes = directions[:3]  # one per class
+    offsets = np.array([0.0, 0.4, -0.3])  # this listener calls songs neutral rather easily
+
+    def songs(count: int, seed: int) -> tuple[list[np.ndarray], list[int]]:
+        r = np.random.default_rng(seed)
+        out, labels = [], []
+        while len(out) < count:
+            centre = r.normal(0, 1.0, 3) @ axes * 3
+            heard = centre @ axes.T / 3 + offsets
+            label = int(heard.argmax())
+            if labels.count(label) < count // 3:
+                out.append((centre + r.normal(0, 0.5, (10, DIM))).astype(np.float32))
+                labels.append(label)
+        return out, labels
+
+    tags = {f"tags_{mood}": {"kernel": axes[c].tolist(), "bias": 0.0} for c, mood in enumerate(CLASSES)}
+    labelled, labels = songs(30, 1)
+    folds = song_folds([Song(Path(f"/s{i}"), label) for i, label in enumerate(labels)], 5, 0)
+    replay = rng.normal(0, 1, (300, DIM)).astype(np.float32)
+    kernel = np.outer(directions[3], [4.0, 0.0, -4.0]).astype(np.float32)  # the base's moods: elsewhere
+    args = (labelled, labels, replay, np.zeros(300, int), kernel, np.zeros(3, np.float32), folds)
+    fit = fit_personal_head(*args, replay_share=0.0, base_scores=tags)
+    assert fit.head == "tags", (fit.head, fit.hits)
+    assert fit.hits["tags"] >= fit.hits["recut"] + 3, fit.hits
+    new_songs, new_labels = songs(30, 50)
+    predicted = [apply_head(fit.metadata_head, e).mean(axis=0).argmax() for e in new_songs]
+    assert np.mean(np.array(predicted) == new_labels) >= 0.8
+    assert "tags" not in fit_personal_head(*args, replay_share=0.0).hits
+    # Two of the three tag scores are not enough: the head is not tried.
+    partial = {k: v for k, v in tags.items() if k != "tags_neutral"}
+    assert "tags" not in fit_personal_head(*args, replay_share=0.0, base_scores=partial).hits
+
+
 def test_the_shipped_base_has_teacher_scores_that_rank_valence_and_energy():
     """The base's own scores (metadata ``score_heads``, what ``base_scores_of`` hands the personal
     heads) are real scores: on the demo the valence score puts the bright pieces above the dark
-    ones, the energy score the driven "Pressure" pieces above the calm "Still Water" ones. The
-    energy score replaces the energy output's head for the ``energy`` candidate."""
+    ones, the energy score the driven "Pressure" pieces above the calm "Still Water" ones, the
+    sad-tag score the "Grey Hours" pieces above the "Bright Side" ones. The energy score replaces
+    the energy output's head for the ``energy`` candidate."""
     from moodtui.mood.analysis import analyse_file
     from moodtui.mood.model import MoodModel
     from moodtui.paths import demo_library_dir, shipped_model_path
@@ -552,7 +593,7 @@ def test_the_shipped_base_has_teacher_scores_that_rank_valence_and_energy():
 
     model = MoodModel.load(shipped_model_path())
     scores = base_scores_of(model)
-    assert set(scores) == {"valence", "energy"}
+    assert set(scores) == {"valence", "energy", "tags_positive", "tags_neutral", "tags_negative"}
     assert scores["energy"] is model.metadata["score_heads"]["energy"]  # not the arousal output's head
     moods = {}
 
@@ -572,3 +613,7 @@ def test_the_shipped_base_has_teacher_scores_that_rank_valence_and_energy():
     driven = [score("energy", n) for n in ("11-red-line.ogg", "12-static-storm.ogg")]
     calm = [score("energy", n) for n in ("08-tide-pools.ogg", "09-slow-clouds.wav")]
     assert min(driven) > max(calm), (driven, calm)
+    # musicnn would tag the Grey Hours pieces sad more than the Bright Side ones.
+    sad = [score("tags_negative", n) for n in ("05-rain-on-slate.ogg", "06-lantern-out.flac", "07-cold-harbour.ogg")]
+    glad = [score("tags_negative", n) for n in ("01-sunny-pluck.ogg", "02-bell-parade.ogg", "03-kite-day.mp3")]
+    assert min(sad) > max(glad), (sad, glad)

@@ -84,3 +84,13 @@ def test_derived_cues_are_tag_logit_differences():
     cues = derived_cues({"mn_happy": 0.5, "mn_sad": 0.5, "mn_party": 0.2, "mn_Mellow": 0.2})
     assert cues["mn_happy_minus_sad"] == pytest.approx(0.0)
     assert cues["mn_lively_minus_mellow"] == pytest.approx(0.0)
+
+
+def test_a_tag_group_score_is_the_mean_of_its_word_lists_tags_and_needs_them_all():
+    from moodtui.train.targets import IMAC_TAG_GROUPS, tag_group_score
+
+    scores = {"mn_happy": 0.6, "mn_party": 0.2, "mn_dance": 0.1, "mn_sad": 0.05}
+    assert tag_group_score(scores, "positive") == pytest.approx(0.3)
+    assert tag_group_score(scores, "negative") == pytest.approx(0.05)
+    assert tag_group_score(scores, "neutral") is None  # no Mellow, chill ... tags: no score
+    assert set(IMAC_TAG_GROUPS) == {"positive", "neutral", "negative"}
