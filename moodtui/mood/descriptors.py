@@ -64,9 +64,18 @@ import scipy.fft
 import scipy.sparse
 import soxr
 
-from moodtui.mood.features import HOP, N_MELS, NORM_MEAN_DB, NORM_STD_DB, SAMPLE_RATE, mel_band_edges_hz
+from moodtui.mood.features import (
+    FRAMES_PER_SLICE,
+    HOP,
+    N_MELS,
+    NORM_MEAN_DB,
+    NORM_STD_DB,
+    SAMPLE_RATE,
+    SLICE_SAMPLES,
+    mel_band_edges_hz,
+)
 
-DESCRIPTORS_VERSION = "desc-2"
+DESCRIPTORS_VERSION = "desc-3"
 SLICE_DESCRIPTOR_NAMES = (
     "mode",
     "key_clarity",
@@ -82,6 +91,9 @@ DESCRIPTOR_NAMES = SLICE_DESCRIPTOR_NAMES + SONG_DESCRIPTOR_NAMES
 DESCRIPTOR_COUNT = len(DESCRIPTOR_NAMES)
 
 FRAME_RATE = SAMPLE_RATE / HOP  # 50 frames per second
+SEAM_FRAMES = SLICE_SAMPLES // HOP - (FRAMES_PER_SLICE - 1)
+"""Flux values missing between two slices' (a slice's 146 frames start over 2.9 s of its 3 s: 145
+flux values for 150 frame steps), filled so the song's onset envelope keeps its 50 frames/s."""
 CHROMA_LOW_HZ = 400.0  # below this a mel band is wider than a semitone
 CHROMA_HIGH_HZ = 5000.0  # above this: mostly upper partials, cymbals and noise
 PROMINENCE_BANDS = 7  # the spectral neighbourhood a band's prominence is measured against
@@ -319,10 +331,22 @@ class SongCues:
             self.add_flux(_onset_flux(x))
 
     def add_flux(self, flux: np.ndarray) -> None:
-        """Take the next slices' onset flux (n, frames - 1), as ``slice_descriptors`` computes it."""
+        """Take the next slices' onset flux (n, frames - 1), as ``slice_descriptors`` computes it.
+
+        Each slice's flux is followed by ``SEAM_FRAMES`` values at its mean (neither an onset nor
+        a silence): laid end to end without them, 3 s of music took 2.9 s of envelope, and the
+        seams every 145 frames made their own beat (the song tempo's Pearson correlation with
+        librosa's over the 134 held-out recordings: 0.54 with seams, 0.80 filled; octave errors
+        3.0 % -> 0.7 %)."""
         kept = sum(len(row) for row in self._flux)
         if kept < TEMPO_SECONDS * FRAME_RATE:
-            self._flux.extend(flux)
+            for row in flux:
+                self._flux.append(row)
+                self._flux.append(np.full(SEAM_FRAMES, row.mean() if len(row) else 0.0))
+
+    def onset_envelope(self) -> np.ndarray:
+        """The song's onset flux so far, end to end at FRAME_RATE (its first TEMPO_SECONDS)."""
+        return np.concatenate(self._flux) if self._flux else np.zeros(0)
 
     @staticmethod
     def placeholder() -> np.ndarray:
@@ -338,7 +362,7 @@ class SongCues:
         if self._pitch_frames:
             found = _key_strengths((self._pitch_sum / self._pitch_frames)[None, :])
             mode, clarity = float(found[0][0]), float(found[1][0])
-        tempo = song_tempo(np.concatenate(self._flux)) if self._flux else float(np.log2(PREFERRED_BPM))
+        tempo = song_tempo(self.onset_envelope()) if self._flux else float(np.log2(PREFERRED_BPM))
         return np.array([mode, clarity, tempo], np.float32)
 
 
