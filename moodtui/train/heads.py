@@ -66,6 +66,7 @@ HEADS = (
 """Candidate heads, simplest first."""
 
 DESCRIPTOR_HEADS = frozenset({"song-cues", "cues", "ordered-cues"})
+"""The candidates that read the descriptors (the others' descriptor weights are zero)."""
 
 SCORE_HEADS = ("valence", "energy")
 """The candidates that re-cut one of the base's own 1-d scores (``HeadData.score_axes``)."""
@@ -74,7 +75,6 @@ TAG_SCORES = tuple(f"tags_{mood}" for mood in CLASSES)
 hears the Last.fm tags of that class's IMAC word list (``train.targets.IMAC_TAG_GROUPS``)."""
 BASE_SCORES = SCORE_HEADS + TAG_SCORES
 """Every base score a candidate may read (``HeadData.score_axes``)."""
-"""The candidates that read the descriptors (the others' descriptor weights are zero)."""
 
 SONG_CUES = ("brightness", "song_mode", "song_tempo")
 """The descriptors the ``song-cues`` head weighs."""
