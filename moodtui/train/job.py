@@ -174,8 +174,11 @@ def main(args: argparse.Namespace) -> int:
     global _AS_TEXT
     _AS_TEXT = not args.json and sys.stdout.isatty()
     started = time.monotonic()
-    # No GPU here; keep TensorFlow's start-up chatter out of the parent's progress view.
+    # No GPU here; keep TensorFlow's start-up chatter out of the parent's progress view (and off
+    # a person's terminal: TensorFlow 2.21 prints its oneDNN notice through absl whatever the log
+    # level, with absl's own warning before it; the oneDNN ops speed up nothing this job does).
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
     os.environ.setdefault("CUDA_VISIBLE_DEVICES", "")
     try:
         from moodtui.listener.retrain import exit_with_parent, training_lock

@@ -112,6 +112,8 @@ def test_personal_retrain_swaps_in_a_model_that_learned_the_listener(tmp_path, m
     label_songs(model_env, songs)
     result = run_moodtui("train", timeout=600)
     assert result.returncode == 0, result.stderr.decode()[-2000:]
+    # TensorFlow's start-up notices (oneDNN, through absl whatever the log level) stay off the terminal.
+    assert b"oneDNN" not in result.stderr and b"absl" not in result.stderr, result.stderr.decode()[-2000:]
     events = [json.loads(line) for line in result.stdout.decode().splitlines()]
     done = events[-1]
     assert done["event"] == "done"
