@@ -75,6 +75,8 @@ TAG_SCORES = tuple(f"tags_{mood}" for mood in CLASSES)
 hears the Last.fm tags of that class's IMAC word list (``train.targets.IMAC_TAG_GROUPS``)."""
 BASE_SCORES = SCORE_HEADS + TAG_SCORES
 """Every base score a candidate may read (``HeadData.score_axes``)."""
+HEAD_SCORES = {**{name: (name,) for name in SCORE_HEADS}, "tags": TAG_SCORES}
+"""The base scores each candidate reads: with a base that lacks one, the candidate is not tried."""
 
 SONG_CUES = ("brightness", "song_mode", "song_tempo")
 """The descriptors the ``song-cues`` head weighs."""
@@ -285,7 +287,7 @@ def fit_head(
     if name == "tags":
         # Each class's logit is its own tag score, scaled and shifted for the listener (6 parameters):
         # IMAC's rule (the strongest word list wins) with the listener's weights.
-        if any(score not in data.score_axes for score in TAG_SCORES):
+        if any(score not in data.score_axes for score in HEAD_SCORES[name]):
             raise ValueError("the tags head needs the base's tag scores")
         axes = np.stack([data.score_axes[score] for score in TAG_SCORES], axis=1)
         spread = (x @ axes).std(axis=0)
@@ -352,9 +354,9 @@ def _choose_head(
     if not 0 <= data.embedding_dim < data.x.shape[1]:  # no descriptors: the heads that read them are not tried
         candidates = tuple(name for name in candidates if name not in DESCRIPTOR_HEADS)
     # A base without an energy output, a valence score or the tag scores: those heads are not tried.
-    candidates = tuple(name for name in candidates if name not in SCORE_HEADS or name in data.score_axes)
-    if any(score not in data.score_axes for score in TAG_SCORES):
-        candidates = tuple(name for name in candidates if name != "tags")
+    candidates = tuple(
+        name for name in candidates if all(score in data.score_axes for score in HEAD_SCORES.get(name, ()))
+    )
     std_kernel, std_bias = standardiser.to_standard(base_kernel.astype(np.float64), base_bias.astype(np.float64))
     std_songs = [standardiser(e.astype(np.float64)) for e in song_embeddings]
     labels_arr = np.asarray(labels)
