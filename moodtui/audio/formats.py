@@ -28,7 +28,8 @@ class AudioFormat:
     extensions: tuple[str, ...]
     """File name extensions (lower case, with the dot) the library lists for this format."""
     decoder: str
-    """Who decodes it for analysis: "sndfile" (libsndfile), "mp3" (miniaudio's dr_mp3) or "ffmpeg"."""
+    """Who decodes it for analysis: "sndfile" (opened by libsndfile; FLAC and Vorbis then decoded by
+    miniaudio), "mp3" (libmpg123, else miniaudio's dr_mp3) or "ffmpeg"."""
     plays_natively: bool
     """True when miniaudio (the player) opens it itself; otherwise it is transcoded with ffmpeg."""
 

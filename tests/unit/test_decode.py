@@ -4,12 +4,15 @@ clear line naming ffmpeg when a format needs it and it is missing.
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 import soundfile
+import soxr
 
 from audio_factory import SR, synth, write_song
-from moodtui.audio.decode import SAMPLE_RATE, decode, decode_blocks
+from moodtui.audio.decode import SAMPLE_RATE, decode, decode_blocks, downmix
 from moodtui.errors import AudioError
 from moodtui.mood.features import (
     SLICE_SAMPLES,
@@ -48,3 +51,54 @@ def test_decode_blocks_have_the_requested_size(tmp_path):
     assert sizes[0] == SLICE_SAMPLES
     assert all(s == 2 * SLICE_SAMPLES for s in sizes[1:-1])
     assert sum(sizes) == 10 * SAMPLE_RATE
+
+
+def _stereo_song(path, seconds=6.0):
+    left = synth("positive", seconds, 1, 44_100)
+    right = synth("negative", seconds, 2, 44_100)
+    tmp = path.with_name(f".writing{path.suffix}")  # libsndfile cannot open non-UTF-8 names
+    soundfile.write(tmp, np.stack([left, right], axis=1), 44_100)
+    tmp.rename(path)
+    return path
+
+
+def _libsndfile_decode(path):
+    with open(path, "rb") as handle:
+        frames, rate = soundfile.read(handle, dtype="float32", always_2d=True)
+    mono = downmix(frames)
+    return soxr.resample(mono, rate, SAMPLE_RATE, quality="HQ") if rate != SAMPLE_RATE else mono
+
+
+@pytest.mark.parametrize(
+    "name", ["song.flac", "song.ogg", os.fsdecode(b"caf\xe9-\xff.flac"), os.fsdecode(b"caf\xe9-\xff.ogg")]
+)
+def test_flac_and_vorbis_are_read_by_miniaudio_as_libsndfile_reads_them(tmp_path, monkeypatch, name):
+    path = _stereo_song(tmp_path / name)
+    expected = _libsndfile_decode(path)
+    # libsndfile opens the file (its header, its error messages) but must not decode it: dr_flac
+    # and stb_vorbis do, a third and a sixth faster. A non-UTF-8 name goes through a read callback.
+    monkeypatch.setattr(soundfile.SoundFile, "read", lambda *a, **k: pytest.fail("libsndfile decoded the file"))
+    audio = decode(path)
+    assert audio.shape == expected.shape
+    # FLAC is lossless: the same samples; two Vorbis decoders agree to float rounding.
+    np.testing.assert_allclose(audio, expected, rtol=0, atol=0 if path.suffix == ".flac" else 1e-6)
+
+
+def test_surround_and_opus_stay_with_libsndfile(tmp_path):
+    surround = tmp_path / "surround.flac"
+    soundfile.write(surround, np.stack([synth("positive", 3.5, k) for k in range(6)], axis=1), SR)
+    np.testing.assert_allclose(decode(surround), _libsndfile_decode(surround), atol=0)
+    opus = write_song(tmp_path / "song.opus", "neutral", 3.5)
+    np.testing.assert_allclose(decode(opus), _libsndfile_decode(opus), atol=0)
+
+
+@pytest.mark.parametrize("ext", [".flac", ".ogg"])
+def test_a_cut_off_flac_or_vorbis_file_keeps_what_decodes(tmp_path, ext):
+    path = _stereo_song(tmp_path / f"song{ext}", seconds=12.0)
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+    warnings: list[str] = []
+    audio = np.concatenate(list(decode_blocks(path, SLICE_SAMPLES, warnings=warnings)))
+    assert 3.0 < audio.size / SAMPLE_RATE < 9.0
+    if ext == ".flac":  # its header gives the length; a cut-off Ogg file's last page is its end
+        assert len(warnings) == 1 and warnings[0].startswith("truncated or damaged: decoded")
