@@ -73,7 +73,7 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     _add_home(play)
 
     predict = sub.add_parser("predict", help="per-slice and song-level mood of audio files")
-    predict.add_argument("files", nargs="+", type=os.fsencode, metavar="FILE")
+    predict.add_argument("files", nargs="+", type=os.fsencode, metavar="FILE", help="audio files or folders")
     predict.add_argument("--json", action="store_true", help="one JSON array on stdout")
     _add_workers(predict)
     _add_home(predict)
@@ -102,7 +102,7 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
         nargs="+",
         type=os.fsencode,
         metavar="FILE",
-        help="one or more files, then the mood (" + " / ".join(CLASSES) + ")",
+        help="one or more files or folders (every song below a folder), then the mood (" + " / ".join(CLASSES) + ")",
     )
     _add_home(label)
 
@@ -180,8 +180,16 @@ def _dispatch(args: argparse.Namespace) -> int:
                 file=sys.stderr,
             )
             return 2
-        # Every file is tried; the exit code is 1 if any could not be labelled.
-        return max(run_label(f, mood, data_home()) for f in files)
+        from moodtui.library.scan import expand_folders
+
+        # A folder labels every song below it. Every file is tried; the exit code is 1 if any
+        # could not be labelled.
+        codes = [0]
+        for path, problem in expand_folders(files):
+            if problem is not None:
+                print(f"moodtui: {display_path(path)}: {problem}", file=sys.stderr)
+            codes.append(1 if problem is not None else run_label(path, mood, data_home()))
+        return max(codes)
     if args.command == "labels":
         from moodtui.cli.labels import run_labels
 

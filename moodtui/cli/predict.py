@@ -14,7 +14,7 @@ from moodtui.mood.palette import MOOD_COLOURS, mood_markup
 def run_predict(files: list[Path], as_json: bool, workers: int | None = None) -> int:
     from rich.console import Console
 
-    from moodtui.mood.analysis import AnalysisCache, analyse_paths
+    from moodtui.mood.analysis import AnalysisCache, FileAnalysed, analyse_paths
     from moodtui.mood.pool import worker_count
     from moodtui.mood.versions import load_current_model
 
@@ -32,12 +32,20 @@ def run_predict(files: list[Path], as_json: bool, workers: int | None = None) ->
         err.print(f"moodtui: {recovered}", markup=False, soft_wrap=True)
     cache_problem: str | None = None
     out = Console(highlight=False)
-    paths = [os.fspath(f) for f in files]
+    from moodtui.library.scan import expand_folders
+
+    # A folder stands for every audio file below it, walked as the library walks it; a folder
+    # with none is reported in its place.
+    entries = expand_folders([os.fspath(f) for f in files])
+    paths = [path for path, _ in entries]
     # Results arrive in any order from the pool; each is printed once those before it are.
     results: dict[int, object] = {}
     positions: dict[str, list[int]] = {}
-    for i, path in enumerate(paths):
-        positions.setdefault(path, []).append(i)
+    for i, (path, problem) in enumerate(entries):
+        if problem is None:
+            positions.setdefault(path, []).append(i)
+        else:
+            results[i] = FileAnalysed(path, error=problem)
     json_rows: list[dict[str, object]] = []
     printed = 0
     failed = 0
@@ -65,12 +73,17 @@ def run_predict(files: list[Path], as_json: bool, workers: int | None = None) ->
         nonlocal printed
         for i in positions[result.path]:
             results[i] = result
+        flush()
+
+    def flush() -> None:
+        nonlocal printed
         while printed in results:
             show(results.pop(printed))
             printed += 1
 
+    flush()  # a folder without audio at the start
     analyse_paths(
-        list(dict.fromkeys(paths)),
+        list(dict.fromkeys(path for path in paths if path in positions)),
         model,
         cache,
         workers=worker_count(playing=False, setting=workers),

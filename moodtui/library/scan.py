@@ -277,6 +277,32 @@ def walk_audio_files(
         pending.extend(reversed(subfolders))
 
 
+def expand_folders(paths: Iterable[str]) -> list[tuple[str, str | None]]:
+    """The paths a command was given, each folder replaced by the audio files below it, in order.
+
+    For ``moodtui predict DIR`` and ``moodtui label DIR MOOD``: a folder is walked as the library
+    walks it (:func:`walk_audio_files`: sorted, hidden files skipped, each file once); files are
+    kept as given (a file the library would not list is still tried, and says why it fails).
+    Each entry is ``(path, None)``, or ``(folder, reason)`` for a folder with no audio file in it
+    or one that cannot be read, in its place.
+    """
+    expanded: list[tuple[str, str | None]] = []
+    for path in paths:
+        if not os.path.isdir(path):
+            expanded.append((path, None))
+            continue
+        unreadable: list[OSError] = []
+        found = [(entry.path, None) for entry in walk_audio_files(path, on_error=unreadable.append)]
+        for error in unreadable:
+            expanded.append(
+                (os.fsdecode(error.filename or path), f"cannot read the folder ({error.strerror or error})")
+            )
+        if not found and not unreadable:
+            expanded.append((path, "no audio files in this folder"))
+        expanded.extend(found)
+    return expanded
+
+
 def is_listed(
     path: str | os.PathLike[str], root: str | os.PathLike[str], extensions: frozenset[str] | None = None
 ) -> bool:

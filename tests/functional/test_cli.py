@@ -49,7 +49,7 @@ def test_bad_inputs_each_get_one_line_and_the_rest_is_processed(bad_files, model
     lines = [ln for ln in stderr.splitlines() if ln.strip()]
     expected = {
         "missing": "missing.mp3: no such file",
-        "directory": "folder.mp3: is a directory",
+        "directory": "folder.mp3: no audio files in this folder",
         "empty": "empty.mp3: empty file (0 bytes)",
         "text": "notes.mp3: not audio (a text file)",
         "garbage_wav": "garbage.wav: not a readable wav file",

@@ -211,3 +211,28 @@ def test_label_takes_several_files_and_the_old_form_still_works(songs, model_env
     assert missing.returncode == 1 and b"file.ogg" in missing.stderr
     labels = {e["path"]: e["label"] for e in json.loads(run_moodtui("labels", "--json", env_home=model_env).stdout)}
     assert labels[songs[4]] == "neutral"  # the readable file is labelled all the same
+
+
+def test_predict_and_label_take_folders_walked_as_the_library_walks_them(model_env, tmp_path):
+    import json
+
+    folder = tmp_path / "album"
+    first = write_song(folder / "01 one.flac", "positive", 3.5)
+    second = write_song(folder / "disc 2" / "02 two.ogg", "negative", 3.5, seed=1)
+    write_song(folder / ".hidden.wav", "neutral", 3.5)  # hidden: the library does not list it
+    (folder / "cover.txt").write_text("not a song")
+    empty = tmp_path / "nothing here"
+    empty.mkdir()
+
+    predicted = run_moodtui("predict", "--json", str(folder), str(empty), env_home=model_env, timeout=120)
+    rows = json.loads(predicted.stdout)
+    assert [row["path"] for row in rows] == [str(first), str(second), str(empty)]  # in the order given
+    assert "song" in rows[0] and "song" in rows[1] and rows[2]["error"] == "no audio files in this folder"
+    assert predicted.returncode == 1  # the empty folder is reported, and the exit code says so
+    assert f"{empty}: no audio files in this folder" in predicted.stderr.decode()
+
+    labelled = run_moodtui("label", str(folder), "neutral", env_home=model_env)
+    assert labelled.returncode == 0, labelled.stderr.decode()
+    assert run_moodtui("label", str(empty), "positive", env_home=model_env).returncode == 1
+    listed = json.loads(run_moodtui("labels", "--json", env_home=model_env).stdout)
+    assert {entry["path"]: entry["label"] for entry in listed} == {str(first): "neutral", str(second): "neutral"}
