@@ -158,9 +158,15 @@ def main() -> int:
         for t in fitting
     }
     columns = [DESCRIPTOR_NAMES.index(n) for n in args.descriptors]
+    # Units revived after the network was trained (scripts/revive_embedding_units.py) carry the
+    # teachers' scores for the score heads and the personal heads; the mood head reads only the
+    # units the network learnt the classes with, so the base's own moods do not move with them.
+    revived = list(base.metadata.get("revived_units", {}).get("units", []))
 
     def inputs(mood) -> np.ndarray:
-        return np.hstack([mood.embeddings, mood.descriptors[:, columns]]).astype(np.float64)
+        embeddings = mood.embeddings.astype(np.float64)
+        embeddings[:, revived] = 0.0
+        return np.hstack([embeddings, mood.descriptors[:, columns]])
 
     def fit_head(tracks_: list[dict[str, object]]) -> dict[str, object]:
         """The head fitted on ``tracks_``' labelled slices, as metadata (raw inputs)."""
@@ -176,6 +182,7 @@ def main() -> int:
         fit = LogisticRegression(C=args.c, max_iter=5000, class_weight="balanced").fit((x - mean) / scale, y)
         # Back to raw inputs: logits = x @ kernel + bias, classes in CLASSES order (labels are indices).
         weights = fit.coef_.T / scale[:, None]
+        weights[revived] = 0.0  # (L2 alone takes them within 1e-9 of it)
         raw_bias = fit.intercept_ - mean @ weights
         dim = x.shape[1] - len(columns)
         descriptor_kernel = np.zeros((len(DESCRIPTOR_NAMES), len(CLASSES)))

@@ -163,6 +163,39 @@ def track_scores(windows: list[dict[str, float]]) -> dict[str, float]:
     return {k: float(np.mean([w[k] for w in windows if k in w])) for k in keys}
 
 
+def training_targets(corpus: Path):
+    """What base training learns from: (manifest rows by path, teacher windows by path, the
+    training and held-out track paths, the target mapping, the auxiliary target names, and the
+    function giving a window's auxiliary targets). ``scripts/revive_embedding_units.py`` uses the
+    same."""
+    from moodtui.train.targets import fit_mapping
+
+    manifest_rows = {row["path"]: row for row in read_csv(corpus / "manifest.csv")}
+    windows = {p: w for p, w in window_scores(corpus).items() if p in manifest_rows}
+    train_pool = [p for p in windows if manifest_rows[p]["package"] not in HELD_OUT_PACKAGES]
+    held_out = [p for p in windows if manifest_rows[p]["package"] in HELD_OUT_PACKAGES]
+    train_windows = [w for p in train_pool for w in windows[p]]
+    mapping = fit_mapping(train_windows)
+    # Every teacher output is an auxiliary target, as its percentile over the training windows
+    # (musicnn's tags are tiny probabilities on this music: percentiles put every target on 0..1).
+    aux_names = sorted({k for w in train_windows for k in w if k not in ("start_s", "end_s")})
+    tables = {k: np.sort([w[k] for w in train_windows if k in w]) for k in aux_names}
+
+    def aux_values(scores: dict[str, float]) -> dict[str, float]:
+        out = {
+            k: float(np.searchsorted(tables[k], scores[k], side="right") / len(tables[k]))
+            for k in aux_names
+            if k in scores
+        }
+        va = mapping.valence_arousal(scores)
+        if va is not None:
+            out["energy"] = va[1]  # the exported energy output: the arousal composite
+        return out
+
+    aux_names = sorted(set(aux_names) | {"energy"})
+    return manifest_rows, windows, train_pool, held_out, mapping, aux_names, aux_values
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("corpus", type=Path)
@@ -185,31 +218,9 @@ def main() -> int:
     )
     args = parser.parse_args()
     sys.path.insert(0, os.fspath(REPO))
-    from moodtui.train.targets import class_counts, fit_mapping
+    from moodtui.train.targets import class_counts
 
-    manifest_rows = {row["path"]: row for row in read_csv(args.corpus / "manifest.csv")}
-    windows = {p: w for p, w in window_scores(args.corpus).items() if p in manifest_rows}
-    train_pool = [p for p in windows if manifest_rows[p]["package"] not in HELD_OUT_PACKAGES]
-    held_out = [p for p in windows if manifest_rows[p]["package"] in HELD_OUT_PACKAGES]
-    train_windows = [w for p in train_pool for w in windows[p]]
-    mapping = fit_mapping(train_windows)
-    # Every teacher output is an auxiliary target, as its percentile over the training windows
-    # (musicnn's tags are tiny probabilities on this music: percentiles put every target on 0..1).
-    aux_names = sorted({k for w in train_windows for k in w if k not in ("start_s", "end_s")})
-    tables = {k: np.sort([w[k] for w in train_windows if k in w]) for k in aux_names}
-
-    def aux_values(scores: dict[str, float]) -> dict[str, float]:
-        out = {
-            k: float(np.searchsorted(tables[k], scores[k], side="right") / len(tables[k]))
-            for k in aux_names
-            if k in scores
-        }
-        va = mapping.valence_arousal(scores)
-        if va is not None:
-            out["energy"] = va[1]  # the exported energy output: the arousal composite
-        return out
-
-    aux_names = sorted(set(aux_names) | {"energy"})
+    manifest_rows, windows, train_pool, held_out, mapping, aux_names, aux_values = training_targets(args.corpus)
 
     if args.report_only or args.recalibrate:
         work = args.work or args.corpus / ".base"
