@@ -617,3 +617,29 @@ def test_the_shipped_base_has_teacher_scores_that_rank_valence_and_energy():
     sad = [score("tags_negative", n) for n in ("05-rain-on-slate.ogg", "06-lantern-out.flac", "07-cold-harbour.ogg")]
     glad = [score("tags_negative", n) for n in ("01-sunny-pluck.ogg", "02-bell-parade.ogg", "03-kite-day.mp3")]
     assert min(sad) > max(glad), (sad, glad)
+
+
+def test_the_shipped_base_embedding_has_no_dead_units_and_its_moods_ignore_the_revived_ones():
+    """``base-20261201-1237`` left 27 of its 64 embedding units at zero on every slice (31 on the
+    demo). ``scripts/revive_embedding_units.py`` retrained them on the teachers' scores; the
+    personal heads and the teacher scores read them, the base's own mood does not (its head and
+    the graph's ``probs`` have zero rows for them), so reviving them moved no base mood."""
+    from moodtui.mood.analysis import analyse_file
+    from moodtui.mood.model import MoodModel
+    from moodtui.paths import demo_library_dir, shipped_model_path
+
+    model = MoodModel.load(shipped_model_path())
+    revived = model.metadata["revived_units"]["units"]
+    assert len(revived) == 27
+    names = ("01-sunny-pluck.ogg", "06-lantern-out.flac", "08-tide-pools.ogg", "11-red-line.ogg")
+    moods = [analyse_file(demo_library_dir() / name, model) for name in names]
+    embeddings = np.concatenate([m.embeddings for m in moods])
+    assert int((embeddings.max(axis=0) <= 0).sum()) < 10  # zero on every slice of four pieces
+    assert int((embeddings[:, revived].max(axis=0) > 0).sum()) >= 20
+    assert not np.asarray(model.metadata["head"]["kernel"])[revived].any()
+    # The graph's mood ignores them: the same probabilities whatever they hold.
+    shifted = embeddings.copy()
+    shifted[:, revived] += 3.0
+    np.testing.assert_allclose(model.head_probs(shifted), model.head_probs(embeddings), atol=1e-6)
+    for name in ("valence", "energy", "tags_negative"):
+        assert np.abs(np.asarray(model.metadata["score_heads"][name]["kernel"])[revived]).max() > 1e-3, name
