@@ -494,6 +494,7 @@ def write_base(
     keras_path = shipped.with_suffix(".keras")
     if keras_path.is_file():
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+        os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")  # its notice goes through absl, whatever the level
         import keras
 
         network = keras.saving.load_model(os.fspath(keras_path), compile=False)
