@@ -91,14 +91,16 @@ def available() -> bool:
 
 
 def decode_float32(
-    fd: int, *, mono: bool = True, half_rate: bool = False, seconds_per_read: int = 10
+    fd: int, *, mono: bool = True, half_rate: bool = False, seconds_per_read: int = 10, read_frames: int | None = None
 ) -> tuple[int, int, Generator[np.ndarray, None, None]]:
     """Open the mp3 on ``fd`` (left open) for float32 decoding; returns (rate, channels, chunks).
 
     ``mono`` mixes the channels to their mean; ``half_rate`` decodes at half the file's rate
     (44.1 kHz -> 22,050 Hz). Rate and channels are what libmpg123 will deliver, read from the
-    first frame; chunks are interleaved. Raises Mpg123Error when the stream does not open; the
-    chunks raise it on an error after the first samples (callers keep what came).
+    first frame; chunks are interleaved. Every chunk but the last holds ``read_frames`` frames
+    (default ``seconds_per_read`` seconds at the output rate): a caller that cuts the stream into
+    blocks of that size gets them without a copy. Raises Mpg123Error when the stream does not
+    open; the chunks raise it on an error after the first samples (callers keep what came).
     """
     lib = _library()
     if lib is None:
@@ -120,7 +122,8 @@ def decode_float32(
     except BaseException:
         lib.mpg123_delete(handle)
         raise
-    return rate, channels, _chunks(lib, handle, (rate, channels, encoding), seconds_per_read)
+    frames = read_frames or rate * seconds_per_read
+    return rate, channels, _chunks(lib, handle, (rate, channels, encoding), frames)
 
 
 def _format(lib: ctypes.CDLL, handle: int) -> tuple[int, int, int]:
@@ -131,9 +134,7 @@ def _format(lib: ctypes.CDLL, handle: int) -> tuple[int, int, int]:
     return rate.value, channels.value, encoding.value
 
 
-def _chunks(
-    lib: ctypes.CDLL, handle: int, own: tuple[int, int, int], seconds_per_read: int
-) -> Generator[np.ndarray, None, None]:
+def _chunks(lib: ctypes.CDLL, handle: int, own: tuple[int, int, int], frames: int) -> Generator[np.ndarray, None, None]:
     done = ctypes.c_size_t(0)
     # Garbage in a damaged file can look like frames of another rate ("Frankenstein stream");
     # what decodes from them is dropped (at the wrong rate it would be resampled wrongly) until
@@ -141,7 +142,7 @@ def _chunks(
     own_format = True
     try:
         while True:
-            buffer = np.empty(own[0] * own[1] * seconds_per_read, dtype=np.float32)
+            buffer = np.empty(frames * own[1], dtype=np.float32)
             status = lib.mpg123_read(handle, buffer.ctypes.data, buffer.nbytes, ctypes.byref(done))
             if done.value and own_format:
                 yield buffer[: done.value // 4]
