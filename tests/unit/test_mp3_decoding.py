@@ -71,3 +71,18 @@ def test_a_truncated_mp3_keeps_what_decodes_with_a_warning(tmp_path, monkeypatch
     decoded = sum(block.size for block in decode_blocks(path, SAMPLE_RATE, warnings=warnings))
     assert 4.0 < decoded / SAMPLE_RATE < 6.0
     assert warnings and "truncated or damaged" in warnings[0]
+
+
+@needs_libmpg123
+def test_libmpg123_hands_over_whole_blocks_so_they_need_no_joining(tmp_path):
+    """At half rate libmpg123 fills a block-sized buffer per read: every block decode_blocks
+    yields is then that buffer itself (no copy), and only the last is shorter."""
+    path = stereo_mp3(tmp_path / "song.mp3", 8.0, 44_100)
+    block = SAMPLE_RATE * 3
+    with open(path, "rb") as handle:
+        rate, _, chunks = mpg123.decode_float32(handle.fileno(), half_rate=True, read_frames=block)
+        sizes = [chunk.size for chunk in chunks]
+    assert rate == SAMPLE_RATE and sizes[:-1] == [block] * (len(sizes) - 1) and 0 < sizes[-1] <= block
+    blocks = list(decode_blocks(path, block))
+    assert [b.size for b in blocks] == sizes
+    assert all(b.base is not None and b.base.size == block for b in blocks[:-1])  # views of whole reads
