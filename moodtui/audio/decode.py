@@ -243,7 +243,7 @@ def _miniaudio_or_sndfile(path: Path, sound: soundfile.SoundFile) -> Iterator[np
                     stream = miniaudio.stream_file(
                         os.fspath(path.resolve()), f32, nchannels=1, sample_rate=sound.samplerate, frames_to_read=frames
                     )
-                except (UnicodeError, miniaudio.MiniaudioError):  # a name that is not UTF-8
+                except (UnicodeError, miniaudio.MiniaudioError):  # a name that is not UTF-8, or refused by name
                     stream = miniaudio.stream_any(
                         _FileSource(handle).source,
                         fileformat,
