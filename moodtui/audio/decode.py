@@ -15,6 +15,7 @@ block, so memory stays bounded by the block size.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import stat
 import subprocess
@@ -236,7 +237,7 @@ def _miniaudio_or_sndfile(path: Path, sound: soundfile.SoundFile) -> Iterator[np
         frames = sound.samplerate * _READ_SECONDS
         f32 = miniaudio.SampleFormat.FLOAT32
         try:
-            with open(path, "rb") as handle:
+            with contextlib.ExitStack() as opened:
                 try:
                     # By name where it encodes: miniaudio then reads the file itself, without the
                     # Python read callback (4,000 calls a song, 6 % of a FLAC decode).
@@ -244,6 +245,7 @@ def _miniaudio_or_sndfile(path: Path, sound: soundfile.SoundFile) -> Iterator[np
                         os.fspath(path.resolve()), f32, nchannels=1, sample_rate=sound.samplerate, frames_to_read=frames
                     )
                 except (UnicodeError, miniaudio.MiniaudioError):  # a name that is not UTF-8, or refused by name
+                    handle = opened.enter_context(open(path, "rb"))
                     stream = miniaudio.stream_any(
                         _FileSource(handle).source,
                         fileformat,

@@ -91,14 +91,14 @@ def available() -> bool:
 
 
 def decode_float32(
-    fd: int, *, mono: bool = True, half_rate: bool = False, seconds_per_read: int = 10, read_frames: int | None = None
+    fd: int, *, mono: bool = True, half_rate: bool = False, read_frames: int | None = None
 ) -> tuple[int, int, Generator[np.ndarray, None, None]]:
     """Open the mp3 on ``fd`` (left open) for float32 decoding; returns (rate, channels, chunks).
 
     ``mono`` mixes the channels to their mean; ``half_rate`` decodes at half the file's rate
     (44.1 kHz -> 22,050 Hz). Rate and channels are what libmpg123 will deliver, read from the
     first frame; chunks are interleaved. Every chunk but the last holds ``read_frames`` frames
-    (default ``seconds_per_read`` seconds at the output rate): a caller that cuts the stream into
+    (default: 10 s at the output rate): a caller that cuts the stream into
     blocks of that size gets them without a copy. Raises Mpg123Error when the stream does not
     open; the chunks raise it on an error after the first samples (callers keep what came).
     """
@@ -122,7 +122,7 @@ def decode_float32(
     except BaseException:
         lib.mpg123_delete(handle)
         raise
-    frames = read_frames or rate * seconds_per_read
+    frames = read_frames or rate * 10
     return rate, channels, _chunks(lib, handle, (rate, channels, encoding), frames)
 
 

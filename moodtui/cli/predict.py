@@ -14,6 +14,7 @@ from moodtui.mood.palette import MOOD_COLOURS, mood_markup
 def run_predict(files: list[Path], as_json: bool, workers: int | None = None) -> int:
     from rich.console import Console
 
+    from moodtui.library.scan import expand_folders
     from moodtui.mood.analysis import AnalysisCache, FileAnalysed, analyse_paths
     from moodtui.mood.pool import worker_count
     from moodtui.mood.versions import load_current_model
@@ -32,12 +33,9 @@ def run_predict(files: list[Path], as_json: bool, workers: int | None = None) ->
         err.print(f"moodtui: {recovered}", markup=False, soft_wrap=True)
     cache_problem: str | None = None
     out = Console(highlight=False)
-    from moodtui.library.scan import expand_folders
-
     # A folder stands for every audio file below it, walked as the library walks it; a folder
     # with none is reported in its place.
     entries = expand_folders([os.fspath(f) for f in files])
-    paths = [path for path, _ in entries]
     # Results arrive in any order from the pool; each is printed once those before it are.
     results: dict[int, object] = {}
     positions: dict[str, list[int]] = {}
@@ -83,7 +81,7 @@ def run_predict(files: list[Path], as_json: bool, workers: int | None = None) ->
 
     flush()  # a folder without audio at the start
     analyse_paths(
-        list(dict.fromkeys(path for path in paths if path in positions)),
+        list(positions),  # each file once, in the order given
         model,
         cache,
         workers=worker_count(playing=False, setting=workers),
