@@ -8,6 +8,7 @@ import shutil
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 
@@ -29,8 +30,11 @@ MOODTUI = Path(sys.executable).with_name("moodtui")
 class Terminal:
     """A detached tmux session on its own server socket, running one command."""
 
-    def __init__(self, socket: str, command: str, size: tuple[int, int] = (120, 36)) -> None:
-        self.socket = socket
+    def __init__(self, name: str, command: str, size: tuple[int, int] = (120, 36)) -> None:
+        # A fresh socket for every terminal: `kill-server` returns before the old server has gone,
+        # and a new session on a reused name could reach that dying server ("server exited
+        # unexpectedly" in CI, when the resume test and this one ran in one worker).
+        self.socket = f"{name}-{uuid.uuid4().hex[:12]}"
         self.session = "moodtui-e2e"
         self._tmux("new-session", "-d", "-s", self.session, "-x", str(size[0]), "-y", str(size[1]), command)
 
@@ -57,6 +61,13 @@ class Terminal:
 
     def close(self) -> None:
         subprocess.run(["tmux", "-L", self.socket, "kill-server"], capture_output=True, timeout=10)
+        # Wait for the server to be gone, so no test leaves a moodtui running behind it.
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            alive = subprocess.run(["tmux", "-L", self.socket, "has-session"], capture_output=True, timeout=10)
+            if alive.returncode != 0:
+                break
+            time.sleep(0.05)
 
 
 def demo_or_generated_library(tmp_path: Path) -> Path:
@@ -74,7 +85,7 @@ def terminal_factory(tmp_path: Path):
     terminals: list[Terminal] = []
 
     def start(command: str) -> Terminal:
-        terminal = Terminal(f"moodtui-e2e-{os.getpid()}-{len(terminals)}", command)
+        terminal = Terminal(f"moodtui-e2e-{os.getpid()}", command)
         terminals.append(terminal)
         return terminal
 
