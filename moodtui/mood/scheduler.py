@@ -72,10 +72,18 @@ class AnalysisScheduler:
         """The playing track's SongMood (first block one slice long, reported through ``on_slices``);
         the background analysis waits meanwhile. Raises ``AudioError`` as ``analyse_file`` does."""
         from moodtui.mood.analysis import analyse_cached
+        from moodtui.mood.pool import available_cores
 
         with self._playing_first():
+            # The listener waits for this one: with a second core, decoding runs ahead on it.
             return analyse_cached(
-                path, model, self.cache, first_block_slices=1, on_slices=on_slices, cancelled=cancelled
+                path,
+                model,
+                self.cache,
+                first_block_slices=1,
+                on_slices=on_slices,
+                cancelled=cancelled,
+                read_ahead=available_cores() >= 2,
             )
 
     @property

@@ -5,7 +5,9 @@ models, bounded memory on a long track, descriptors and the heads that read them
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import threading
 import tracemalloc
 from pathlib import Path
 
@@ -187,3 +189,70 @@ def test_a_head_that_reads_descriptors_scores_slices_live_and_from_the_cache(tmp
     cache.put(analyse_file(path, base), base)
     assert cache.rescore(model) == 1
     np.testing.assert_allclose(cache.get(path, model).slice_probs, analyse_file(path, model).slice_probs, atol=2e-3)
+
+
+def _read_ahead_threads() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name == "moodtui-read-ahead"]
+
+
+def _open_descriptors_to(path: Path) -> int:
+    fds = Path("/proc/self/fd")
+    return sum(1 for fd in fds.iterdir() if os.path.realpath(fd) == str(path.resolve()))
+
+
+def test_reading_ahead_gives_the_same_analysis_and_decodes_in_its_own_thread(tmp_path, small_model, monkeypatch):
+    from moodtui.mood import analysis
+
+    monkeypatch.setattr(analysis, "BLOCK_SLICES", 2)  # 6-s blocks: several of them to read ahead
+    whole = write_song(tmp_path / "whole.flac", "negative", 20.0, seed=4)
+    cut = tmp_path / "cut.flac"
+    cut.write_bytes(whole.read_bytes()[: whole.stat().st_size * 2 // 3])  # a truncated download
+    model = MoodModel.load(small_model)
+    seen: list[int] = []  # read-ahead threads alive as each block's slices come in
+    for path in (whole, cut):
+        plain = analyse_file(path, model, first_block_slices=2)
+        seen.clear()
+        ahead = analyse_file(
+            path,
+            model,
+            read_ahead=True,
+            first_block_slices=2,
+            on_slices=lambda s, p: seen.append(len(_read_ahead_threads())),
+        )
+        # The first block's slices are in while the thread decodes the next (it ends after the last).
+        assert seen[0] == 1, "no thread decoded ahead while the slices came in"
+        np.testing.assert_array_equal(ahead.slice_probs, plain.slice_probs)
+        np.testing.assert_array_equal(ahead.embeddings, plain.embeddings)
+        np.testing.assert_array_equal(ahead.descriptors, plain.descriptors)
+        np.testing.assert_array_equal(ahead.starts_s, plain.starts_s)
+        assert (ahead.duration_s, ahead.warning) == (plain.duration_s, plain.warning)
+    assert plain.warning is not None and "truncated" in plain.warning
+    assert _read_ahead_threads() == []
+
+
+def test_reading_ahead_stops_its_thread_and_closes_the_file_on_cancel_and_on_errors(tmp_path, small_model, monkeypatch):
+    from moodtui.mood import analysis
+
+    monkeypatch.setattr(analysis, "BLOCK_SLICES", 1)
+    path = write_song(tmp_path / "song.flac", "positive", 30.0, seed=5)
+    model = MoodModel.load(small_model)
+    blocks = 0
+
+    def cancel_after_two() -> bool:
+        nonlocal blocks
+        blocks += 1
+        return blocks > 2
+
+    with pytest.raises(AudioError, match="analysis cancelled"):
+        analyse_file(path, model, read_ahead=True, cancelled=cancel_after_two, first_block_slices=1)
+    # At once: the thread is gone and the file closed when the error reaches the caller.
+    assert _read_ahead_threads() == [] and _open_descriptors_to(path) == 0
+
+    broken = tmp_path / "broken.flac"
+    broken.write_bytes(b"")  # refused by the decoder, which runs in the read-ahead thread
+    with pytest.raises(AudioError) as plain:
+        analyse_file(broken, model)
+    with pytest.raises(AudioError) as ahead:
+        analyse_file(broken, model, read_ahead=True)
+    assert str(ahead.value) == str(plain.value)
+    assert _read_ahead_threads() == []
