@@ -18,7 +18,7 @@ import numpy as np
 
 from moodtui import CLASSES
 from moodtui.errors import ModelError, display_path
-from moodtui.mood.descriptors import DESCRIPTOR_NAMES, SongCues, descriptor_rows, slice_descriptors
+from moodtui.mood.descriptors import DESCRIPTOR_NAMES, DESCRIPTORS_VERSION, SongCues, descriptor_rows, slice_descriptors
 from moodtui.mood.features import FEATURE_PARAMS, INPUT_SHAPE
 
 INPUT_NAME = "mel"
@@ -92,9 +92,13 @@ def check_metadata(meta: dict[str, Any], where: Path) -> None:
 
 
 def descriptor_part(head: dict[str, Any]) -> dict[str, Any] | None:
-    """The descriptor weights of a last layer's metadata, or None (none, or another definition's)."""
+    """The descriptor weights of a last layer's metadata, or None (none, or another definition's:
+    other names, or weights fitted to another ``DESCRIPTORS_VERSION``, whose values mean something
+    else; such a head scores at the mean descriptors, its ``bias``, until it is retrained)."""
     part = head.get("descriptors")
     if not isinstance(part, dict) or list(part.get("names", [])) != list(DESCRIPTOR_NAMES):
+        return None
+    if part.get("version", DESCRIPTORS_VERSION) != DESCRIPTORS_VERSION:
         return None
     return part
 

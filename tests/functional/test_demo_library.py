@@ -112,10 +112,10 @@ def test_script_regenerates_the_wav(tmp_path: Path) -> None:
 
 
 # The demo's intended moods (README table) against the shipped base model. The base never trained
-# on anything the demo script makes. Issue 9's goal is 11 of 12; base-20261201-2117 gets 6 (two
-# Bright Side pieces and Rain on Slate come out neutral, Slow Clouds negative, Static Storm and
-# Red Line positive: see models/MODEL_CARD.md; Red Line sits at 52/48, it was right at 50.1 % on
-# the previous descriptors). This floor makes a later base that does worse fail.
+# on anything the demo script makes. Issue 9's goal is 11 of 12; base-20261201-2235 gets 6, the
+# same 6 as base-20261201-2117 before it (two Bright Side pieces and Rain on Slate come out
+# neutral, Slow Clouds negative, Static Storm and Red Line positive: see models/MODEL_CARD.md).
+# This floor makes a later base that does worse fail.
 SHIPPED_DEMO_RIGHT = 6
 
 

@@ -201,14 +201,22 @@ def test_the_pitch_folding_hears_the_bass_and_middle_voices_only():
     freqs = np.fft.rfftfreq(PITCH_FFT, 1.0 / PITCH_RATE)
     used = folding.sum(axis=0) > 0
     assert folding.shape == (12, PITCH_FFT // 2 + 1)
-    assert (freqs[used] >= 55).all() and (freqs[used] <= 1000).all()
+    assert (freqs[used] >= 32.7).all() and (freqs[used] <= 1300).all()
     # A bin on A (220 Hz) gives most to pitch class A (9), next to nothing a semitone away.
     a = int(np.argmin(np.abs(freqs - 220.0)))
     assert folding[:, a].argmax() == 9 and folding[8, a] < 0.1 * folding[9, a]
 
+    # Each octave weighs alike (constant Q): A3's bins together give as much as A5's, not a
+    # quarter of them (a semitone spans four times as many bins two octaves up).
+    def octave_weight(hz: float) -> float:
+        near = np.abs(12 * np.log2(np.maximum(freqs, 1.0) / hz)) < 0.5
+        return float(folding[9, near].sum())
+
+    assert 0.7 < octave_weight(880.0) / octave_weight(220.0) < 1.4
+
 
 def test_a_long_mix_costs_no_more_than_its_first_minutes():
-    from moodtui.mood.descriptors import FRAME_RATE, PITCH_SECONDS, TEMPO_SECONDS
+    from moodtui.mood.descriptors import FRAME_RATE, PITCH_HOP, PITCH_RATE, PITCH_SECONDS, TEMPO_SECONDS
 
     cues = SongCues()
     block = np.zeros(20 * 66_150, np.float32)  # 60 s
@@ -218,5 +226,29 @@ def test_a_long_mix_costs_no_more_than_its_first_minutes():
         cues.add_flux(flux)
     kept = sum(len(row) for row in cues._flux)
     assert kept <= TEMPO_SECONDS * FRAME_RATE + 20 * 145
-    assert cues._pitch_frames * 512 / 2756.25 <= PITCH_SECONDS + 60
+    assert cues._pitch_frames * PITCH_HOP / PITCH_RATE <= PITCH_SECONDS + 60
     assert np.isfinite(cues.song()).all()
+
+
+def test_a_head_fitted_to_other_descriptor_definitions_scores_at_its_mean_descriptors():
+    from moodtui.mood.descriptors import DESCRIPTORS_VERSION
+    from moodtui.mood.model import apply_head
+
+    rng = np.random.default_rng(0)
+    embeddings = rng.standard_normal((5, 4)).astype(np.float32)
+    descriptors = rng.standard_normal((5, DESCRIPTOR_COUNT)).astype(np.float32)
+    head = {
+        "kernel": rng.standard_normal((4, 3)).tolist(),
+        "bias": [0.1, 0.0, -0.1],
+        "descriptors": {
+            "names": list(DESCRIPTOR_NAMES),
+            "kernel": (3 * rng.standard_normal((DESCRIPTOR_COUNT, 3))).tolist(),
+            "mean": np.zeros(DESCRIPTOR_COUNT).tolist(),
+            "version": DESCRIPTORS_VERSION,
+        },
+    }
+    at_mean = apply_head(head, embeddings, None)
+    assert not np.allclose(apply_head(head, embeddings, descriptors), at_mean)
+    # The same weights fitted to an older definition: their values meant something else.
+    older = {**head, "descriptors": {**head["descriptors"], "version": "desc-0"}}
+    np.testing.assert_allclose(apply_head(older, embeddings, descriptors), at_mean)
