@@ -48,6 +48,12 @@ def run_models(as_json: bool) -> int:
         )
     Console(highlight=False).print(table)
     for row in rows:
+        if row["current"] and row.get("older_descriptors"):
+            print(
+                f"{row['version']}: fitted to the musical cues of an older moodtui ({row['older_descriptors']}); "
+                "it scores without them until you retrain (R in the player, or `moodtui train`)"
+            )
+    for row in rows:
         if row.get("guard") and not row["guard"].get("switched") and not row["current"]:
             from moodtui.listener.retrain import guard_message
 

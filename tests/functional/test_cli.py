@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -167,3 +171,32 @@ def test_only_the_train_command_loads_the_training_job():
             [sys.executable, "-c", probe.format(argv=argv)], capture_output=True, text=True, check=True
         )
         assert out.stdout.strip() == loaded, (argv, out.stdout, out.stderr[-500:])
+
+
+def test_models_says_when_the_model_in_use_was_fitted_to_older_musical_cues(
+    home: Path, small_model: Path, tmp_path: Path
+) -> None:
+    from moodtui.mood.descriptors import DESCRIPTOR_NAMES, DESCRIPTORS_VERSION
+
+    base = tmp_path / "older" / "base.onnx"
+    base.parent.mkdir()
+    shutil.copy(small_model, base)
+    meta = json.loads(small_model.with_suffix(".json").read_text())
+    head = meta.get("head") if isinstance(meta.get("head"), dict) else {"kernel": [], "bias": [0.0, 0.0, 0.0]}
+    part = {"names": list(DESCRIPTOR_NAMES), "kernel": [], "mean": [], "version": DESCRIPTORS_VERSION}
+    env = {**os.environ, "MOODTUI_HOME": str(home), "MOODTUI_BASE_MODEL": str(base)}
+
+    def listing() -> subprocess.CompletedProcess:
+        base.with_suffix(".json").write_text(json.dumps({**meta, "head": {**head, "descriptors": part}}))
+        return subprocess.run(
+            [sys.executable, "-m", "moodtui", "models"], env=env, capture_output=True, text=True, timeout=120
+        )
+
+    current = listing()
+    assert current.returncode == 0, current.stderr
+    assert "older moodtui" not in current.stdout
+    part["version"] = "desc-3"
+    older = listing()
+    assert older.returncode == 0, older.stderr
+    assert "fitted to the musical cues of an older moodtui (desc-3)" in older.stdout
+    assert "until you retrain" in older.stdout
