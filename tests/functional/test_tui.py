@@ -66,7 +66,7 @@ async def wait_until(pilot, predicate: Callable[[], bool], what: str, timeout: f
 
 def settled(app: MoodApp) -> bool:
     """Scan done, model and labels loaded, every track analysed (or failed)."""
-    if not app.scan_done or app.model_state == "loading" or app.label_keeper.store is None:
+    if not app.scan_done or app.model_state == "loading" or not app.label_keeper.loaded:
         return False
     if app.model is not None and app.moods_version != app.model.version:
         return False
@@ -81,7 +81,7 @@ async def wait_settled(pilot, app: MoodApp, timeout: float = 30.0) -> None:
     except AssertionError as error:
         pending = [row.track.title for row in app.view.rows if row.predicted is None and row.error is None]
         raise AssertionError(
-            f"{error}: scan_done={app.scan_done} model_state={app.model_state} store={app.label_keeper.store is not None} "
+            f"{error}: scan_done={app.scan_done} model_state={app.model_state} store={app.label_keeper.loaded} "
             f"moods_version={app.moods_version} model={app.model and app.model.version} pending={pending} "
             f"progress={app.analysis.progress} workers={[(w.group, w.state.name) for w in app.workers]} "
             f"notices={app.notices}"

@@ -160,7 +160,7 @@ def test_a_remapped_key_works_the_old_one_does_not_and_help_shows_it(model_env: 
     async def scenario() -> None:
         app = MoodApp(library, settings=settings)
         async with app.run_test(size=(120, 80)) as pilot:  # tall: the whole help screen shows
-            await wait_until(pilot, lambda: app.scan_done and app.label_keeper.store is not None, "scan and labels")
+            await wait_until(pilot, lambda: app.scan_done and app.label_keeper.loaded, "scan and labels")
             await play_title(pilot, app, "Hum")
             await pilot.press("p")
             await pilot.pause(0.3)
@@ -194,7 +194,7 @@ def test_a_preset_keeps_labels_off_the_peers_play_pause_keys(model_env: Path, tm
     async def scenario() -> None:
         app = MoodApp(library, settings=settings)
         async with app.run_test(size=SIZE) as pilot:
-            await wait_until(pilot, lambda: app.scan_done and app.label_keeper.store is not None, "scan and labels")
+            await wait_until(pilot, lambda: app.scan_done and app.label_keeper.loaded, "scan and labels")
             await play_title(pilot, app, "Hum")
             await pilot.press("c")  # cmus: pause
             assert app.player.is_paused
