@@ -180,8 +180,8 @@ class _ReadAhead:
 
     _END = object()
 
-    def __init__(self, blocks: Iterator[np.ndarray], depth: int = 1) -> None:
-        self._queue: queue.Queue[object] = queue.Queue(maxsize=depth)
+    def __init__(self, blocks: Iterator[np.ndarray]) -> None:
+        self._queue: queue.Queue[object] = queue.Queue(maxsize=1)  # one block ahead
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._decode, args=(blocks,), name="moodtui-read-ahead", daemon=True)
         self._thread.start()
@@ -209,16 +209,14 @@ class _ReadAhead:
         return False
 
     def __iter__(self) -> Iterator[np.ndarray]:
-        try:
-            while True:
-                item = self._queue.get()
-                if item is self._END:
-                    return
-                if isinstance(item, BaseException):
-                    raise item
-                yield item  # type: ignore[misc]
-        finally:
-            self.close()
+        # Used as a context manager: leaving it (``close``) stops the thread however the loop ends.
+        while True:
+            item = self._queue.get()
+            if item is self._END:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item  # type: ignore[misc]
 
     def close(self) -> None:
         """Stop the decoding thread (it finishes the block in hand) and wait for it."""

@@ -98,9 +98,19 @@ def descriptor_part(head: dict[str, Any]) -> dict[str, Any] | None:
     part = head.get("descriptors")
     if not isinstance(part, dict) or list(part.get("names", [])) != list(DESCRIPTOR_NAMES):
         return None
-    if part.get("version", DESCRIPTORS_VERSION) != DESCRIPTORS_VERSION:
+    if older_descriptors(head) is not None:
         return None
     return part
+
+
+def older_descriptors(head: dict[str, Any]) -> str | None:
+    """The ``DESCRIPTORS_VERSION`` a last layer's descriptor weights were fitted to, when it is
+    not this moodtui's; else None (the same, or no descriptor weights)."""
+    part = head.get("descriptors")
+    if not isinstance(part, dict):
+        return None
+    fitted = str(part.get("version", DESCRIPTORS_VERSION))
+    return fitted if fitted != DESCRIPTORS_VERSION else None
 
 
 def apply_head(head: dict[str, Any], embeddings: np.ndarray, descriptors: np.ndarray | None = None) -> np.ndarray:

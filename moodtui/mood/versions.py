@@ -17,8 +17,7 @@ from typing import Any
 
 from moodtui.errors import ModelError, MoodtuiError, display_path
 from moodtui.fileio import atomic_write_text, fsync_directory
-from moodtui.mood.descriptors import DESCRIPTORS_VERSION
-from moodtui.mood.model import MoodModel, read_metadata
+from moodtui.mood.model import MoodModel, older_descriptors, read_metadata
 from moodtui.paths import data_home, shipped_model_path
 
 BASE = "base"
@@ -221,21 +220,11 @@ def describe(version: ModelVersion) -> dict[str, Any]:
         else None,
         "error": meta.get("error"),
         "path": str(version.onnx_path),
-        "older_descriptors": older_descriptors(meta),
+        # A head fitted to another descriptor definition scores at its mean descriptors
+        # (``mood.model.descriptor_part``) until the listener retrains.
+        "older_descriptors": older_descriptors(meta["head"]) if isinstance(meta.get("head"), dict) else None,
         **_personal_figures(meta),
     }
-
-
-def older_descriptors(meta: dict[str, Any]) -> str | None:
-    """The descriptor definition a model's head was fitted to when it is not this moodtui's
-    (``DESCRIPTORS_VERSION``), else None. Such a head scores at its mean descriptors
-    (``mood.model.descriptor_part``) until the listener retrains."""
-    head = meta.get("head")
-    part = head.get("descriptors") if isinstance(head, dict) else None
-    if not isinstance(part, dict):
-        return None
-    fitted = str(part.get("version", DESCRIPTORS_VERSION))
-    return fitted if fitted != DESCRIPTORS_VERSION else None
 
 
 def _personal_figures(meta: dict[str, Any]) -> dict[str, Any]:
