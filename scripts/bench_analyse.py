@@ -66,6 +66,26 @@ def tree(root: int) -> tuple[int, dict[int, float]]:
     return total, seen
 
 
+def uncompiled(modules: list[str]) -> list[str]:
+    """Those of ``modules`` whose bytecode is not cached next to their source.
+
+    A pip-installed moodtui has its dependencies' bytecode (pip compiles at install). A tree
+    installed without it, run with PYTHONDONTWRITEBYTECODE=1 (this sandbox), compiles scipy,
+    onnxruntime, rich and moodtui from source in every process the command starts: about 0.7 s
+    each in the main process, the fork server and the workers. Measured (ninth session): that made
+    the wall ratio 0.93-1.11 instead of 0.74-0.87.
+    """
+    import importlib.util
+
+    missing = []
+    for name in modules:
+        spec = importlib.util.find_spec(name)
+        origin = spec.origin if spec else None
+        if origin and origin.endswith(".py") and not os.path.exists(importlib.util.cache_from_source(origin)):
+            missing.append(name)
+    return missing
+
+
 def load() -> str:
     return " ".join(f"{x:.1f}" for x in os.getloadavg())
 
@@ -77,6 +97,12 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=2)
     args = parser.parse_args()
     paths = make_tracks(args.tracks, args.count)
+    if missing := uncompiled(["scipy.fft", "onnxruntime", "rich.console", "moodtui.mood.analysis"]):
+        print(
+            f"note: no cached bytecode for {', '.join(missing)}: every process of the command compiles them "
+            "at start, which an installed moodtui does not (pip compiles at install). To measure what a "
+            "user gets: python -m compileall -q <site-packages> moodtui"
+        )
     library = Path(tempfile.mkdtemp(prefix="bench-analyse-"))
     for path in paths:  # a folder of exactly these files
         os.link(path, library / path.name) if path.stat().st_dev == library.stat().st_dev else (

@@ -11,6 +11,10 @@ def run_analyse(directory: str | None, workers: int | None = None) -> int:
     any file failed."""
     import time
 
+    from moodtui.mood.pool import start_early
+
+    start_early()
+
     from rich.console import Console
     from rich.markup import escape
     from rich.progress import (

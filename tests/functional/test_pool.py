@@ -236,3 +236,22 @@ def test_predict_and_label_take_folders_walked_as_the_library_walks_them(model_e
     assert run_moodtui("label", str(empty), "positive", env_home=model_env).returncode == 1
     listed = json.loads(run_moodtui("labels", "--json", env_home=model_env).stdout)
     assert {entry["path"]: entry["label"] for entry in listed} == {str(first): "neutral", str(second): "neutral"}
+
+
+def test_the_fork_server_starts_early_with_onnxruntime_loaded_and_one_thread(songs, small_model):
+    # Started before the caller's own start-up, its imports (onnxruntime, scipy.fft) run on
+    # another core; workers forked from it must inherit no thread, so it must hold none itself.
+    from multiprocessing import forkserver
+
+    from moodtui.mood.pool import start_early
+
+    start_early()
+    model = MoodModel.load(small_model)
+    results = []
+    assert analyse_paths(songs[:2], model, None, workers=2, isolate=True, on_result=results.append)
+    assert [r.error for r in results] == [None, None]
+    server = forkserver._forkserver._forkserver_pid
+    assert server is not None
+    maps = Path(f"/proc/{server}/maps").read_text()
+    assert "onnxruntime_pybind11_state" in maps and "scipy/fft" in maps
+    assert len(os.listdir(f"/proc/{server}/task")) == 1
