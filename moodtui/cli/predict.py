@@ -12,6 +12,11 @@ from moodtui.mood.palette import MOOD_COLOURS, mood_markup
 
 
 def run_predict(files: list[Path], as_json: bool, workers: int | None = None) -> int:
+    if len(files) > 1 or any(f.is_dir() for f in files):
+        # Several files are analysed on the pool: its fork server imports beside this start-up.
+        from moodtui.mood.pool import start_early
+
+        start_early()
     from rich.console import Console
 
     from moodtui.library.scan import expand_folders

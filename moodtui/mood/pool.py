@@ -183,8 +183,9 @@ def _start_helpers() -> None:
 def start_early() -> None:
     """Start the fork server now, so that its imports (about 1 s of CPU) run on another core while
     the caller does its own start-up (imports, loading the model, walking the library), instead
-    of afterwards while the cores wait. Called by ``moodtui analyse`` before anything else; a
-    pool started later finds the server running. Harmless if no pool is ever started."""
+    of afterwards while the cores wait. Called first by ``moodtui analyse`` and by ``moodtui
+    predict`` with several files; a pool started later finds the server running. Harmless if no
+    pool is ever started (all cached): the server exits with the caller."""
     _start_helpers()
 
 
