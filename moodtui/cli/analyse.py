@@ -11,9 +11,11 @@ def run_analyse(directory: str | None, workers: int | None = None) -> int:
     any file failed."""
     import time
 
-    from moodtui.mood.pool import start_early
+    from moodtui.mood.pool import start_helpers, worker_count
 
-    start_early()
+    count = worker_count(playing=False, setting=workers)
+    if count > 1:  # the files go to the pool (one worker: analysed in this process)
+        start_helpers()
 
     from rich.console import Console
     from rich.markup import escape
@@ -28,7 +30,6 @@ def run_analyse(directory: str | None, workers: int | None = None) -> int:
 
     from moodtui.library.scan import resolve_library_dir, walk_audio_files
     from moodtui.mood.analysis import AnalysisCache, analyse_paths
-    from moodtui.mood.pool import worker_count
     from moodtui.mood.versions import load_current_model
 
     err = Console(stderr=True, highlight=False)
@@ -51,7 +52,6 @@ def run_analyse(directory: str | None, workers: int | None = None) -> int:
     cache = AnalysisCache()
     if recovered := cache.cache.take_recovery_notice():
         err.print(f"moodtui: {recovered}", markup=False, soft_wrap=True)
-    count = worker_count(playing=False, setting=workers)
     failures: dict[str, str] = {}
     cached = analysed = decoded = 0  # decoded: files read this run (analysed or failed)
     started = time.monotonic()

@@ -12,16 +12,15 @@ from moodtui.mood.palette import MOOD_COLOURS, mood_markup
 
 
 def run_predict(files: list[Path], as_json: bool, workers: int | None = None) -> int:
-    if len(files) > 1 or any(f.is_dir() for f in files):
-        # Several files are analysed on the pool: its fork server imports beside this start-up.
-        from moodtui.mood.pool import start_early
+    from moodtui.mood.pool import start_helpers, worker_count
 
-        start_early()
+    count = worker_count(playing=False, setting=workers)
+    if count > 1 and (len(files) > 1 or any(f.is_dir() for f in files)):
+        start_helpers()  # several files go to the pool: its fork server imports beside this start-up
     from rich.console import Console
 
     from moodtui.library.scan import expand_folders
     from moodtui.mood.analysis import AnalysisCache, FileAnalysed, analyse_paths
-    from moodtui.mood.pool import worker_count
     from moodtui.mood.versions import load_current_model
 
     err = Console(stderr=True, highlight=False)
@@ -89,7 +88,7 @@ def run_predict(files: list[Path], as_json: bool, workers: int | None = None) ->
         list(positions),  # each file once, in the order given
         model,
         cache,
-        workers=worker_count(playing=False, setting=workers),
+        workers=count,
         on_result=arrived,
         known_errors=False,
     )

@@ -152,8 +152,14 @@ def _context() -> multiprocessing.context.BaseContext:
     return multiprocessing.get_context("spawn")
 
 
-def _start_helpers() -> None:
+def start_helpers() -> None:
     """Start multiprocessing's resource tracker and the fork server (with its preload).
+
+    A pool starts them when it first runs. ``moodtui analyse`` and a several-file ``moodtui
+    predict`` call this first, so that the server's imports (about 1 s of CPU) run on another core
+    while the command does its own start-up (imports, loading the model, walking the library)
+    instead of afterwards while the cores wait; the pool then finds the server running. If no pool
+    runs after all (every file cached), the server exits with the caller.
 
     The tracker is handed ``sys.stderr.fileno()``; inside a Textual app that is a print capture
     whose fileno() is -1 ("bad value(s) in fds_to_keep"). It gets /dev/null then: the tracker
@@ -178,15 +184,6 @@ def _start_helpers() -> None:
             devnull.close()
     if context.get_start_method() == "forkserver":
         forkserver.ensure_running()
-
-
-def start_early() -> None:
-    """Start the fork server now, so that its imports (about 1 s of CPU) run on another core while
-    the caller does its own start-up (imports, loading the model, walking the library), instead
-    of afterwards while the cores wait. Called first by ``moodtui analyse`` and by ``moodtui
-    predict`` with several files; a pool started later finds the server running. Harmless if no
-    pool is ever started (all cached): the server exits with the caller."""
-    _start_helpers()
 
 
 class AnalysisPool:
@@ -237,7 +234,7 @@ class AnalysisPool:
 
     def _start(self) -> ProcessPoolExecutor:
         if self._executor is None:
-            _start_helpers()
+            start_helpers()
             self._executor = ProcessPoolExecutor(
                 self.workers, mp_context=_context(), initializer=_init_worker, initargs=(self._model_path, self._quiet)
             )

@@ -243,9 +243,9 @@ def test_the_fork_server_starts_early_with_onnxruntime_loaded_and_one_thread(son
     # another core; workers forked from it must inherit no thread, so it must hold none itself.
     from multiprocessing import forkserver
 
-    from moodtui.mood.pool import start_early
+    from moodtui.mood.pool import start_helpers
 
-    start_early()
+    start_helpers()
     model = MoodModel.load(small_model)
     results = []
     assert analyse_paths(songs[:2], model, None, workers=2, isolate=True, on_result=results.append)
