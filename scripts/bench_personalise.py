@@ -198,6 +198,7 @@ def fast_probs(
         candidates=candidates,
         base_descriptors=descriptor_part(base.metadata["head"]),
         base_scores=base_scores_of(base),
+        temperature=base.temperature,
     )
     head = fit.metadata_head
     every = descriptors if descriptors is not None else [None] * len(embeddings)

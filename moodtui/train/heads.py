@@ -47,6 +47,7 @@ from threadpoolctl import threadpool_limits
 
 from moodtui import CLASSES
 from moodtui.mood.descriptors import DESCRIPTOR_NAMES
+from moodtui.mood.model import calibrate
 
 POSITIVE, NEUTRAL, NEGATIVE = (CLASSES.index(c) for c in ("positive", "neutral", "negative"))
 
@@ -147,6 +148,8 @@ class HeadChoice:
     hits: dict[str, int]  # held-out songs each candidate agreed with
     songs: int
     held_out: dict[str, np.ndarray] = field(default_factory=dict)  # per candidate: predicted class per song
+    # Per candidate: each song's held-out log-probability of its label (calibrated), what decides.
+    log_probs: dict[str, np.ndarray] = field(default_factory=dict)
 
     @property
     def name(self) -> str:
@@ -332,24 +335,39 @@ def choose_head(
     standardiser: Standardiser,
     candidates: tuple[str, ...] = HEADS,
     progress=None,
+    temperature: float = 1.0,
 ) -> HeadChoice:
     """Cross-validate every candidate by song, pick the best (ties: the simpler), fit it on all songs.
 
     ``song_embeddings``/``labels``: the listener's own labelled songs (raw embeddings), the only
     songs scored; ``data``: the training slices (standardised; replay and prior slices carry
     ``song_of`` -1 and are always in training); ``folds``: indices of songs held out together;
-    ``progress(done, total)`` is called after each candidate.
+    ``progress(done, total)`` is called after each candidate; ``temperature``: the calibration
+    the new model's song probabilities will be shown with (``mood.model.calibrate``).
+
+    The held-out songs are scored by the probabilities the listener will see, calibrated: the mean
+    slice probabilities are softer than that (T < 1 sharpens them), and on those a head that is
+    vaguely wrong about many songs looked as good as one that gets most of them right.
     """
     # One BLAS thread: these matrices are small, and OpenBLAS's threads spinning against each other
     # on a busy 2-core machine made every fit 50 times slower.
     with threadpool_limits(limits=1, user_api="blas"):
         return _choose_head(
-            song_embeddings, labels, folds, base_kernel, base_bias, data, standardiser, candidates, progress
+            song_embeddings,
+            labels,
+            folds,
+            base_kernel,
+            base_bias,
+            data,
+            standardiser,
+            candidates,
+            progress,
+            temperature,
         )
 
 
 def _choose_head(
-    song_embeddings, labels, folds, base_kernel, base_bias, data, standardiser, candidates, progress
+    song_embeddings, labels, folds, base_kernel, base_bias, data, standardiser, candidates, progress, temperature
 ) -> HeadChoice:
     if not 0 <= data.embedding_dim < data.x.shape[1]:  # no descriptors: the heads that read them are not tried
         candidates = tuple(name for name in candidates if name not in DESCRIPTOR_HEADS)
@@ -369,7 +387,7 @@ def _choose_head(
         for fold in folds:
             mask = ~np.isin(data.song_of, fold)
             kernel, bias = fit_head(name, data, std_kernel, std_bias, mask)
-            probs = song_probabilities([std_songs[i] for i in fold], kernel, bias)
+            probs = calibrate(song_probabilities([std_songs[i] for i in fold], kernel, bias), temperature)
             predicted[fold] = probs.argmax(axis=1)
             given = probs[np.arange(len(fold)), labels_arr[fold]]
             log_prob[fold] = np.log(np.maximum(given, HELD_OUT_PROBABILITY_FLOOR))
@@ -380,7 +398,9 @@ def _choose_head(
             progress(len(hits), len(candidates))
     name = simplest_not_worse(candidates, log_probs)
     kernel, bias = standardiser.to_raw(*fit_head(name, data, std_kernel, std_bias))
-    return HeadChoice(HeadFit(name, kernel.astype(np.float32), bias.astype(np.float32)), hits, len(labels), held_out)
+    return HeadChoice(
+        HeadFit(name, kernel.astype(np.float32), bias.astype(np.float32)), hits, len(labels), held_out, log_probs
+    )
 
 
 SELECTION_MARGIN = {

@@ -841,6 +841,7 @@ def train_personal(songs: list[Song], args: argparse.Namespace, version: str) ->
         base_descriptors=base_descriptors,
         base_scores=base_scores_of(base_model),
         progress=lambda done, total: emit(HeadTried(done=done, total=total)),
+        temperature=base_model.temperature,
     )
     base_agreement = float(
         np.mean(_base_song_predictions(embeddings, base_kernel, base_bias, descriptors, base_descriptors) == labels)
@@ -1011,6 +1012,7 @@ def fit_personal_head(
     base_descriptors: dict[str, Any] | None = None,
     base_scores: dict[str, dict[str, Any]] | None = None,
     progress=None,
+    temperature: float = 1.0,
 ) -> PersonalFit:
     """The listener's last layer (``embeddings[i]``: slice embeddings of labelled song i;
     ``descriptors[i]``: its slices' musical descriptors).
@@ -1032,6 +1034,8 @@ def fit_personal_head(
     descriptor weights too), so the ``base`` candidate is the base exactly. ``base_scores``:
     the base's own 1-d scores (``base_scores_of``: name -> embedding ``kernel`` and optionally a
     ``descriptors`` part), for the candidates that read them (``heads.BASE_SCORES``).
+    ``temperature``: the calibration the new model inherits (the base's), with which the held-out
+    songs are scored (``heads.choose_head``).
     """
     if replay_share is None:
         replay_share = personal_replay_share(embeddings, labels, base_kernel, base_bias, descriptors, base_descriptors)
@@ -1077,7 +1081,9 @@ def fit_personal_head(
     for name, score in (base_scores or {}).items():
         if name in BASE_SCORES and len(np.asarray(score["kernel"]).reshape(-1)) == embedding_dim:
             data.score_axes[name] = _standardised_axis(score, standardiser, data.x.shape[1], embedding_dim, bool(known))
-    choice = choose_head(inputs, labels, folds, kernel, base_bias, data, standardiser, candidates, progress=progress)
+    choice = choose_head(
+        inputs, labels, folds, kernel, base_bias, data, standardiser, candidates, progress, temperature
+    )
     fit_kernel, fit_bias = choice.fit.kernel[:embedding_dim], choice.fit.bias
     descriptor_head = None
     if descriptor_std is not None and np.any(choice.fit.kernel[embedding_dim:] != 0):

@@ -18,17 +18,19 @@ from moodtui import CLASSES
 from moodtui.listener.label_next import MoodChange, changes_summary, mood_changes
 from moodtui.listener.retrain import guard_message
 from moodtui.mood.descriptors import DESCRIPTOR_COUNT, DESCRIPTOR_NAMES
-from moodtui.mood.model import apply_head
+from moodtui.mood.model import apply_head, calibrate
 from moodtui.mood.versions import current_name, list_versions
 from moodtui.train.data import Song, song_folds
 from moodtui.train.heads import (
     DESCRIPTOR_HEADS,
     HEADS,
+    HELD_OUT_PROBABILITY_FLOOR,
     SONG_CUES,
     Standardiser,
     choose_head,
     fit_head,
     simplest_not_worse,
+    song_probabilities,
     training_data,
 )
 from moodtui.train.job import fit_personal_head
@@ -61,12 +63,14 @@ def _listener(kind: str, per_class: int, seed: int) -> tuple[list[np.ndarray], l
     return songs, labels
 
 
-def _choose(songs, labels, base_kernel, base_bias, candidates=HEADS):
+def _choose(songs, labels, base_kernel, base_bias, candidates=HEADS, temperature=1.0):
     reference = np.random.default_rng(5).normal(0, 1, (600, DIM)).astype(np.float32)
     standardiser = Standardiser(reference)
     data = training_data(songs, labels, standardiser)
     folds = song_folds([Song(Path(f"/s{i}"), label) for i, label in enumerate(labels)], min(5, len(labels)), 0)
-    return choose_head(songs, labels, folds, base_kernel, base_bias, data, standardiser, candidates)
+    return choose_head(
+        songs, labels, folds, base_kernel, base_bias, data, standardiser, candidates, temperature=temperature
+    )
 
 
 def _unrelated_base():
@@ -124,6 +128,27 @@ def test_the_head_kept_is_the_one_surest_of_the_held_out_songs_and_many_paramete
     assert simplest_not_worse(("recut", "free"), {"recut": sure, "free": clearly}) == "free"
     # A margin-free head between them is tested against the simpler ones too.
     assert simplest_not_worse(("base", "recut", "free"), {"base": unsure, "recut": sure, "free": noisy}) == "recut"
+
+
+def test_held_out_songs_are_scored_by_the_calibrated_probabilities_the_player_will_show():
+    # The base candidate is the base layer whatever the fold, so its held-out probabilities are
+    # the base's own: the choice's log-probabilities must be those after calibration.
+    songs, labels = _listener("ordered", 4, seed=3)
+    axes = np.linalg.qr(np.random.default_rng(99).normal(size=(DIM, 2)))[0].T
+    base_kernel = (np.outer(axes[0], [0.4, 0.0, -0.4]) + 0.02).astype(np.float32)
+    base_bias = np.zeros(3, np.float32)
+    shown = song_probabilities(songs, base_kernel, base_bias)
+    by_temperature = {}
+    for temperature in (1.0, 0.45):
+        choice = _choose(songs, labels, base_kernel, base_bias, ("base", "ordered", "free"), temperature)
+        given = calibrate(shown, temperature)[np.arange(len(labels)), labels]
+        np.testing.assert_allclose(
+            choice.log_probs["base"], np.log(np.maximum(given, HELD_OUT_PROBABILITY_FLOOR)), rtol=1e-5
+        )
+        by_temperature[temperature] = choice
+    # Sharper probabilities change how sure each head is, never which class it gives a song.
+    assert by_temperature[1.0].hits == by_temperature[0.45].hits
+    assert not np.allclose(by_temperature[1.0].log_probs["ordered"], by_temperature[0.45].log_probs["ordered"])
 
 
 def test_an_opposite_listener_is_one_sign_flip_of_the_base_score():
