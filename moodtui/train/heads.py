@@ -33,8 +33,9 @@ The inputs are the standardised embedding, then (when the songs have them) the s
 descriptors; the heads without "cues" in their name leave the descriptors out (weight zero).
 
 Every candidate is scored by cross-validation by song on the listener's labelled songs (each
-song predicted by a fit that never saw it); the best count wins, a tie goes to the simpler
-candidate. This module imports no TensorFlow.
+song predicted by a fit that never saw it): the total log-probability of their labels, as the
+player will show it (calibrated), decides; a tie, or a many-parameter head that does not win
+clearly, goes to the simpler candidate (``simplest_not_worse``). This module imports no TensorFlow.
 """
 
 from __future__ import annotations
