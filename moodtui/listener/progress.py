@@ -92,6 +92,7 @@ class GuardCompared:
     new_agrees: int
     current_agrees: int
     switched: bool
+    head: str = ""  # the new model's head (``train.heads.HEADS``); "base": the base as it is
 
 
 @dataclass(frozen=True)

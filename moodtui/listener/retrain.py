@@ -100,6 +100,12 @@ def guard_message(guard: dict[str, Any], version: str, switch_hint: str) -> str:
         f"the new model agrees with {guard.get('new_agrees')} of your {songs} songs, "
         f"the current one with {guard.get('current_agrees')}"
     )
+    if guard.get("head") == "base":
+        # Nothing was fitted: say so, or the listener takes "switched" for their labels taking effect.
+        figures += (
+            f" (it is the base model as it is: your {songs} songs do not yet show clearly how your moods"
+            " differ from it)"
+        )
     if guard.get("switched"):
         return f"{figures}: switched to the new model {version}"
     return f"{figures}: kept the current one (new model {version} kept as a version); {switch_hint} to switch anyway"

@@ -846,7 +846,7 @@ def train_personal(songs: list[Song], args: argparse.Namespace, version: str) ->
     base_agreement = float(
         np.mean(_base_song_predictions(embeddings, base_kernel, base_bias, descriptors, base_descriptors) == labels)
     )
-    guard = compare_with_current(kept, fit.held_out, cache)
+    guard = {**compare_with_current(kept, fit.held_out, cache), "head": fit.head}
     emit(GuardCompared(**guard))
 
     import keras  # TensorFlow enters here, in this process only

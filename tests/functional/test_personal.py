@@ -382,6 +382,11 @@ def test_guard_message_says_what_was_kept():
     assert guard_message({**guard, "new_agrees": 8, "switched": True}, "v2", "`m`").endswith(
         "switched to the new model v2"
     )
+    # A retrain that fitted nothing says so, not only "switched".
+    assert guard_message({**guard, "new_agrees": 8, "switched": True, "head": "base"}, "v2", "`m`") == (
+        "the new model agrees with 8 of your 12 songs, the current one with 8 (it is the base model as it is: "
+        "your 12 songs do not yet show clearly how your moods differ from it): switched to the new model v2"
+    )
 
 
 # --- the real training job ------------------------------------------------------------------------
