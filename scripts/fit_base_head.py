@@ -448,6 +448,15 @@ def write_base(
     meta.pop("valence_head", None)  # the valence score's former home
     meta["score_heads"] = score_heads
     meta["calibration"] = calibration
+    # What `moodtui models` shows for the base: its agreement on recordings it never trained on.
+    # The network's own validation figure measured the head this refit replaces.
+    meta.pop("validation", None)
+    meta["agreement"] = {
+        "song_agreement": report["held_out_target_agreement"],
+        "songs": report["held_out_tracks_scored"],
+        "method": "the held-out packages' recordings (never trained on), whole tracks: agreement with "
+        "the base targets (models/MODEL_CARD.md)",
+    }
     meta["head_fit"] = {
         "from": previous,
         "network": meta["embedding_id"],  # the trunk and embedding, unchanged by a head refit

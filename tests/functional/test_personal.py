@@ -673,3 +673,17 @@ def test_the_shipped_base_embedding_has_no_dead_units_and_its_moods_ignore_the_r
     np.testing.assert_allclose(model.head_probs(shifted), model.head_probs(embeddings), atol=1e-6)
     for name in ("valence", "energy", "tags_negative"):
         assert np.abs(np.asarray(model.metadata["score_heads"][name]["kernel"])[revived]).max() > 1e-3, name
+
+
+def test_moodtui_models_shows_the_shipped_base_at_its_held_out_agreement(tmp_path: Path) -> None:
+    # The base's row gives the figure the model card and the training summary give (recordings it
+    # never trained on), not the validation figure of a head a refit replaced.
+    from moodtui.paths import shipped_model_path
+
+    summary = json.loads(shipped_model_path().with_name("moodtui-base-training.json").read_text())
+    result = run_moodtui("models", "--json", env_home=tmp_path, text=True)
+    assert result.returncode == 0, result.stderr
+    (base,) = json.loads(result.stdout)
+    assert base["version"] == "base" and base["current"]
+    assert base["agreement"] == summary["held_out_target_agreement"]
+    assert base["song_accuracy"] is None
